@@ -1,0 +1,1 @@
+"""The catalog of choices: model, signature verification and refresh at boot."""

@@ -1,0 +1,245 @@
+"""Catalog model: named lists of items (id, label, value, roles, group, requires, free attributes)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from agent.errors import DataError, Problem, ValidationFailed
+
+CATALOG_SCHEMA = 1
+_KNOWN_TOP = {"schema", "serial", "generated", "source", "not_after", "lists"}
+# Keys whose values the agent interprets; every other key of an item is a free attribute.
+_TEXT_KEYS = ("label", "value", "group", "requires")
+# Lists and objects cannot become task sequence text, so free attributes are scalars only.
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _text(value: Any) -> str:
+    """Attribute values as task sequence text: booleans the Windows way, None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 date-time with a zone (`2026-11-20T08:00:00Z`) as an aware UTC datetime; ValueError otherwise."""
+    if not isinstance(text, str) or "T" not in text:
+        raise ValueError("expected an ISO 8601 date-time such as 2026-11-20T08:00:00Z")
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if parsed.tzinfo is None:
+        # A time without a zone means different instants on different machines: refuse it.
+        raise ValueError("the date-time needs a zone, e.g. a trailing Z for UTC")
+    return parsed.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One choice. `attrs` holds every attribute as given, so `{item.anything}` works.
+
+    Items of lookup-only lists (such as `machines`) may have no id; their `id` is then "".
+    """
+
+    id: str
+    label: str
+    value: str
+    roles: tuple[str, ...] | None = None
+    group: str = ""
+    requires: str = ""
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    def attr(self, name: str) -> str:
+        """An attribute as text; unknown attributes are empty. Names are case-insensitive."""
+        if name in self.attrs:
+            return _text(self.attrs[name])
+        folded = name.casefold()
+        for key, value in self.attrs.items():
+            if key.casefold() == folded:
+                return _text(value)
+        return ""
+
+    def offered_to(self, role: str) -> bool:
+        """Items without roles are for everyone; others only for the roles they name."""
+        return self.roles is None or role.casefold() in {r.casefold() for r in self.roles}
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A whole catalog: metadata and lists by name."""
+
+    schema: int = CATALOG_SCHEMA
+    serial: int = 0
+    generated: str = ""
+    source: str = ""
+    not_after: str | None = None
+    lists: Mapping[str, tuple[Item, ...]] = field(default_factory=dict)
+
+    def items(self, name: str) -> tuple[Item, ...]:
+        return self.lists.get(name, ())
+
+    def expires(self) -> datetime | None:
+        """`not_after` as an aware datetime (validated when the catalog was built), or None."""
+        return None if not self.not_after else parse_time(self.not_after)
+
+    def expired(self, now: datetime) -> bool:
+        expires = self.expires()
+        return expires is not None and now > expires
+
+    def generated_day(self) -> str:
+        """The day the catalog was generated (`2026-11-20`), for messages such as "offline snapshot from ..."."""
+        return self.generated[:10] if self.generated else "an unknown date"
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "schema": self.schema,
+            "serial": self.serial,
+            "generated": self.generated,
+            "source": self.source,
+        }
+        if self.not_after is not None:
+            data["not_after"] = self.not_after
+        data["lists"] = {name: [dict(item.attrs) for item in items] for name, items in self.lists.items()}
+        return data
+
+    def to_json(self) -> bytes:
+        """The catalog as UTF-8 JSON bytes (the exact bytes a signature covers)."""
+        return (json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _item(raw: Any, path: str, problems: list[Problem], file: str) -> Item | None:
+    if not isinstance(raw, Mapping):
+        problems.append(Problem(path, "an item must be a mapping", file=file))
+        return None
+    ident = raw.get("id", "")
+    if not isinstance(ident, str) or ("id" in raw and not ident.strip()):
+        problems.append(Problem(f"{path}.id", "an id must be non-empty text", file=file))
+        return None
+    roles_raw = raw.get("roles")
+    roles: tuple[str, ...] | None = None
+    if roles_raw is not None:
+        if not isinstance(roles_raw, list) or not all(isinstance(r, str) and r for r in roles_raw):
+            problems.append(Problem(f"{path}.roles", "roles must be a list of role names", file=file))
+        else:
+            roles = tuple(roles_raw)
+    for key, value in raw.items():
+        if not isinstance(key, str) or not key:
+            problems.append(Problem(f"{path}", f"attribute name {key!r} must be non-empty text", file=file))
+        elif key in _TEXT_KEYS and (not isinstance(value, (str, int, float)) or isinstance(value, bool)):
+            problems.append(Problem(f"{path}.{key}", f"{key} must be text", file=file))
+        elif key not in ("roles", "id") and not isinstance(value, _SCALARS):
+            problems.append(
+                Problem(f"{path}.{key}", "an attribute must be text, a number, true/false or null", file=file)
+            )
+    requires = _text(raw.get("requires")) if isinstance(raw.get("requires"), (str, int, float)) else ""
+    if requires:
+        from agent.expr import ExprError, parse
+
+        try:
+            parse(requires)
+        except ExprError as exc:
+            problems.append(Problem(f"{path}.requires", str(exc), file=file))
+    label = raw.get("label", ident)
+    value = raw.get("value", ident)
+    return Item(
+        id=ident,
+        label=_text(label) if isinstance(label, _SCALARS) else "",
+        value=_text(value) if isinstance(value, _SCALARS) else "",
+        roles=roles,
+        group=_text(raw.get("group")) if isinstance(raw.get("group"), _SCALARS) else "",
+        requires=requires,
+        attrs=dict(raw),
+    )
+
+
+def _time_field(data: Mapping[str, Any], key: str, problems: list[Problem], file: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    try:
+        parse_time(value)
+    except (ValueError, TypeError) as exc:
+        problems.append(Problem(key, f"{value!r} is not a date-time: {exc}", file=file))
+        return None
+    return str(value)
+
+
+def catalog_from_dict(data: Any, *, file: str = "catalog") -> Catalog:
+    """Build a Catalog, collecting every problem as (path, message) before failing."""
+    problems: list[Problem] = []
+    if not isinstance(data, Mapping):
+        raise ValidationFailed([Problem("", "a catalog must be a JSON object", file=file)], f"catalog {file}")
+    for key in data:
+        if key not in _KNOWN_TOP:
+            problems.append(
+                Problem(str(key), "unknown key", file=file, hint=f"known keys: {', '.join(sorted(_KNOWN_TOP))}")
+            )
+    schema = data.get("schema", CATALOG_SCHEMA)
+    if schema != CATALOG_SCHEMA or isinstance(schema, bool):
+        problems.append(
+            Problem("schema", f"schema {schema!r} is not supported; this agent reads {CATALOG_SCHEMA}", file=file)
+        )
+    serial = data.get("serial", 0)
+    if not isinstance(serial, int) or isinstance(serial, bool) or serial < 0:
+        problems.append(Problem("serial", "serial must be a whole number of 0 or more", file=file))
+        serial = 0
+    for key in ("generated", "source"):
+        if key in data and not isinstance(data[key], str):
+            problems.append(Problem(key, f"{key} must be text", file=file))
+    generated = _time_field(data, "generated", problems, file) if data.get("generated") else ""
+    not_after = _time_field(data, "not_after", problems, file)
+    if "lists" not in data:
+        problems.append(Problem("lists", "a catalog needs `lists`: a mapping of list name to items", file=file))
+    lists_raw = data.get("lists", {})
+    lists: dict[str, tuple[Item, ...]] = {}
+    if not isinstance(lists_raw, Mapping):
+        problems.append(Problem("lists", "lists must be a mapping of list name to items", file=file))
+        lists_raw = {}
+    for name, raw_items in lists_raw.items():
+        if not isinstance(name, str) or not name:
+            problems.append(Problem("lists", f"list name {name!r} must be non-empty text", file=file))
+            continue
+        if not isinstance(raw_items, list):
+            problems.append(Problem(f"lists.{name}", "a list must be a JSON array of items", file=file))
+            continue
+        items: list[Item] = []
+        seen: set[str] = set()
+        for index, raw in enumerate(raw_items):
+            item = _item(raw, f"lists.{name}[{index}]", problems, file)
+            if item is None:
+                continue
+            if item.id and item.id.casefold() in seen:
+                problems.append(Problem(f"lists.{name}[{index}].id", f"duplicate id {item.id!r}", file=file))
+            seen.add(item.id.casefold())
+            items.append(item)
+        lists[name] = tuple(items)
+    if problems:
+        raise ValidationFailed(problems, f"catalog {file}")
+    return Catalog(
+        schema=CATALOG_SCHEMA,
+        serial=serial,
+        generated=generated or "",
+        source=_text(data.get("source")),
+        not_after=not_after,
+        lists=lists,
+    )
+
+
+def catalog_from_json(data: bytes, *, file: str = "catalog") -> Catalog:
+    """Parse catalog JSON bytes; malformed JSON is a DataError naming the line, a bad shape ValidationFailed."""
+    try:
+        raw = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{file}: the catalog is not UTF-8 text ({exc.reason})", "save the catalog as UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"{file}:{exc.lineno}: the catalog is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+            "fix the JSON, or fetch the catalog again",
+        ) from None
+    return catalog_from_dict(raw, file=file)

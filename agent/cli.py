@@ -1,0 +1,506 @@
+"""The `prestart` command: the composition root that wires profile, facts, catalog, flow, UI and hook."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from agent import __version__
+from agent.errors import ExitCode, InputError, PrestartError, UsageError
+
+log = logging.getLogger("prestart")
+
+# Files the media builder places beside the agent executable (media_builder/stage.py uses the same names).
+PAYLOAD_PROFILE = "profile.yaml"
+PAYLOAD_CATALOG = "catalog.json"
+PAYLOAD_PUBKEY = "catalog.pub"
+PAYLOAD_CA = "ca-bundle.pem"
+
+EXIT_CODES_HELP = """\
+exit codes (Win32 codes; a task sequence shows them in hex):
+  0     success: variables committed
+  5     ERROR_ACCESS_DENIED: sign-in failed too many times
+  13    ERROR_INVALID_DATA: profile, catalog, answers or signature invalid
+  21    ERROR_NOT_READY: a preflight check failed
+  87    ERROR_INVALID_PARAMETER: bad command line
+  1168  ERROR_NOT_FOUND: an unattended run cannot resolve a required value
+  1223  ERROR_CANCELLED: the user cancelled or the countdown ran out
+  1359  ERROR_INTERNAL_ERROR: an unexpected error (logged with a traceback)
+On any non-zero exit no variable is written."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits with 2 on bad usage; a task sequence expects 87 (ERROR_INVALID_PARAMETER)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
+
+
+def payload_dir() -> Path:
+    """Where the media builder put the profile and catalog: beside the frozen executable."""
+    if getattr(sys, "frozen", False):
+        return Path(sys.executable).resolve().parent
+    return Path.cwd()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="prestart",
+        description="Prestart: gather facts, apply rules, ask what is left, and hand task sequence variables "
+        "to the boot engine (ConfigMgr, MDT or plain WinPE).",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"prestart {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser(
+        "run",
+        help="run the agent (what the boot engine starts)",
+        description="Load the profile and catalog, gather facts, apply rules, show the pages (or answer them "
+        "from --answers with --unattended), confirm, and commit every variable at once. Without --profile the "
+        "files beside the executable are used (profile.yaml, catalog.json, catalog.pub, ca-bundle.pem).",
+        epilog="example:\n  prestart run --profile technician.yaml --catalog catalog.json --facts laptop.json \\\n"
+        "      --answers answers.yaml --unattended --sink json:out.json\n\n" + EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("--profile", metavar="FILE", help="the profile (YAML); default: profile.yaml beside the agent")
+    run.add_argument("--catalog", metavar="FILE", help="the catalog (JSON, signed or not); default: the media's")
+    run.add_argument("--trust-key", metavar="FILE", help="public key the catalog must be signed with; "
+                     "when given, an unsigned catalog is refused")
+    run.add_argument("--ca-bundle", metavar="FILE", help="CA certificates for catalog refresh and sign-in")
+    run.add_argument("--facts", metavar="FILE", help="a JSON object of facts that replaces gathering")
+    run.add_argument("--smbios", metavar="FILE", help="read SMBIOS from a `dmidecode --dump-bin` file")
+    run.add_argument("--answers", metavar="FILE", help="answers: field id -> value, confirm page id -> typed text")
+    run.add_argument("--unattended", action="store_true", help="answer every page from --answers; show no window")
+    run.add_argument("--sink", metavar="KIND:PATH", help="write variables to a file instead of the engine: "
+                     "json:PATH, mdt:PATH (VARIABLES.DAT) or cmd:PATH (set lines)")
+    run.add_argument("--hook", metavar="NAME", help="the boot engine: configmgr, mdt or winpe (default: detect)")
+    run.add_argument("--log-dir", metavar="DIR", help="where prestart.log and the receipt go "
+                     "(default: _SMSTSLogPath, else X:\\Windows\\Temp\\SMSTSLog)")
+    run.add_argument("--no-refresh", action="store_true", help="use the catalog snapshot; do not fetch a newer one")
+    run.add_argument("--role", help="start in this role instead of the profile's")
+
+    check = sub.add_parser("check", help="validate a profile (every problem, with file:line: path)",
+                           description="Check a profile's structure and meaning; exit 13 when any problem.")
+    check.add_argument("profile", metavar="PROFILE")
+    check.add_argument("--catalog", metavar="FILE", help="also check lists and {item.*} against this catalog")
+    check.add_argument("--task-sequence", metavar="FILE.xml", action="append", default=[],
+                       help="warn about variables the sequence reads that nothing sets, and offered values "
+                       "no condition matches")
+
+    schema = sub.add_parser("schema", help="print a JSON Schema (2020-12) for editors")
+    schema.add_argument("kind", nargs="?", default="profile", choices=["profile", "catalog", "answers"])
+
+    facts = sub.add_parser("facts", help="print this machine's facts as JSON (MDT names)")
+    facts.add_argument("--smbios", metavar="FILE", help="a `dmidecode --dump-bin` file instead of this machine")
+    facts.add_argument("--facts", metavar="FILE", help="merge facts from a JSON file over the gathered ones")
+
+    preview = sub.add_parser("preview", help="show the UI on any desktop; commit nothing, print the variables",
+                             description="Show the same pages as `run` would, on this desktop. Nothing is "
+                             "committed; the variables that would be set are printed as JSON.")
+    preview.add_argument("profile", metavar="PROFILE")
+    preview.add_argument("--facts", metavar="FILE")
+    preview.add_argument("--catalog", metavar="FILE")
+    preview.add_argument("--role")
+    preview.add_argument("--kiosk-windowed", action="store_true", help="show a kiosk profile in a normal window")
+
+    pin = sub.add_parser("pin-hash", help="make a scrypt hash of a technician PIN for kiosk.technician_unlock")
+    pin.add_argument("--stdin", action="store_true", help="read the PIN from standard input instead of prompting")
+
+    seq = sub.add_parser("sequence", help="task sequences: what will run, normalise the XML")
+    seq_sub = seq.add_subparsers(dest="sequence_command", metavar="ACTION", parser_class=_Parser)
+    plan = seq_sub.add_parser("plan", help="print what will run as JSON")
+    plan.add_argument("xml", metavar="FILE.xml")
+    plan.add_argument("--facts", metavar="FILE")
+    plan.add_argument("--variables", metavar="V.json")
+    plan.add_argument("--fail", metavar="STEP_NAME", help="simulate this step failing")
+    norm = seq_sub.add_parser("normalize", help="read and write the sequence XML back")
+    norm.add_argument("xml", metavar="FILE.xml")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"prestart: error: {exc}", file=sys.stderr)
+        return int(exc.code)
+    except SystemExit as exc:  # --help and --version
+        return int(exc.code or 0)
+    command = args.command or "run"
+    if args.command is None:
+        build_parser().print_help()
+        return int(ExitCode.INVALID_PARAMETER)
+    try:
+        handler = {
+            "run": cmd_run,
+            "check": cmd_check,
+            "schema": cmd_schema,
+            "facts": cmd_facts,
+            "preview": cmd_preview,
+            "pin-hash": cmd_pin_hash,
+            "sequence": cmd_sequence,
+        }[command]
+        return handler(args)
+    except PrestartError as exc:
+        _print_error(exc)
+        return int(exc.code)
+    except KeyboardInterrupt:
+        print("prestart: cancelled", file=sys.stderr)
+        return int(ExitCode.CANCELLED)
+    except Exception as exc:  # a bug: say so, keep the traceback
+        traceback.print_exc()
+        print(f"prestart: internal error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return int(ExitCode.INTERNAL_ERROR)
+
+
+def _print_error(exc: PrestartError) -> None:
+    from agent.errors import ValidationFailed
+
+    if isinstance(exc, ValidationFailed):
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"prestart: {len(exc.problems)} problem(s); exit {int(exc.code)}", file=sys.stderr)
+        return
+    print(f"prestart: error: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"prestart: hint: {exc.hint}", file=sys.stderr)
+
+
+# -- check / schema / facts --------------------------------------------------------------------------
+
+
+def _load_catalog_arg(path: str | None, trust_key: str | None = None) -> Any:
+    if not path:
+        return None
+    from agent.catalog.verify import load_catalog
+
+    return load_catalog(Path(path), trust_key=Path(trust_key) if trust_key else None)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from agent.profile import check_file
+
+    loaded = _load_catalog_arg(args.catalog)
+    profile, problems, warnings = check_file(args.profile, loaded.catalog if loaded else None)
+    if profile is not None and args.task_sequence:
+        from agent.tasksequence.cli import contract_warnings
+
+        for xml in args.task_sequence:
+            warnings += contract_warnings(profile, Path(xml), loaded.catalog if loaded else None)
+    for warning in warnings:
+        print(f"{warning} [warning]", file=sys.stderr)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"prestart: {args.profile}: {len(problems)} problem(s); exit 13", file=sys.stderr)
+        return int(ExitCode.INVALID_DATA)
+    extra = f", {len(warnings)} warning(s)" if warnings else ""
+    print(f"{args.profile}: ok{extra}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    if args.kind == "profile":
+        from agent.profile.schema import profile_json_schema
+
+        doc = profile_json_schema()
+    elif args.kind == "catalog":
+        from agent.catalog.schema import catalog_json_schema
+
+        doc = catalog_json_schema()
+    else:
+        doc = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "Prestart answers",
+            "description": "field id -> value (text, true/false, or a list of ids); confirm page id -> typed text",
+            "type": "object",
+            "additionalProperties": {"type": ["string", "number", "boolean", "array"]},
+        }
+    print(json.dumps(doc, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_facts(args: argparse.Namespace) -> int:
+    from agent.facts import cli_facts
+
+    print(json.dumps(cli_facts(args.smbios, args.facts), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_pin_hash(args: argparse.Namespace) -> int:
+    from agent.auth.pin import hash_pin
+
+    if args.stdin:
+        pin = sys.stdin.readline().rstrip("\r\n")
+    else:
+        import getpass
+
+        pin = getpass.getpass("PIN: ")
+        if getpass.getpass("PIN again: ") != pin:
+            raise UsageError("the two PINs differ", "type the same PIN twice")
+    if len(pin) < 4:
+        raise UsageError("a PIN needs at least 4 characters", "choose a longer PIN")
+    print(hash_pin(pin))
+    return 0
+
+
+def cmd_sequence(args: argparse.Namespace) -> int:
+    from agent.tasksequence import cli as ts_cli
+
+    if args.sequence_command == "plan":
+        return ts_cli.cmd_plan(args.xml, args.facts, args.variables, args.fail)
+    if args.sequence_command == "normalize":
+        return ts_cli.cmd_normalize(args.xml)
+    raise UsageError("prestart sequence: choose `plan` or `normalize`", "see `prestart sequence --help`")
+
+
+# -- run and preview ---------------------------------------------------------------------------------
+
+
+class Session:
+    """What `run` and `preview` share: inputs loaded, the flow built, the receipt filled in."""
+
+    def __init__(self, args: argparse.Namespace, *, engine: dict[str, str], engine_facts: dict[str, str]) -> None:
+        from agent.receipt import Receipt
+
+        self.args = args
+        self.engine = engine
+        self.engine_facts = engine_facts
+        self.receipt = Receipt()
+        self.flow: Any = None
+
+    def build(self) -> Any:
+        from agent.flow import Flow
+        from agent.profile import load_profile
+
+        args = self.args
+        base = payload_dir()
+        profile_path = Path(args.profile) if args.profile else base / PAYLOAD_PROFILE
+        self.receipt.profile = str(profile_path)
+        loaded = self._catalog(base)
+        profile = load_profile(profile_path)
+        self.receipt.mode = profile.mode
+        facts = self._facts()
+        facts.update(self.engine_facts)
+        self.receipt.facts = dict(facts)
+        note = _catalog_note(loaded)
+        if loaded is not None:
+            self.receipt.catalog = {
+                "serial": loaded.catalog.serial,
+                "generated": loaded.catalog.generated,
+                "source": loaded.catalog.source,
+                "origin": loaded.origin,
+                "signed": loaded.signed,
+                "key_id": loaded.key_id,
+            }
+        flow = Flow(profile, loaded.catalog if loaded else None, facts, self.engine, role=args.role,
+                    catalog_note=note)
+        self.flow = flow
+        self.loaded = loaded
+        self.receipt.role = flow.role
+        self.receipt.rules_fired = list(flow.fired)
+        return flow
+
+    def _catalog(self, base: Path) -> Any:
+        args = self.args
+        trust = getattr(args, "trust_key", None)
+        if args.catalog:
+            return _load_catalog_arg(args.catalog, trust)
+        media_catalog = base / PAYLOAD_CATALOG
+        if media_catalog.exists():
+            # From media a catalog must be signed by the key the media carries.
+            from agent.catalog.verify import load_catalog
+
+            key = Path(trust) if trust else base / PAYLOAD_PUBKEY
+            if not key.exists():
+                raise InputError(f"{media_catalog}: the media carries no public key ({key})",
+                                 "rebuild the media with prestart-media, which adds catalog.pub")
+            return load_catalog(media_catalog, trust_key=key, origin="offline snapshot")
+        return None
+
+    def _facts(self) -> dict[str, str]:
+        args = self.args
+        if args.facts:
+            from agent.facts import load_facts_file
+
+            return load_facts_file(args.facts)
+        from agent.facts import gather
+
+        return gather(smbios_file=Path(args.smbios) if getattr(args, "smbios", None) else None)
+
+
+def _catalog_note(loaded: Any) -> str:
+    if loaded is None:
+        return "no catalog"
+    day = (loaded.catalog.generated or "")[:10]
+    return f"{loaded.origin} from {day}" if day else loaded.origin
+
+
+def _setup_logging(log_dir: Path) -> Any:
+    from agent.cmtrace import CMTraceHandler, Redactor
+
+    redactor = Redactor()
+    root = logging.getLogger("prestart")
+    root.setLevel(logging.DEBUG)
+    try:
+        handler: logging.Handler = CMTraceHandler(log_dir / "prestart.log", redactor=redactor)
+    except OSError as exc:
+        print(f"prestart: warning: cannot write the log in {log_dir}: {exc}", file=sys.stderr)
+        handler = logging.NullHandler()
+    root.addHandler(handler)
+    return redactor, handler
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from agent.cmtrace import default_log_dir
+    from hooks.base import VariableStore, detect_hook, load_hook, open_sink
+
+    if args.unattended and not args.answers:
+        raise UsageError("--unattended needs --answers FILE", "give the answers file the run should use")
+    if args.sink and args.hook:
+        raise UsageError("give --sink or --hook, not both", "a sink writes a file; a hook talks to an engine")
+
+    hook = None
+    store: VariableStore
+    if args.sink:
+        store = open_sink(args.sink)
+    else:
+        hook = load_hook(args.hook) if args.hook else detect_hook()
+        store = hook.store()
+    engine = store.read_all()
+    engine_facts = hook.facts() if hook is not None else {}
+    hook_dir = hook.log_dir() if hook is not None else None
+    log_dir = default_log_dir(engine, args.log_dir or (str(hook_dir) if hook_dir else None))
+    redactor, handler = _setup_logging(log_dir)
+    session = Session(args, engine=engine, engine_facts=engine_facts)
+    receipt = session.receipt
+    code = ExitCode.INTERNAL_ERROR
+    try:
+        log.info("prestart %s starting: %s", __version__, " ".join(sys.argv[1:]))
+        flow = session.build()
+        if flow.profile.refresh and not args.no_refresh and session.loaded is not None and not args.unattended:
+            _refresh(session)
+        if args.unattended:
+            from agent import headless
+
+            answers = headless.load_answers(args.answers)
+            receipt.choices = dict(answers)
+            receipt.secret_fields = {f.id for _, f in flow.profile.fields() if f.is_secret}
+            state = headless.run(flow, answers, source=str(args.answers))
+        else:
+            state = _interactive(session, hook, commit=True)
+        for secret in flow.secrets:
+            redactor.add(secret)
+            receipt.secrets.add(secret)
+        variables = flow.result(state)
+        secret_vars = _secret_variables(flow)
+        receipt.set_variables(variables, flow.sources(state), secret_vars)
+        store.commit(variables)
+        log.info("committed %d variables through %s", len(variables), store.name)
+        for name in variables:
+            log.info("  %s = %s", name, "********" if name.casefold() in secret_vars else variables[name])
+        code = ExitCode.SUCCESS
+        receipt.result = "success"
+        return int(code)
+    except PrestartError as exc:
+        code = exc.code
+        receipt.result = code.name.lower()
+        receipt.message = str(exc)
+        log.error("%s (exit %d)", exc, int(code))
+        raise
+    except Exception as exc:
+        code = ExitCode.INTERNAL_ERROR
+        receipt.result = "internal_error"
+        receipt.message = f"{exc.__class__.__name__}: {exc}"
+        log.error("internal error:\n%s", traceback.format_exc())
+        raise
+    finally:
+        if session.flow is not None:
+            for secret in session.flow.secrets:
+                redactor.add(secret)
+                receipt.secrets.add(secret)
+        receipt.exit_code = int(code)
+        try:
+            receipt.write(log_dir / "prestart-receipt.json")
+        except OSError as exc:
+            log.warning("cannot write the receipt: %s", exc)
+        _finish(session, hook, code)
+        logging.getLogger("prestart").removeHandler(handler)
+        handler.close()
+
+
+def _secret_variables(flow: Any) -> set[str]:
+    names: set[str] = set()
+    for _, fld in flow.profile.fields():
+        if fld.is_secret:
+            if fld.variable:
+                names.add(fld.variable.casefold())
+            names |= {n.casefold() for n, _ in fld.set}
+    return names
+
+
+def _finish(session: Session, hook: Any, code: ExitCode) -> None:
+    """on_cancel.then: reboot or shut down after a cancel, in WinPE through wpeutil."""
+    flow = session.flow
+    if flow is None or code != ExitCode.CANCELLED or session.args.unattended:
+        return
+    action = flow.profile.on_cancel
+    if action in ("reboot", "shutdown") and hook is not None:
+        log.info("on_cancel: %s", action)
+        hook.power(action)
+
+
+def _refresh(session: Session) -> None:
+    """Try a newer signed catalog within the profile's budget; on any failure keep the snapshot and say why."""
+    from agent.catalog.refresh import RefreshSettings, refresh
+
+    args = session.args
+    flow = session.flow
+    base = payload_dir()
+    key = Path(args.trust_key) if args.trust_key else base / PAYLOAD_PUBKEY
+    ca = Path(args.ca_bundle) if args.ca_bundle else (base / PAYLOAD_CA if (base / PAYLOAD_CA).exists() else None)
+    if not key.exists():
+        log.warning("catalog refresh skipped: no trusted public key")
+        return
+    result = refresh(RefreshSettings.from_profile(flow.profile.refresh), session.loaded, trust_key=key, ca_bundle=ca)
+    if result.used == "network":
+        session.loaded = result.loaded
+        flow.reload_catalog(result.loaded.catalog, result.reason)
+        session.receipt.rules_fired = list(flow.fired)
+    else:
+        flow.catalog_note = result.reason
+    log.info("catalog: %s", result.reason)
+    session.receipt.catalog["refresh"] = result.reason
+
+
+def _interactive(session: Session, hook: Any, *, commit: bool) -> Any:
+    if hook is not None:
+        hook.prepare_ui()
+    from ui.app import run_ui
+
+    return run_ui(session.flow, preview=not commit, hook=hook)
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    args.trust_key = None
+    args.smbios = None
+    session = Session(args, engine={}, engine_facts={})
+    flow = session.build()
+    if args.kiosk_windowed:
+        os.environ["PRESTART_KIOSK_WINDOWED"] = "1"
+    state = _interactive(session, None, commit=False)
+    print(json.dumps(flow.result(state), indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

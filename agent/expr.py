@@ -1,0 +1,576 @@
+"""Condition expressions for rules, `when` and preflight checks: tokenizer, parser, printer, evaluator (never eval)."""
+
+# Language (DESIGN.md "Expressions"), with the choices this module makes:
+#
+#   condition := or
+#   or        := and ("or" and)*
+#   and       := not ("and" not)*
+#   not       := "not" not | "exists" NAME | "(" or ")" | operand [tail]
+#   tail      := CMP operand | ["not"] "like" operand | ["not"] "in" "[" literal ("," literal)* [","] "]"
+#   CMP       := "==" | "=" | "!=" | "<>" | "<" | "<=" | ">" | ">="
+#   operand   := NAME | STRING | NUMBER
+#
+# - Keywords (and, or, not, like, exists, in) are case-insensitive and reserved: they are not variable names.
+# - NAME: an ASCII letter or "_" then letters, digits, "_", "-" or "."; the lookup gets it as written and must be
+#   case-insensitive (agent.variables.Variables.lookup is). A missing name is "".
+# - STRING: "..." or '...'; the quote is escaped by doubling it ("say ""hi""", 'O''Brien'), as in WQL/SQL.
+#   Backslashes are ordinary characters, so Windows paths need no escaping ("C:\Windows").
+# - NUMBER: an optional "-", digits, optionally "." and digits (4096, -5, 3.25). It is kept as written.
+# - Comparison is numeric when both sides are numbers (same syntax, "+" and surrounding blanks allowed in values),
+#   else case-insensitive text (casefold). `in` is "== any of".
+# - like: "%" any run (also none), "_" exactly one character, everything else literal (including . [ ( \ ^ $);
+#   case-insensitive; the whole value must match. There is no escape: "_" matches a literal "%" or "_".
+# - `exists X` is true when X is not empty (ConfigMgr deletes a variable when it is set to "").
+# - A bare operand as a condition (`IsVM`, `not IsUEFI`) is true unless its text is "", "0" or "false"
+#   (case-insensitive, surrounding blanks ignored).
+# - Precedence: comparison > not > and > or. `a not like b` / `a not in [..]` are read as `not (a like b)` etc.
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TypeAlias, TypeVar
+
+from agent.errors import InputError
+
+__all__ = [
+    "And",
+    "Compare",
+    "Exists",
+    "Expr",
+    "ExprError",
+    "In",
+    "Like",
+    "Literal",
+    "Name",
+    "Not",
+    "Or",
+    "check",
+    "compare",
+    "evaluate",
+    "is_truthy",
+    "like",
+    "names",
+    "parse",
+    "unparse",
+]
+
+KEYWORDS = frozenset({"and", "or", "not", "like", "exists", "in"})
+COMPARE_OPS = frozenset({"==", "!=", "<", "<=", ">", ">="})
+_OP_SYNONYMS = {"=": "==", "<>": "!="}
+_FALSY = frozenset({"", "0", "false"})
+
+
+class ExprError(InputError):
+    """An expression that does not parse; `column` is 1-based, `text` is the whole expression."""
+
+    def __init__(self, text: str, column: int, detail: str) -> None:
+        # No hint: callers prefix the file and path, and the detail already says what to write.
+        super().__init__(f"column {column}: {detail}")
+        self.text = text
+        self.column = column
+        self.detail = detail
+
+    def pointer(self) -> str:
+        """The expression and a caret under the offending column, for multi-line error output."""
+        return f"{self.text}\n{' ' * (self.column - 1)}^"
+
+
+# ---------------------------------------------------------------- tree
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A variable reference, kept as written."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """A string or number literal; `value` is the text (numbers as written)."""
+
+    value: str
+    is_number: bool = False
+
+
+Operand: TypeAlias = Name | Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """`left op right` with op one of == != < <= > >=."""
+
+    op: str
+    left: Operand
+    right: Operand
+
+
+@dataclass(frozen=True, slots=True)
+class Like:
+    """`left like pattern` (WQL wildcards % and _)."""
+
+    left: Operand
+    pattern: Operand
+
+
+@dataclass(frozen=True, slots=True)
+class In:
+    """`left in [v1, v2, ...]`."""
+
+    left: Operand
+    values: tuple[Literal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Exists:
+    """`exists Name`: the variable is set and not empty."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    """Two or more operands, all true."""
+
+    operands: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    """Two or more operands, any true."""
+
+    operands: tuple[Expr, ...]
+
+
+Expr: TypeAlias = Name | Literal | Compare | Like | In | Exists | Not | And | Or
+
+
+# ---------------------------------------------------------------- tokenizer
+
+# Token kinds: "name", "kw", "str", "num", "op", "(", ")", "[", "]", ",", "end".
+_NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_NAME_CHARS = _NAME_START | frozenset("0123456789-.")
+_DIGITS = frozenset("0123456789")
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+_NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    kind: str
+    value: str
+    column: int  # 1-based
+    source: str  # as written, for messages
+
+
+def _describe(token: _Token) -> str:
+    if token.kind == "end":
+        return "the end"
+    shown = token.source if len(token.source) <= 20 else token.source[:17] + "..."
+    return repr(shown)
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        start = i
+        if ch in _NAME_START:
+            m = _NAME_RE.match(text, i)
+            assert m is not None  # the first character matched
+            word = m.group()
+            i = m.end()
+            kind = "kw" if word.lower() in KEYWORDS else "name"
+            tokens.append(_Token(kind, word.lower() if kind == "kw" else word, start + 1, word))
+            continue
+        if ch in _DIGITS or (ch == "-" and i + 1 < n and text[i + 1] in _DIGITS):
+            m = _NUMBER_RE.match(text, i)
+            assert m is not None
+            i = m.end()
+            if i < n and (text[i] in _NAME_CHARS):
+                raise ExprError(
+                    text,
+                    start + 1,
+                    f"number {m.group()!r} runs into {text[i]!r}; put text in quotes",
+                )
+            tokens.append(_Token("num", m.group(), start + 1, m.group()))
+            continue
+        if ch in "\"'":
+            quote = ch
+            parts: list[str] = []
+            i += 1
+            while True:
+                end = text.find(quote, i)
+                if end < 0:
+                    raise ExprError(text, start + 1, f"the text starting here has no closing {quote}")
+                parts.append(text[i:end])
+                if end + 1 < n and text[end + 1] == quote:  # doubled quote = one quote character
+                    parts.append(quote)
+                    i = end + 2
+                    continue
+                i = end + 1
+                break
+            tokens.append(_Token("str", "".join(parts), start + 1, text[start:i]))
+            continue
+        two = text[i : i + 2]
+        if two in ("==", "!=", "<>", "<=", ">="):
+            tokens.append(_Token("op", _OP_SYNONYMS.get(two, two), start + 1, two))
+            i += 2
+            continue
+        if ch in "=<>":
+            tokens.append(_Token("op", _OP_SYNONYMS.get(ch, ch), start + 1, ch))
+            i += 1
+            continue
+        if ch in "()[],":
+            tokens.append(_Token(ch, ch, start + 1, ch))
+            i += 1
+            continue
+        if ch == "!":
+            raise ExprError(text, start + 1, "unexpected '!'; write 'not' or '!='")
+        raise ExprError(text, start + 1, f"unexpected character {ch!r}")
+    tokens.append(_Token("end", "", n + 1, ""))
+    return tokens
+
+
+# ---------------------------------------------------------------- parser
+
+
+MAX_DEPTH = 64  # nested '(' and 'not'; keeps hostile input from hitting Python's recursion limit
+
+
+class _Parser:
+    __slots__ = ("depth", "pos", "text", "tokens")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.pos = 0
+        self.depth = 0
+
+    def peek(self) -> _Token:
+        return self.tokens[self.pos]
+
+    def take(self) -> _Token:
+        token = self.tokens[self.pos]
+        if token.kind != "end":
+            self.pos += 1
+        return token
+
+    def is_kw(self, word: str) -> bool:
+        token = self.tokens[self.pos]
+        return token.kind == "kw" and token.value == word
+
+    def fail(self, token: _Token, detail: str) -> ExprError:
+        return ExprError(self.text, token.column, detail)
+
+    def parse(self) -> Expr:
+        if self.peek().kind == "end":
+            raise self.fail(self.peek(), "expected a condition, found nothing")
+        expr = self.parse_or()
+        token = self.peek()
+        if token.kind != "end":
+            if token.kind == ")":
+                raise self.fail(token, "unexpected ')' with no matching '('")
+            raise self.fail(token, f"expected 'and', 'or' or the end, found {_describe(token)}")
+        return expr
+
+    def parse_or(self) -> Expr:
+        first = self.parse_and()
+        if not self.is_kw("or"):
+            return first
+        operands = [first]
+        while self.is_kw("or"):
+            self.take()
+            operands.append(self.parse_and())
+        return Or(tuple(operands))
+
+    def parse_and(self) -> Expr:
+        first = self.parse_not()
+        if not self.is_kw("and"):
+            return first
+        operands = [first]
+        while self.is_kw("and"):
+            self.take()
+            operands.append(self.parse_not())
+        return And(tuple(operands))
+
+    def parse_not(self) -> Expr:
+        token = self.peek()
+        if token.kind in ("kw", "("):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise self.fail(token, f"nested more than {MAX_DEPTH} levels deep; simplify the expression")
+            try:
+                return self.parse_group(token)
+            finally:
+                self.depth -= 1
+        left = self.parse_operand(None)
+        return self.parse_tail(left)
+
+    def parse_group(self, token: _Token) -> Expr:
+        if token.kind == "kw":
+            if token.value == "not":
+                self.take()
+                return Not(self.parse_not())
+            if token.value == "exists":
+                self.take()
+                name = self.take()
+                if name.kind != "name":
+                    raise self.fail(name, f"expected a variable name after 'exists', found {_describe(name)}")
+                return Exists(name.value)
+        if token.kind == "(":
+            self.take()
+            inner = self.parse_or()
+            close = self.peek()
+            if close.kind != ")":
+                raise self.fail(
+                    close,
+                    f"expected ')' to close the '(' at column {token.column}, found {_describe(close)}",
+                )
+            self.take()
+            return inner
+        raise self.fail(token, f"expected a condition, found {_describe(token)}")
+
+    def parse_operand(self, after: _Token | None) -> Operand:
+        token = self.take()
+        if token.kind == "name":
+            return Name(token.value)
+        if token.kind == "str":
+            return Literal(token.value, False)
+        if token.kind == "num":
+            return Literal(token.value, True)
+        if after is None:
+            raise self.fail(token, f"expected a condition, found {_describe(token)}")
+        raise self.fail(token, f"expected a value after '{after.source}', found {_describe(token)}")
+
+    def parse_tail(self, left: Operand) -> Expr:
+        token = self.peek()
+        if token.kind == "op":
+            self.take()
+            return Compare(token.value, left, self.parse_operand(token))
+        negate = False
+        if token.kind == "kw" and token.value == "not":
+            following = self.tokens[self.pos + 1]
+            if following.kind == "kw" and following.value in ("like", "in"):
+                self.take()
+                negate = True
+                token = self.peek()
+        if token.kind == "kw" and token.value == "like":
+            self.take()
+            result: Expr = Like(left, self.parse_operand(token))
+        elif token.kind == "kw" and token.value == "in":
+            self.take()
+            result = In(left, self.parse_list())
+        else:
+            if token.kind not in ("end", ")") and not (token.kind == "kw" and token.value in ("and", "or")):
+                raise self.fail(
+                    token,
+                    f"expected a comparison ('==', '!=', '<', 'like', 'in' ...), 'and', 'or' or the end, "
+                    f"found {_describe(token)}",
+                )
+            return left
+        return Not(result) if negate else result
+
+    def parse_list(self) -> tuple[Literal, ...]:
+        opening = self.take()
+        if opening.kind != "[":
+            raise self.fail(opening, f"expected '[' after 'in', found {_describe(opening)}")
+        values: list[Literal] = []
+        while True:
+            token = self.take()
+            if token.kind == "str":
+                values.append(Literal(token.value, False))
+            elif token.kind == "num":
+                values.append(Literal(token.value, True))
+            elif token.kind == "]" and values:  # a trailing comma is fine
+                break
+            else:
+                raise self.fail(token, f"expected a quoted text or a number in the list, found {_describe(token)}")
+            separator = self.take()
+            if separator.kind == "]":
+                break
+            if separator.kind != ",":
+                raise self.fail(
+                    separator,
+                    f"expected ',' or ']' to close the '[' at column {opening.column}, found {_describe(separator)}",
+                )
+        return tuple(values)
+
+
+@functools.lru_cache(maxsize=8192)
+def parse(text: str) -> Expr:
+    """Parse a condition; raises ExprError (with a 1-based column) when it is not valid. Memoised."""
+    return _Parser(text).parse()
+
+
+# ---------------------------------------------------------------- printer
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _operand_text(operand: Operand) -> str:
+    if isinstance(operand, Name):
+        return operand.name
+    if operand.is_number:
+        return operand.value
+    return _quote(operand.value)
+
+
+def _wrap(expr: Expr, wrap: bool) -> str:
+    text = unparse(expr)
+    return f"({text})" if wrap else text
+
+
+def unparse(expr: Expr) -> str:
+    """Canonical text: `==`/`!=`, double quotes, lower-case keywords, only the parentheses the tree needs."""
+    if isinstance(expr, Name | Literal):
+        return _operand_text(expr)
+    if isinstance(expr, Compare):
+        return f"{_operand_text(expr.left)} {expr.op} {_operand_text(expr.right)}"
+    if isinstance(expr, Like):
+        return f"{_operand_text(expr.left)} like {_operand_text(expr.pattern)}"
+    if isinstance(expr, In):
+        return f"{_operand_text(expr.left)} in [{', '.join(_operand_text(v) for v in expr.values)}]"
+    if isinstance(expr, Exists):
+        return f"exists {expr.name}"
+    if isinstance(expr, Not):
+        return "not " + _wrap(expr.operand, isinstance(expr.operand, And | Or))
+    if isinstance(expr, And):
+        # A nested And keeps its parentheses so that the printed text parses back to the same tree.
+        return " and ".join(_wrap(op, isinstance(op, And | Or)) for op in expr.operands)
+    if isinstance(expr, Or):
+        return " or ".join(_wrap(op, isinstance(op, Or)) for op in expr.operands)
+    raise TypeError(f"not an expression node: {expr!r}")
+
+
+# ---------------------------------------------------------------- semantics
+
+_T = TypeVar("_T", Decimal, str)
+_NUMERIC_VALUE = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*")
+
+
+def _number(text: str) -> Decimal | None:
+    # Decimal, not float: "0.1" + exactness, and 20-digit serial numbers compare correctly.
+    if _NUMERIC_VALUE.fullmatch(text):
+        return Decimal(text.strip())
+    return None
+
+
+def compare(left: str, op: str, right: str) -> bool:
+    """Compare two values: numerically when both are numbers, else as case-insensitive text."""
+    na = _number(left) if left else None
+    nb = _number(right) if na is not None and right else None
+    if na is not None and nb is not None:
+        return _ordered(na, _OP_SYNONYMS.get(op, op), nb)
+    return _ordered(left.casefold(), _OP_SYNONYMS.get(op, op), right.casefold())
+
+
+def _ordered(a: _T, op: str, b: _T) -> bool:
+    if op == "==":
+        return a == b
+    if op == "!=":
+        return a != b
+    if op == "<":
+        return a < b
+    if op == "<=":
+        return a <= b
+    if op == ">":
+        return a > b
+    if op == ">=":
+        return a >= b
+    raise ValueError(f"unknown comparison operator {op!r}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _like_regex(pattern: str) -> re.Pattern[str]:
+    parts = []
+    for ch in pattern.casefold():
+        if ch == "%":
+            parts.append(".*")
+        elif ch == "_":
+            parts.append(".")
+        else:
+            parts.append(re.escape(ch))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def like(value: str, pattern: str) -> bool:
+    """WQL LIKE: `%` any run, `_` one character, case-insensitive, whole value. Patterns are compiled once."""
+    return _like_regex(pattern).fullmatch(value.casefold()) is not None
+
+
+def is_truthy(value: str) -> bool:
+    """A bare value used as a condition: false for "", "0" and "false" (any case), else true."""
+    return value.strip().casefold() not in _FALSY
+
+
+def _value(operand: Operand, lookup: Callable[[str], str]) -> str:
+    if isinstance(operand, Name):
+        return lookup(operand.name)
+    return operand.value
+
+
+def evaluate(expr: Expr, lookup: Callable[[str], str]) -> bool:
+    """Evaluate a parsed condition; `lookup(name)` returns a variable's text ("" when missing)."""
+    if isinstance(expr, Compare):
+        return compare(_value(expr.left, lookup), expr.op, _value(expr.right, lookup))
+    if isinstance(expr, And):
+        return all(evaluate(op, lookup) for op in expr.operands)
+    if isinstance(expr, Or):
+        return any(evaluate(op, lookup) for op in expr.operands)
+    if isinstance(expr, Not):
+        return not evaluate(expr.operand, lookup)
+    if isinstance(expr, Like):
+        return like(_value(expr.left, lookup), _value(expr.pattern, lookup))
+    if isinstance(expr, In):
+        value = _value(expr.left, lookup)
+        return any(compare(value, "==", v.value) for v in expr.values)
+    if isinstance(expr, Exists):
+        return lookup(expr.name) != ""
+    if isinstance(expr, Name):
+        return is_truthy(lookup(expr.name))
+    if isinstance(expr, Literal):
+        return is_truthy(expr.value)
+    raise TypeError(f"not an expression node: {expr!r}")
+
+
+def check(text: str, lookup: Callable[[str], str]) -> bool:
+    """Parse (memoised) and evaluate `text`."""
+    return evaluate(parse(text), lookup)
+
+
+def names(expr: Expr) -> frozenset[str]:
+    """Every variable name the expression reads, as written."""
+    found: set[str] = set()
+    stack: list[Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Name | Exists):
+            found.add(node.name)
+        elif isinstance(node, Compare):
+            stack.extend((node.left, node.right))
+        elif isinstance(node, Like):
+            stack.extend((node.left, node.pattern))
+        elif isinstance(node, In):
+            stack.append(node.left)
+        elif isinstance(node, Not):
+            stack.append(node.operand)
+        elif isinstance(node, And | Or):
+            stack.extend(node.operands)
+    return frozenset(found)

@@ -1,0 +1,51 @@
+"""The one place that writes files: atomically (temp file, fsync, rename)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
+    """Write `data` to `path` so readers see the old file or the whole new one, never a part."""
+    with open_atomic(path, "wb", mode=mode) as fh:
+        fh.write(data)
+
+
+def write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8", mode: int | None = None) -> None:
+    """Text variant of write_bytes; newlines are written as given."""
+    write_bytes(path, text.encode(encoding), mode=mode)
+
+
+@contextlib.contextmanager
+def open_atomic(path: str | os.PathLike[str], how: str = "wb", *, mode: int | None = None) -> Iterator[IO[bytes]]:
+    """Yield a temp file beside `path`; rename it over `path` only if the block succeeds."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        if mode is not None:
+            os.chmod(tmp, mode)
+        with os.fdopen(fd, how) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def create_private(path: str | os.PathLike[str], data: bytes) -> None:
+    """Create a file readable by its owner only (0600) from the first byte; refuse to overwrite."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(target, flags, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)

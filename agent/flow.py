@@ -1,0 +1,443 @@
+"""The flow model: rules, preflight, pages and fields; the state both the Tk UI and headless runs drive."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent import __version__
+from agent.catalog.model import Catalog, Item
+from agent.expr import check as check_expr
+from agent.profile.model import Field, Page, Profile, Rule
+from agent.templates import parse_template
+from agent.variables import Variables
+
+log = logging.getLogger("prestart.flow")
+
+# Where a variable's value came from, for the receipt and the confirm page.
+ENGINE, FACT, DEFAULT, RULE, LOOKUP, USER = "engine", "fact", "default", "rule", "lookup", "user"
+
+_NETBIOS = re.compile(r"[A-Za-z0-9-]{1,15}")
+
+
+@dataclass(frozen=True)
+class Origin:
+    kind: str  # engine | fact | default | rule | lookup | user
+    detail: str = ""  # rule label or field id
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.detail})" if self.detail else self.kind
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    severity: str  # error | warning
+    passed: bool
+    message: str
+
+    @property
+    def blocking(self) -> bool:
+        return not self.passed and self.severity == "error"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One entry a choice or multi field offers: enabled, or disabled with the reason."""
+
+    id: str
+    label: str
+    value: str
+    group: str
+    enabled: bool
+    reason: str
+    item: Item
+
+
+class FieldError(Exception):
+    """A value the field does not accept; `kind` says which exit code an unattended run gets."""
+
+    def __init__(self, field_id: str, message: str, kind: str = "invalid") -> None:
+        super().__init__(message)
+        self.field_id = field_id
+        self.message = message
+        self.kind = kind  # invalid (13) | disabled (21) | locked (13) | missing (1168)
+
+
+def netbios_problem(value: str) -> str | None:
+    """Why `value` is not a usable NetBIOS computer name, or None."""
+    if not value:
+        return "enter a computer name"
+    if len(value) > 15:
+        return f"at most 15 characters ({len(value)} given)"
+    if not _NETBIOS.fullmatch(value):
+        return "only letters, digits and '-'"
+    if value.isdigit():
+        return "cannot be only digits"
+    if value.startswith("-") or value.endswith("-"):
+        return "cannot start or end with '-'"
+    return None
+
+
+@dataclass
+class State:
+    """Variables and where each came from, at one point of the flow."""
+
+    vars: Variables
+    origins: dict[str, Origin] = field(default_factory=dict)
+    written: dict[str, None] = field(default_factory=dict)  # folded names rules/fields wrote, in order
+    locked: dict[str, str] = field(default_factory=dict)  # folded name -> rule label
+
+    def copy(self) -> State:
+        return State(Variables(self.vars.as_dict()), dict(self.origins), dict(self.written), dict(self.locked))
+
+    def set(self, name: str, value: str, origin: Origin) -> bool:
+        """Set a variable unless a rule locked it; False when refused."""
+        folded = name.casefold()
+        if folded in self.locked and self.vars.lookup(name) != value:
+            log.info("%s is locked by %s; keeping %r", name, self.locked[folded], self.vars.lookup(name))
+            return False
+        self.vars[name] = value
+        self.origins[folded] = origin
+        self.written[folded] = None
+        return True
+
+
+class Flow:
+    """One run: facts and engine variables in, rules applied, pages answered, variables out."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        catalog: Catalog | None,
+        facts: Mapping[str, str],
+        engine: Mapping[str, str] | None = None,
+        *,
+        role: str | None = None,
+        catalog_note: str = "",
+    ) -> None:
+        self.profile = profile
+        self.catalog = catalog or Catalog()
+        self.facts = dict(facts)
+        self.engine = dict(engine or {})
+        self.role = role or profile.initial_role
+        self.catalog_note = catalog_note
+        self.answers: dict[str, Any] = {}  # field id -> value the person gave
+        self.confirmed: dict[str, str] = {}  # confirm page id -> typed text
+        self.fired: list[str] = []
+        self.secrets: set[str] = set()
+        self._index: dict[tuple[str, tuple[str, ...]], dict[tuple[str, ...], Item]] = {}
+        self.base = self._apply_rules()
+
+    # -- rules ---------------------------------------------------------------------------------
+
+    def _initial_state(self) -> State:
+        state = State(Variables())
+        for name, value in self.facts.items():
+            state.vars[name] = value
+            state.origins[name.casefold()] = Origin(FACT)
+        # Engine variables win over gathered facts: the engine knows what it booted.
+        for name, value in self.engine.items():
+            if value != "":
+                state.vars[name] = value
+                state.origins[name.casefold()] = Origin(ENGINE)
+        return state
+
+    def _lookup(self, rule: Rule, vars: Variables) -> Item | None:
+        assert rule.lookup is not None
+        attrs = tuple(a for a, _ in rule.lookup.match)
+        key = (rule.lookup.list, attrs)
+        index = self._index.get(key)
+        if index is None:
+            # Built once per (list, attributes): lookups stay O(1) with 10,000 items and 2,000 rules.
+            index = {}
+            for item in self.catalog.items(rule.lookup.list):
+                values = tuple(item.attr(a).casefold() for a in attrs)
+                index.setdefault(values, item)
+            self._index[key] = index
+        wanted = tuple(vars.lookup(v).casefold() for _, v in rule.lookup.match)
+        if not all(wanted):
+            return None
+        return index.get(wanted)
+
+    def _apply_rules(self) -> State:
+        state = self._initial_state()
+        lookup = state.vars.lookup
+        self.fired = []
+        for rule in self.profile.rules:
+            if rule.when and not check_expr(rule.when, lookup):
+                continue
+            item = None
+            if rule.lookup is not None:
+                item = self._lookup(rule, state.vars)
+                if item is None:
+                    continue
+            origin = Origin(LOOKUP if item is not None else RULE, rule.label)
+            for name, template in rule.set:
+                state.set(name, parse_template(template).render(lookup, item), origin)
+            for name in rule.lock:
+                state.locked.setdefault(name.casefold(), rule.label)
+            self.fired.append(rule.label)
+        log.info("rules fired: %s", ", ".join(self.fired) or "none")
+        return state
+
+    def reload_catalog(self, catalog: Catalog, note: str) -> None:
+        """A refreshed catalog arrived: lookups may now match, so rules run again."""
+        self.catalog = catalog
+        self.catalog_note = note
+        self._index.clear()
+        self.base = self._apply_rules()
+
+    # -- preflight -----------------------------------------------------------------------------
+
+    def preflight(self) -> list[CheckResult]:
+        lookup = self.base.vars.lookup
+        results = []
+        for check in self.profile.preflight:
+            if check.roles is not None and not self._role_in(check.roles):
+                continue
+            passed = check_expr(check.check, lookup)
+            message = parse_template(check.message).render(lookup) if check.message else ""
+            if not message and not passed:
+                message = f"check failed: {check.check}"
+            results.append(CheckResult(check.name, check.severity, passed, message))
+            level = logging.INFO if passed else (logging.ERROR if check.severity == "error" else logging.WARNING)
+            log.log(level, "preflight %r: %s", check.name, "passed" if passed else f"{check.severity}: {message}")
+        return results
+
+    # -- pages and fields ----------------------------------------------------------------------
+
+    def _role_in(self, roles: Sequence[str]) -> bool:
+        return self.role.casefold() in {r.casefold() for r in roles}
+
+    def page_visible(self, page: Page, vars: Variables) -> bool:
+        if page.roles is not None and not self._role_in(page.roles):
+            return False
+        return not page.when or check_expr(page.when, vars.lookup)
+
+    def field_visible(self, fld: Field, vars: Variables) -> bool:
+        if fld.roles is not None and not self._role_in(fld.roles):
+            return False
+        return not fld.when or check_expr(fld.when, vars.lookup)
+
+    def options(self, fld: Field, vars: Variables | None = None) -> list[Option]:
+        """What a choice or multi field offers to the current role; `requires` false = disabled."""
+        lookup = (vars or self.base.vars).lookup
+        if fld.list:
+            items: Sequence[Item] = self.catalog.items(fld.list)
+        else:
+            items = [
+                Item(id=c.value, label=c.label, value=c.value, roles=c.roles, group=c.group, requires=c.requires,
+                     attrs={"id": c.value, "label": c.label, "value": c.value, "group": c.group})
+                for c in fld.choices
+            ]
+        result = []
+        for item in items:
+            if not item.offered_to(self.role):
+                continue
+            enabled = not item.requires or check_expr(item.requires, lookup)
+            reason = "" if enabled else f"requires {item.requires}"
+            result.append(Option(item.id, item.label, item.value, item.group, enabled, reason, item))
+        return result
+
+    def locked_by(self, fld: Field, state: State) -> str:
+        """The rule that locked this field's variable, or ""."""
+        return state.locked.get(fld.variable.casefold(), "") if fld.variable else ""
+
+    def initial_value(self, fld: Field, state: State) -> Any:
+        """The variable's current value when one is set, else the field's default."""
+        vars = state.vars
+        current = vars.lookup(fld.variable) if fld.variable else ""
+        if fld.type == "multi":
+            if fld.array:
+                values = []
+                for i in range(1, 10 ** fld.array.digits):
+                    value = vars.lookup(fld.array.name(i))
+                    if not value:
+                        break
+                    values.append(value)
+                if values:
+                    by_value = {o.value.casefold(): o.id for o in self.options(fld, vars)}
+                    return [by_value[v.casefold()] for v in values if v.casefold() in by_value]
+            default = fld.default if isinstance(fld.default, list) else []
+            return [str(d) for d in default]
+        if fld.type == "checkbox":
+            if current:
+                return current.casefold() in ("true", "1", "yes")
+            return bool(fld.default)
+        if fld.type == "choice":
+            options = self.options(fld, vars)
+            if current:
+                for option in options:
+                    if option.value.casefold() == current.casefold():
+                        return option.id
+            if fld.default is not None:
+                wanted = parse_template(str(fld.default)).render(vars.lookup)
+                for option in options:
+                    if wanted.casefold() in (option.id.casefold(), option.value.casefold()):
+                        return option.id
+            return ""
+        if current:
+            return current
+        if fld.default is not None and not fld.is_secret:
+            return parse_template(str(fld.default)).render(vars.lookup)
+        return ""
+
+    def text_problem(self, fld: Field, value: str) -> str | None:
+        """Inline validation for text and password fields (the UI shows it as you type)."""
+        if not value:
+            return "required" if fld.required else None
+        rule = fld.validate
+        if rule is None:
+            return None
+        if rule.preset == "netbios":
+            return netbios_problem(value)
+        if rule.min_length is not None and len(value) < rule.min_length:
+            return rule.message or f"at least {rule.min_length} characters"
+        if rule.max_length is not None and len(value) > rule.max_length:
+            return rule.message or f"at most {rule.max_length} characters"
+        if rule.regex and not re.fullmatch(rule.regex, value):
+            return rule.message or f"must match {rule.regex}"
+        return None
+
+    def apply_field(self, fld: Field, value: Any, state: State, *, answered: bool) -> None:
+        """Write a field's value into `state`; raise FieldError when the value is not acceptable."""
+        origin = Origin(USER if answered else DEFAULT, fld.id)
+        locked = self.locked_by(fld, state)
+        if locked:
+            current = state.vars.lookup(fld.variable)
+            if answered and str(value) != current and fld.type in ("text", "password"):
+                raise FieldError(fld.id, f"{fld.variable} is locked by {locked} to {current!r}", "locked")
+            return
+        if fld.type == "checkbox":
+            if not isinstance(value, bool):
+                text = str(value).casefold()
+                if text not in ("true", "false", "1", "0", "yes", "no"):
+                    raise FieldError(fld.id, f"{fld.id}: expected true or false, got {value!r}")
+                value = text in ("true", "1", "yes")
+            self._write(fld, "True" if value else "False", None, state, origin)
+            return
+        if fld.type in ("text", "password"):
+            if isinstance(value, (list, dict)):
+                raise FieldError(fld.id, f"{fld.id}: expected one value")
+            text = "" if value is None else str(value)
+            if fld.is_secret and text:
+                self.secrets.add(text)
+            problem = self.text_problem(fld, text)
+            if problem:
+                shown = "the value" if fld.is_secret else repr(text)
+                kind = "missing" if not text and fld.required and not answered else "invalid"
+                raise FieldError(fld.id, f"{fld.label or fld.id}: {shown} is not valid: {problem}", kind)
+            if text:
+                self._write(fld, text, None, state, origin)
+            return
+        options = {o.id.casefold(): o for o in self.options(fld, state.vars)}
+        if fld.type == "choice":
+            if isinstance(value, (list, dict)):
+                raise FieldError(fld.id, f"{fld.id}: expected one choice")
+            chosen = "" if value is None else str(value)
+            if not chosen:
+                if fld.required:
+                    raise FieldError(fld.id, f"{fld.label or fld.id}: a choice is required", "missing")
+                return
+            option = options.get(chosen.casefold())
+            if option is None:
+                offered = ", ".join(o.id for o in options.values()) or "none"
+                raise FieldError(fld.id, f"{fld.id}: {chosen!r} is not an allowed choice (offered: {offered})")
+            if not option.enabled:
+                raise FieldError(fld.id, f"{fld.id}: {option.label} cannot be chosen: {option.reason}", "disabled")
+            self._write(fld, option.value, option.item, state, origin)
+            return
+        # multi
+        chosen_ids = value if isinstance(value, list) else ([] if value in (None, "") else [value])
+        picked: dict[str, Option] = {}
+        for entry in chosen_ids:
+            option = options.get(str(entry).casefold())
+            if option is None:
+                offered = ", ".join(o.id for o in options.values()) or "none"
+                raise FieldError(fld.id, f"{fld.id}: {entry!r} is not an allowed choice (offered: {offered})")
+            if not option.enabled:
+                raise FieldError(fld.id, f"{fld.id}: {option.label} cannot be chosen: {option.reason}", "disabled")
+            picked[option.id.casefold()] = option
+        if fld.required and not picked:
+            raise FieldError(fld.id, f"{fld.label or fld.id}: choose at least one", "missing")
+        # Catalog order, not click order: the task sequence installs in a predictable order.
+        ordered = [o for o in options.values() if o.id.casefold() in picked]
+        if fld.array:
+            if len(ordered) >= 10 ** fld.array.digits:
+                raise FieldError(fld.id, f"{fld.id}: at most {10 ** fld.array.digits - 1} entries fit {fld.array.base}")
+            for i, option in enumerate(ordered, start=1):
+                state.set(fld.array.name(i), option.value, origin)
+        if fld.variable and ordered:
+            state.set(fld.variable, ",".join(o.value for o in ordered), origin)
+
+    def _write(self, fld: Field, value: str, item: Item | None, state: State, origin: Origin) -> None:
+        if fld.variable:
+            state.set(fld.variable, value, origin)
+        for name, template in fld.set:
+            state.set(name, parse_template(template).render(state.vars.lookup, item), origin)
+
+    # -- walking the pages ---------------------------------------------------------------------
+
+    def walk(self, upto: int | None = None, *, strict: bool = False) -> State:
+        """Replay pages 0..upto-1 with the answers given so far (or initial values) and return the state.
+
+        Re-running from the rules' state each time makes Back and changed answers simple and exact:
+        a field that disappears because of an earlier change leaves nothing behind.
+        """
+        state = self.base.copy()
+        pages = self.profile.pages if upto is None else self.profile.pages[:upto]
+        for page in pages:
+            if not self.page_visible(page, state.vars):
+                continue
+            for fld in page.fields:
+                if not self.field_visible(fld, state.vars):
+                    continue
+                answered = fld.id in self.answers
+                value = self.answers[fld.id] if answered else self.initial_value(fld, state)
+                try:
+                    self.apply_field(fld, value, state, answered=answered)
+                except FieldError:
+                    if strict:
+                        raise
+        return state
+
+    def visible_pages(self) -> list[int]:
+        """Indexes of the pages that show, given the answers so far."""
+        shown = []
+        state = self.base.copy()
+        for index, page in enumerate(self.profile.pages):
+            if self.page_visible(page, state.vars):
+                shown.append(index)
+                state = self.walk(index + 1)
+        return shown
+
+    def render(self, text: str, state: State) -> str:
+        return parse_template(text).render(state.vars.lookup) if text else ""
+
+    def expected_confirmation(self, page: Page, state: State) -> str:
+        return self.render(page.type_to_confirm, state).strip()
+
+    def confirmation_ok(self, page: Page, state: State, typed: str) -> bool:
+        expected = self.expected_confirmation(page, state)
+        return bool(expected) and typed.strip().casefold() == expected.casefold()
+
+    def result(self, state: State) -> dict[str, str]:
+        """The variables to commit: everything rules and fields wrote, plus Prestart* facts about the run."""
+        out: dict[str, str] = {}
+        for folded in state.written:
+            entry = state.vars.spelled(folded)
+            if entry is not None:
+                out[entry[0]] = entry[1]
+        out["PrestartVersion"] = __version__
+        out["PrestartRole"] = self.role
+        if self.catalog.serial:
+            out["PrestartCatalogSerial"] = str(self.catalog.serial)
+        return out
+
+    def sources(self, state: State) -> dict[str, str]:
+        """Where each committed variable came from (engine, default, rule, lookup, user)."""
+        return {name: str(state.origins.get(name.casefold(), Origin("prestart"))) for name in self.result(state)}

@@ -1,0 +1,120 @@
+"""The headless driver: answer the flow's pages from an answers file, as an unattended run does."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from agent.errors import Cancelled, InputError, NotFound, NotReady
+from agent.flow import Flow, State
+from agent.yamlio import load_file
+
+log = logging.getLogger("prestart.headless")
+
+
+def load_answers(path: str | Path) -> dict[str, Any]:
+    """An answers file: field id -> value, confirm page id -> typed text (or true)."""
+    located = load_file(path)
+    if located.data is None:
+        return {}
+    if not isinstance(located.data, dict):
+        raise InputError(f"{path}: answers must be a mapping of field id to value", "write `field_id: value` lines")
+    return {str(k): v for k, v in located.data.items()}
+
+
+def _answer_ids(flow: Flow) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    for page in flow.profile.pages:
+        if page.type == "confirm":
+            ids[page.id.casefold()] = "confirm"
+        for fld in page.fields:
+            ids[fld.id.casefold()] = "field"
+    return ids
+
+
+def run(flow: Flow, answers: Mapping[str, Any], *, source: str = "answers") -> State:
+    """Drive every visible page; return the final state or raise the error that sets the exit code."""
+    known = _answer_ids(flow)
+    unknown = [k for k in answers if k.casefold() not in known]
+    if unknown:
+        raise InputError(
+            f"{source}: unknown id{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
+            f"answer fields by id and confirm pages by page id: {', '.join(sorted(known))}",
+        )
+    # Answers are matched to ids case-insensitively, like every other name.
+    folded = {k.casefold(): v for k, v in answers.items()}
+
+    failed = [r for r in flow.preflight() if r.blocking]
+    if failed:
+        raise NotReady(
+            "preflight failed: " + "; ".join(f"{r.name}: {r.message}" for r in failed),
+            "fix the machine and run again",
+        )
+
+    for page in flow.profile.pages:
+        if page.type != "form":
+            continue
+        for fld in page.fields:
+            if fld.id.casefold() in folded:
+                flow.answers[fld.id] = folded[fld.id.casefold()]
+
+    from agent.flow import FieldError
+
+    state = flow.base.copy()
+    for page in flow.profile.pages:
+        if not flow.page_visible(page, state.vars):
+            continue
+        if page.type == "form":
+            for fld in page.fields:
+                if not flow.field_visible(fld, state.vars):
+                    if fld.id in flow.answers:
+                        log.warning("answer for %s ignored: the field is not shown on this machine", fld.id)
+                    continue
+                answered = fld.id in flow.answers
+                value = flow.answers[fld.id] if answered else flow.initial_value(fld, state)
+                try:
+                    flow.apply_field(fld, value, state, answered=answered)
+                except FieldError as exc:
+                    if exc.kind == "disabled":
+                        raise NotReady(exc.message, "choose an item this machine meets the requirements of") from exc
+                    if exc.kind == "missing":
+                        raise NotFound(
+                            f"{source}: no value for required field {fld.id!r}: {exc.message}",
+                            f"add `{fld.id}: ...` to the answers file",
+                        ) from exc
+                    raise InputError(f"{source}: {exc.message}", "fix the answers file") from exc
+        elif page.type == "confirm":
+            _confirm(flow, page, state, folded.get(page.id.casefold()), source)
+        elif page.type == "login":
+            raise NotFound(
+                f"page {page.id!r} asks someone to sign in, which an unattended run cannot do",
+                "remove the login page for unattended media, or give it a `when` that is false there",
+            )
+    return state
+
+
+def _confirm(flow: Flow, page: Any, state: State, answer: Any, source: str) -> None:
+    expected = flow.expected_confirmation(page, state)
+    countdown = page.countdown
+    if expected:
+        if answer is None:
+            if countdown is not None and countdown.on_timeout == "continue":
+                raise Cancelled(f"confirm page {page.id!r} needs typed text and none was answered",
+                                f"add `{page.id}: <text>` to the answers file")
+            raise Cancelled(f"confirm page {page.id!r}: nobody typed the confirmation; the countdown cancelled",
+                            f"add `{page.id}: <text>` to the answers file")
+        if not flow.confirmation_ok(page, state, str(answer)):
+            raise Cancelled(f"confirm page {page.id!r}: the typed confirmation does not match",
+                            "type exactly what the page asks for")
+        flow.confirmed[page.id] = str(answer)
+        return
+    if answer is True or (countdown is not None and countdown.on_timeout == "continue" and answer is None):
+        flow.confirmed[page.id] = ""
+        return
+    if answer is not None and answer is not True:
+        raise InputError(f"{source}: confirm page {page.id!r} asks for no typed text; answer `true` to accept",
+                         f"write `{page.id}: true`")
+    raise Cancelled(f"confirm page {page.id!r} was not confirmed (its countdown cancels)",
+                    f"answer `{page.id}: true` to confirm unattended")

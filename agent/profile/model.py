@@ -1,0 +1,330 @@
+"""The profile as frozen dataclasses, built from data the schema has already accepted."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _text(value: Any) -> str:
+    """YAML scalars as task sequence text (true -> "True", 0 -> "0")."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return str(value)
+
+
+def _tuple(value: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+def _roles(value: Any) -> tuple[str, ...] | None:
+    return _tuple(value) if isinstance(value, list) else None
+
+
+def _set(value: Any) -> tuple[tuple[str, str], ...]:
+    return tuple((str(k), _text(v)) for k, v in value.items()) if isinstance(value, dict) else ()
+
+
+@dataclass(frozen=True)
+class Lookup:
+    list: str
+    match: tuple[tuple[str, str], ...]  # item attribute -> variable name
+
+
+@dataclass(frozen=True)
+class Rule:
+    index: int
+    name: str = ""
+    when: str = ""
+    set: tuple[tuple[str, str], ...] = ()
+    lookup: Lookup | None = None
+    lock: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.name or f"rules[{self.index}]"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    check: str
+    severity: str = "error"
+    message: str = ""
+    roles: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+    group: str = ""
+    requires: str = ""
+    roles: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Validation:
+    preset: str = ""
+    regex: str = ""
+    min_length: int | None = None
+    max_length: int | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    base: str
+    digits: int = 2
+
+    def name(self, index: int) -> str:
+        """The variable for the index-th entry (1-based): XApplications01, PACKAGES001."""
+        return f"{self.base}{index:0{self.digits}d}"
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    type: str
+    label: str = ""
+    help: str = ""
+    variable: str = ""
+    set: tuple[tuple[str, str], ...] = ()
+    list: str = ""
+    choices: tuple[Choice, ...] = ()
+    required: bool = False
+    default: Any = None
+    validate: Validation | None = None
+    when: str = ""
+    roles: tuple[str, ...] | None = None
+    array: ArraySpec | None = None
+    secret: bool = False
+    filter: bool = False
+
+    @property
+    def is_secret(self) -> bool:
+        return self.secret or self.type == "password"
+
+
+@dataclass(frozen=True)
+class Countdown:
+    seconds: int
+    on_timeout: str = "continue"
+
+
+@dataclass(frozen=True)
+class LdapSettings:
+    server: str
+    base_dn: str = ""
+    domain: str = ""
+    upn_suffix: str = ""
+    ca_bundle: str = ""
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class Page:
+    id: str
+    type: str = "form"
+    title: str = ""
+    text: str = ""
+    when: str = ""
+    roles: tuple[str, ...] | None = None
+    fields: tuple[Field, ...] = ()
+    type_to_confirm: str = ""
+    countdown: Countdown | None = None
+    ldap: LdapSettings | None = None
+    groups: tuple[tuple[str, str], ...] = ()
+    allow_pin: bool = False
+    max_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class TechnicianUnlock:
+    pin_hash: str
+    role: str = "technician"
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True)
+class KioskSettings:
+    idle_reset_seconds: int = 0
+    technician_unlock: TechnicianUnlock | None = None
+
+
+@dataclass(frozen=True)
+class Theme:
+    accent: str = "#0067b8"
+    logo: str = ""
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class Profile:
+    version: int
+    title: str = "Prestart"
+    mode: str = "technician"
+    role: str = ""
+    theme: Theme = field(default_factory=Theme)
+    refresh: Mapping[str, Any] | None = None
+    max_age_days: int | None = None
+    kiosk: KioskSettings = field(default_factory=KioskSettings)
+    on_cancel: str = "exit"
+    audit_url: str = ""
+    rules: tuple[Rule, ...] = ()
+    preflight: tuple[Check, ...] = ()
+    pages: tuple[Page, ...] = ()
+    source: str = ""  # the file it came from, for messages
+
+    @property
+    def initial_role(self) -> str:
+        """DESIGN.md: kiosk mode starts as `kiosk`, otherwise `technician`, unless `role:` says."""
+        if self.role:
+            return self.role
+        return "kiosk" if self.mode == "kiosk" else "technician"
+
+    @property
+    def is_kiosk(self) -> bool:
+        return self.mode == "kiosk"
+
+    def fields(self) -> list[tuple[Page, Field]]:
+        return [(page, f) for page in self.pages for f in page.fields]
+
+
+def _validation(raw: Any) -> Validation | None:
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        return Validation(preset=raw)
+    return Validation(
+        regex=_text(raw.get("regex")),
+        min_length=raw.get("min_length"),
+        max_length=raw.get("max_length"),
+        message=_text(raw.get("message")),
+    )
+
+
+def _field(raw: dict[str, Any]) -> Field:
+    array = raw.get("array")
+    return Field(
+        id=str(raw["id"]),
+        type=str(raw["type"]),
+        label=_text(raw.get("label")) or str(raw["id"]),
+        help=_text(raw.get("help")),
+        variable=_text(raw.get("variable")),
+        set=_set(raw.get("set")),
+        list=_text(raw.get("list")),
+        choices=tuple(
+            Choice(
+                value=_text(c.get("value")),
+                label=_text(c.get("label")) or _text(c.get("value")),
+                group=_text(c.get("group")),
+                requires=_text(c.get("requires")),
+                roles=_roles(c.get("roles")),
+            )
+            for c in raw.get("choices") or ()
+        ),
+        required=bool(raw.get("required", False)),
+        default=raw.get("default"),
+        validate=_validation(raw.get("validate")),
+        when=_text(raw.get("when")),
+        roles=_roles(raw.get("roles")),
+        array=ArraySpec(base=str(array["base"]), digits=int(array.get("digits", 2))) if isinstance(array, dict) else None,
+        secret=bool(raw.get("secret", False)),
+        filter=bool(raw.get("filter", False)),
+    )
+
+
+def _page(raw: dict[str, Any]) -> Page:
+    countdown = raw.get("countdown")
+    ldap = raw.get("ldap")
+    return Page(
+        id=str(raw["id"]),
+        type=_text(raw.get("type")) or "form",
+        title=_text(raw.get("title")),
+        text=_text(raw.get("text")),
+        when=_text(raw.get("when")),
+        roles=_roles(raw.get("roles")),
+        fields=tuple(_field(f) for f in raw.get("fields") or ()),
+        type_to_confirm=_text(raw.get("type_to_confirm")),
+        countdown=Countdown(int(countdown["seconds"]), _text(countdown.get("on_timeout")) or "continue")
+        if isinstance(countdown, dict)
+        else None,
+        ldap=LdapSettings(
+            server=str(ldap["server"]),
+            base_dn=_text(ldap.get("base_dn")),
+            domain=_text(ldap.get("domain")),
+            upn_suffix=_text(ldap.get("upn_suffix")),
+            ca_bundle=_text(ldap.get("ca_bundle")),
+            timeout=float(ldap.get("timeout", 10.0)),
+        )
+        if isinstance(ldap, dict)
+        else None,
+        groups=_set(raw.get("groups")),
+        allow_pin=bool(raw.get("allow_pin", False)),
+        max_attempts=int(raw.get("max_attempts", 3)),
+    )
+
+
+def profile_from_data(data: dict[str, Any], *, source: str = "") -> Profile:
+    """Build the model. `data` must already have passed the schema (agent.profile.schema.PROFILE)."""
+    theme = data.get("theme") or {}
+    catalog = data.get("catalog") or {}
+    kiosk = data.get("kiosk") or {}
+    unlock = kiosk.get("technician_unlock")
+    rules = []
+    for index, raw in enumerate(data.get("rules") or ()):
+        lookup = raw.get("lookup")
+        rules.append(
+            Rule(
+                index=index,
+                name=_text(raw.get("name")),
+                when=_text(raw.get("when")),
+                set=_set(raw.get("set")),
+                lookup=Lookup(str(lookup["list"]), tuple((str(k), str(v)) for k, v in lookup["match"].items()))
+                if isinstance(lookup, dict)
+                else None,
+                lock=_tuple(raw.get("lock")),
+            )
+        )
+    return Profile(
+        version=int(data.get("version", 1)),
+        title=_text(data.get("title")) or "Prestart",
+        mode=_text(data.get("mode")) or "technician",
+        role=_text(data.get("role")),
+        theme=Theme(
+            accent=_text(theme.get("accent")) or "#0067b8",
+            logo=_text(theme.get("logo")),
+            scale=float(theme.get("scale", 1.0)),
+        ),
+        refresh=catalog.get("refresh"),
+        max_age_days=catalog.get("max_age_days"),
+        kiosk=KioskSettings(
+            idle_reset_seconds=int(kiosk.get("idle_reset_seconds", 0)),
+            technician_unlock=TechnicianUnlock(
+                pin_hash=str(unlock["pin_hash"]),
+                role=_text(unlock.get("role")) or "technician",
+                max_attempts=int(unlock.get("max_attempts", 5)),
+            )
+            if isinstance(unlock, dict)
+            else None,
+        ),
+        on_cancel=_text((data.get("on_cancel") or {}).get("then")) or "exit",
+        audit_url=_text((data.get("audit") or {}).get("url")),
+        rules=tuple(rules),
+        preflight=tuple(
+            Check(
+                name=str(c["name"]),
+                check=str(c["check"]),
+                severity=_text(c.get("severity")) or "error",
+                message=_text(c.get("message")),
+                roles=_roles(c.get("roles")),
+            )
+            for c in data.get("preflight") or ()
+        ),
+        pages=tuple(_page(p) for p in data.get("pages") or ()),
+        source=source,
+    )

@@ -1,0 +1,284 @@
+"""Meaning checks for a profile: every problem at once, each with its file, line and path."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from agent.catalog.model import Catalog
+from agent.errors import InputError, Problem
+from agent.expr import ExprError, parse
+from agent.profile.model import Field, Page, Profile
+from agent.templates import TemplateError, parse_template
+from agent.variables import name_problem
+from agent.yamlio import Located
+
+# Names rules and templates may read without anything in the profile setting them.
+FACT_NAMES = frozenset(
+    n.casefold()
+    for n in (
+        "Make Model Product SerialNumber AssetTag UUID Memory Architecture IsLaptop IsDesktop IsServer IsVM "
+        "IsUEFI IsOnBattery HostName MacAddress001 IPAddress001 DefaultGateway001"
+    ).split()
+)
+_NUMBERED_FACT = re.compile(r"(MacAddress|IPAddress|DefaultGateway)\d{3}", re.IGNORECASE)
+
+
+def is_known_fact(name: str) -> bool:
+    folded = name.casefold()
+    return (
+        folded in FACT_NAMES
+        or bool(_NUMBERED_FACT.fullmatch(name))
+        or folded.startswith("_smsts")
+        or folded.startswith("prestart")
+    )
+
+
+@dataclass
+class Findings:
+    """Problems (exit 13) and warnings (shown, not fatal), each located in the file."""
+
+    located: Located
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    def add(self, path: str, message: str, hint: str = "", *, warning: bool = False) -> None:
+        problem = Problem(path, message, file=self.located.file, line=self.located.line(path), hint=hint)
+        (self.warnings if warning else self.problems).append(problem)
+
+
+def _expr(findings: Findings, path: str, text: str) -> frozenset[str]:
+    if not text:
+        return frozenset()
+    try:
+        from agent.expr import names
+
+        return names(parse(text))
+    except ExprError as exc:
+        findings.add(path, f"expression does not parse: {exc.message}", "see DESIGN.md: Expressions")
+        return frozenset()
+
+
+def _template(findings: Findings, path: str, text: str, *, item_list: str | None, catalog: Catalog | None,
+              item_scope: bool) -> frozenset[str]:
+    """Parse a template; report item attributes that nothing provides. Returns variable names read."""
+    try:
+        template = parse_template(text)
+    except TemplateError as exc:
+        findings.add(path, f"template does not parse: {exc.message}", "use {Name}, {item.attr} and |filters")
+        return frozenset()
+    if template.item_attrs and not item_scope:
+        findings.add(
+            path,
+            f"{{item.{sorted(template.item_attrs)[0]}}} names nothing: no catalog item is chosen or matched here",
+            "use {item.*} only in a choice field's `set` or a rule with `lookup`",
+        )
+    elif template.item_attrs and catalog is not None and item_list:
+        items = catalog.items(item_list)
+        if items:
+            for attr in sorted(template.item_attrs):
+                if not any(attr.casefold() in {k.casefold() for k in item.attrs} for item in items):
+                    findings.add(
+                        path,
+                        f"{{item.{attr}}} names nothing: no item of catalog list {item_list!r} has {attr!r}",
+                        f"attributes there: {', '.join(sorted({k for i in items for k in i.attrs}))}",
+                    )
+    return template.names
+
+
+def _variable(findings: Findings, path: str, name: str) -> None:
+    why = name_problem(name)
+    if why:
+        findings.add(path, why, "task sequence variables: letters, digits, '_' and '-', starting with a letter")
+
+
+def _field_checks(findings: Findings, path: str, fld: Field, catalog: Catalog | None) -> set[str]:
+    """Check one field; return the variable names it sets."""
+    sets: set[str] = set()
+    has_items = bool(fld.list or fld.choices)
+    if fld.type in ("choice", "multi") and not has_items:
+        findings.add(path, f"a {fld.type} field needs `list` (a catalog list) or `choices`", "add one of them")
+    if fld.list and fld.choices:
+        findings.add(path, "give either `list` or `choices`, not both", "")
+    if fld.type not in ("choice", "multi") and has_items:
+        findings.add(path, f"a {fld.type} field takes no `list` or `choices`", "make it a choice or multi field")
+    if fld.list and catalog is not None and fld.list not in catalog.lists:
+        findings.add(
+            f"{path}.list",
+            f"list {fld.list!r} is missing from the catalog",
+            f"lists in the catalog: {', '.join(sorted(catalog.lists)) or 'none'}",
+        )
+    if fld.type == "multi":
+        if fld.set:
+            findings.add(f"{path}.set", "a multi field writes `array` or `variable`, not `set`", "")
+        if not (fld.array or fld.variable):
+            findings.add(path, "a multi field needs `array: {base: NAME, digits: 2}` or `variable`", "")
+    elif fld.array:
+        findings.add(f"{path}.array", "only multi fields write array variables", "")
+    if not (fld.variable or fld.set or fld.array):
+        findings.add(path, "the field writes nothing", "add `variable:` or `set:`")
+    if fld.variable:
+        _variable(findings, f"{path}.variable", fld.variable)
+        sets.add(fld.variable)
+    if fld.array:
+        _variable(findings, f"{path}.array.base", fld.array.name(1))
+        sets.update(fld.array.name(i) for i in (1, 2))
+    for name, value in fld.set:
+        _variable(findings, f"{path}.set.{name}", name)
+        _template(findings, f"{path}.set.{name}", value, item_list=fld.list or None, catalog=catalog,
+                  item_scope=fld.type == "choice")
+        sets.add(name)
+    if fld.validate is not None:
+        if fld.type not in ("text", "password"):
+            findings.add(f"{path}.validate", f"validation applies to text and password fields, not {fld.type}", "")
+        if fld.validate.regex:
+            try:
+                re.compile(fld.validate.regex)
+            except re.error as exc:
+                findings.add(f"{path}.validate.regex", f"regular expression does not compile: {exc}", "")
+        lo, hi = fld.validate.min_length, fld.validate.max_length
+        if lo is not None and hi is not None and lo > hi:
+            findings.add(f"{path}.validate", f"min_length {lo} is more than max_length {hi}", "")
+    _default_checks(findings, path, fld)
+    if fld.type == "password" and fld.default not in (None, ""):
+        findings.add(f"{path}.default", "a password field cannot have a default: it would be on the media",
+                     "remove the default")
+    _expr(findings, f"{path}.when", fld.when)
+    for index, choice in enumerate(fld.choices):
+        _expr(findings, f"{path}.choices[{index}].requires", choice.requires)
+    return sets
+
+
+def _default_checks(findings: Findings, path: str, fld: Field) -> None:
+    default = fld.default
+    if default is None:
+        return
+    where = f"{path}.default"
+    if fld.type == "checkbox" and not isinstance(default, bool):
+        findings.add(where, "a checkbox default is true or false", "write true or false without quotes")
+    elif fld.type == "multi" and not isinstance(default, list):
+        findings.add(where, "a multi default is a list of item ids", "write [id1, id2]")
+    elif fld.type in ("choice", "text", "password") and isinstance(default, (list, dict)):
+        findings.add(where, f"a {fld.type} default is one value", "")
+    elif fld.type == "choice" and fld.choices and str(default) not in {c.value for c in fld.choices}:
+        try:
+            constant = parse_template(str(default)).is_constant
+        except TemplateError:
+            constant = False
+        if constant:
+            findings.add(where, f"default {default!r} is not one of the choices",
+                         f"choices: {', '.join(c.value for c in fld.choices)}")
+    elif isinstance(default, str):
+        _template(findings, where, default, item_list=None, catalog=None, item_scope=False)
+
+
+def _page_checks(findings: Findings, path: str, page: Page) -> None:
+    if page.type != "form" and page.fields:
+        findings.add(f"{path}.fields", f"a {page.type} page has no fields", "make it a form page (drop `type`)")
+    if page.type == "form" and not page.fields:
+        findings.add(path, "a form page needs `fields`", "add fields, or make it `type: info`")
+    if page.type != "confirm":
+        if page.type_to_confirm:
+            findings.add(f"{path}.type_to_confirm", "only confirm pages ask for typed text", "add `type: confirm`")
+        if page.countdown:
+            findings.add(f"{path}.countdown", "only confirm pages count down", "add `type: confirm`")
+    if page.type == "login" and page.ldap is None and not page.allow_pin:
+        findings.add(path, "a login page needs `ldap:` settings or `allow_pin: true`", "")
+    if page.type != "login" and (page.ldap or page.groups):
+        findings.add(path, "`ldap` and `groups` belong to login pages", "add `type: login`")
+    _expr(findings, f"{path}.when", page.when)
+    for key in ("text", "type_to_confirm"):
+        value = getattr(page, key)
+        if value:
+            _template(findings, f"{path}.{key}", value, item_list=None, catalog=None, item_scope=False)
+
+
+def _pin_hash_problem(text: str) -> str | None:
+    parts = text.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt" or not all(p.isdigit() for p in parts[1:4]):
+        return "pin_hash must be scrypt$N$r$p$<salt base64>$<hash base64>"
+    return None
+
+
+def check(profile: Profile, located: Located, catalog: Catalog | None = None) -> Findings:
+    """Every meaning problem of a profile the schema has accepted."""
+    findings = Findings(located)
+    settable: set[str] = set()
+    read: list[tuple[str, str]] = []  # (path, name) of every variable read, for the "names nothing" warning
+
+    for index, rule in enumerate(profile.rules):
+        path = f"rules[{index}]"
+        read += [(f"{path}.when", n) for n in _expr(findings, f"{path}.when", rule.when)]
+        if not rule.set and not rule.lock:
+            findings.add(path, "the rule does nothing", "add `set:` or `lock:`")
+        if rule.lookup is not None:
+            if catalog is not None and rule.lookup.list not in catalog.lists:
+                findings.add(f"{path}.lookup.list", f"list {rule.lookup.list!r} is missing from the catalog",
+                             f"lists in the catalog: {', '.join(sorted(catalog.lists)) or 'none'}")
+            for attr, var in rule.lookup.match:
+                read.append((f"{path}.lookup.match.{attr}", var))
+        for name, value in rule.set:
+            _variable(findings, f"{path}.set.{name}", name)
+            names = _template(findings, f"{path}.set.{name}", value,
+                              item_list=rule.lookup.list if rule.lookup else None, catalog=catalog,
+                              item_scope=rule.lookup is not None)
+            read += [(f"{path}.set.{name}", n) for n in names]
+            settable.add(name)
+        for index_lock, name in enumerate(rule.lock):
+            _variable(findings, f"{path}.lock[{index_lock}]", name)
+            if name.casefold() not in {n.casefold() for n, _ in rule.set} and not any(
+                name.casefold() == n.casefold() for n in settable
+            ):
+                findings.add(f"{path}.lock[{index_lock}]", f"locks {name}, which no rule so far sets",
+                             "set it in this rule or an earlier one", warning=True)
+
+    for index, item in enumerate(profile.preflight):
+        read += [(f"preflight[{index}].check", n) for n in _expr(findings, f"preflight[{index}].check", item.check)]
+        if item.message:
+            _template(findings, f"preflight[{index}].message", item.message, item_list=None, catalog=None,
+                      item_scope=False)
+
+    # Answers files name fields by id and confirm pages by page id: those share one namespace.
+    page_ids: dict[str, str] = {}
+    ids: dict[str, str] = {}
+    for p_index, page in enumerate(profile.pages):
+        path = f"pages[{p_index}]"
+        _claim(findings, page_ids, page.id.casefold(), f"{path}.id", f"page id {page.id!r}")
+        if page.type == "confirm":
+            _claim(findings, ids, page.id.casefold(), f"{path}.id", f"confirm page id {page.id!r} (answers use it)")
+        _page_checks(findings, path, page)
+        for f_index, fld in enumerate(page.fields):
+            f_path = f"{path}.fields[{f_index}]"
+            _claim(findings, ids, fld.id.casefold(), f"{f_path}.id", f"field id {fld.id!r}")
+            settable |= _field_checks(findings, f_path, fld, catalog)
+
+    unlock = profile.kiosk.technician_unlock
+    if unlock is not None:
+        why = _pin_hash_problem(unlock.pin_hash)
+        if why:
+            findings.add("kiosk.technician_unlock.pin_hash", why, "make one with `prestart pin-hash`")
+    if profile.mode != "kiosk" and (profile.kiosk.idle_reset_seconds or unlock):
+        findings.add("kiosk", "kiosk settings only apply with `mode: kiosk`", "", warning=True)
+    if profile.refresh is not None and not str(profile.refresh.get("url", "")).lower().startswith("https://"):
+        findings.add("catalog.refresh.url", "catalog refresh must use https://", "the catalog is fetched over TLS only")
+
+    known = {n.casefold() for n in settable}
+    for path, name in read:
+        if not is_known_fact(name) and name.casefold() not in known:
+            findings.add(path, f"{name} is not a fact and nothing in the profile sets it",
+                         "it is empty unless the engine sets it; check the spelling", warning=True)
+    return findings
+
+
+def _claim(findings: Findings, ids: dict[str, str], key: str, path: str, what: str) -> None:
+    if key in ids:
+        findings.add(path, f"duplicate {what}; first used at {ids[key]}", "ids must be unique across pages and fields")
+    else:
+        ids[key] = path
+
+
+def problems_to_error(problems: Iterable[Problem], what: str) -> InputError:
+    from agent.errors import ValidationFailed
+
+    return ValidationFailed(list(problems), what)

@@ -1,0 +1,254 @@
+"""A small structural schema: one description both validates data and prints a JSON Schema."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.yamlio import join
+
+Report = Callable[[str, str, str], None]  # (path, message, hint)
+
+
+class Node:
+    """Base of schema nodes."""
+
+    description: str = ""
+
+    def check(self, value: Any, path: str, report: Report) -> None:
+        raise NotImplementedError
+
+    def json(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _with_doc(self, schema: dict[str, Any]) -> dict[str, Any]:
+        if self.description:
+            schema["description"] = self.description
+        return schema
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "a number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+@dataclass
+class Str(Node):
+    description: str = ""
+    enum: tuple[str, ...] = ()
+    min_length: int = 0
+    scalar_ok: bool = False  # numbers and booleans are accepted and read as text (YAML's `0`)
+
+    def check(self, value: Any, path: str, report: Report) -> None:
+        if isinstance(value, str) or (self.scalar_ok and isinstance(value, (int, float, bool)) and value is not None):
+            text = value if isinstance(value, str) else str(value)
+            if self.enum and text not in self.enum:
+                report(path, f"{text!r} is not one of {', '.join(self.enum)}", f"use one of: {', '.join(self.enum)}")
+            elif len(text) < self.min_length:
+                report(path, "must not be empty", "")
+            return
+        report(path, f"expected text, found {_type_name(value)}", "quote the value")
+
+    def json(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": ["string", "number", "boolean"] if self.scalar_ok else "string"}
+        if self.enum:
+            schema = {"enum": list(self.enum)}
+        if self.min_length:
+            schema["minLength"] = self.min_length
+        return self._with_doc(schema)
+
+
+@dataclass
+class Int(Node):
+    description: str = ""
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def check(self, value: Any, path: str, report: Report) -> None:
+        if not isinstance(value, int) or isinstance(value, bool):
+            report(path, f"expected a whole number, found {_type_name(value)}", "")
+            return
+        if self.minimum is not None and value < self.minimum:
+            report(path, f"must be at least {self.minimum}", "")
+        if self.maximum is not None and value > self.maximum:
+            report(path, f"must be at most {self.maximum}", "")
+
+    def json(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "integer"}
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
+        return self._with_doc(schema)
+
+
+@dataclass
+class Num(Node):
+    description: str = ""
+    minimum: float | None = None
+
+    def check(self, value: Any, path: str, report: Report) -> None:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            report(path, f"expected a number, found {_type_name(value)}", "")
+        elif self.minimum is not None and value < self.minimum:
+            report(path, f"must be at least {self.minimum:g}", "")
+
+    def json(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "number"}
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        return self._with_doc(schema)
+
+
+@dataclass
+class Bool(Node):
+    description: str = ""
+
+    def check(self, value: Any, path: str, report: Report) -> None:
+        if not isinstance(value, bool):
+            report(path, f"expected true or false, found {_type_name(value)}", "write true or false without quotes")
+
+    def json(self) -> dict[str, Any]:
+        return self._with_doc({"type": "boolean"})
+
+
+@dataclass
+class Anything(Node):
+    description: str = ""
+
+    def check(self, value: Any, path: str, report: Report) -> None:
+        return
+
+    def json(self) -> dict[str, Any]:
+        return self._with_doc({})
+
+
+@dataclass
+class List(Node):
+    item: Node
+    description: str = ""
+    min_items: int = 0
+
+    def check(self, value: Any, path: str, report: Report) -> None:
+        if not isinstance(value, list):
+            report(path, f"expected a list, found {_type_name(value)}", "start each entry with '- '")
+            return
+        if len(value) < self.min_items:
+            report(path, f"needs at least {self.min_items} entr{'y' if self.min_items == 1 else 'ies'}", "")
+        for index, entry in enumerate(value):
+            self.item.check(entry, join(path, index), report)
+
+    def json(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "array", "items": self.item.json()}
+        if self.min_items:
+            schema["minItems"] = self.min_items
+        return self._with_doc(schema)
+
+
+@dataclass
+class MapOf(Node):
+    """A mapping with free keys (variable names, list names) and one kind of value."""
+
+    value: Node
+    description: str = ""
+    key_pattern: str = ""
+
+    def check(self, value: Any, path: str, report: Report) -> None:
+        if not isinstance(value, dict):
+            report(path, f"expected a mapping, found {_type_name(value)}", "write `key: value` lines")
+            return
+        for key, entry in value.items():
+            self.value.check(entry, join(path, str(key)), report)
+
+    def json(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "object", "additionalProperties": self.value.json()}
+        if self.key_pattern:
+            schema["propertyNames"] = {"pattern": self.key_pattern}
+        return self._with_doc(schema)
+
+
+@dataclass
+class Obj(Node):
+    """A mapping with known keys; unknown keys are problems (typos must not pass silently)."""
+
+    props: Mapping[str, Node]
+    required: Sequence[str] = ()
+    description: str = ""
+
+    def check(self, value: Any, path: str, report: Report) -> None:
+        if not isinstance(value, dict):
+            report(path, f"expected a mapping, found {_type_name(value)}", "")
+            return
+        for key in self.required:
+            if key not in value:
+                report(path, f"missing required key {key!r}", f"add `{key}:`")
+        for key, entry in value.items():
+            node = self.props.get(key) if isinstance(key, str) else None
+            if node is None:
+                close = _closest(str(key), self.props)
+                hint = f"did you mean {close!r}?" if close else f"known keys: {', '.join(self.props)}"
+                report(join(path, str(key)), f"unknown key {key!r}", hint)
+                continue
+            node.check(entry, join(path, key), report)
+
+    def json(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {
+            "type": "object",
+            "properties": {k: v.json() for k, v in self.props.items()},
+            "additionalProperties": False,
+        }
+        if self.required:
+            schema["required"] = list(self.required)
+        return self._with_doc(schema)
+
+
+@dataclass
+class OneOf(Node):
+    """Alternatives told apart by their Python type (e.g. a preset name or a mapping)."""
+
+    options: Sequence[Node]
+    description: str = ""
+    names: Sequence[str] = field(default_factory=tuple)
+
+    def check(self, value: Any, path: str, report: Report) -> None:
+        best: list[tuple[str, str, str]] | None = None
+        for option in self.options:
+            found: list[tuple[str, str, str]] = []
+            option.check(value, path, lambda p, m, h, found=found: found.append((p, m, h)))  # type: ignore[misc]
+            if not found:
+                return
+            if best is None or len(found) < len(best):
+                best = found
+        for p, m, h in best or []:
+            report(p, m, h)
+
+    def json(self) -> dict[str, Any]:
+        return self._with_doc({"anyOf": [o.json() for o in self.options]})
+
+
+def _closest(word: str, choices: Mapping[str, Any]) -> str | None:
+    import difflib
+
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
+    return found[0] if found else None
+
+
+def json_schema(root: Node, *, title: str, schema_id: str) -> dict[str, Any]:
+    """A JSON Schema (2020-12) document for editors."""
+    doc = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": schema_id, "title": title}
+    doc.update(root.json())
+    return doc

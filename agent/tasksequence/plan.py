@@ -1,0 +1,411 @@
+"""What will run: each step and group as run, skip or decided at run time; failure simulation; variable contract."""
+
+# One evaluator: variable conditions become agent.expr trees (model.VariableCondition.to_expr) and are evaluated
+# by agent.expr, the same code that evaluates profile rules. Everything the engine decides on the machine (WMI,
+# files, folders, registry, software, OS) is "runtime" here, with three-valued logic so that `false and runtime`
+# is still a certain skip.
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from agent import expr as ex
+from agent.errors import Problem, UsageError
+from agent.tasksequence.model import (
+    VARIABLE_OPERATORS,
+    Action,
+    Condition,
+    Expression,
+    Group,
+    Node,
+    Operand,
+    Operator,
+    OSCondition,
+    RawElement,
+    Sequence,
+    SetVariableAction,
+    VariableCondition,
+    iter_expressions,
+)
+
+RUN = "run"
+SKIP = "skip"
+RUNTIME = "runtime"
+LAST_OK = "_SMSTSLastActionSucceeded"
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    """One step or group in the plan."""
+
+    path: str
+    type: str  # the step's type, or "group"
+    status: str  # run | skip | runtime
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "type": self.type, "status": self.status, "reason": self.reason}
+
+
+# ---------------------------------------------------------------- three-valued conditions
+
+
+class _Env:
+    """Variable values as the sequence goes, plus the names whose value depends on a run-time decision."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values: dict[str, str] = {k.casefold(): v for k, v in values.items()}
+        self.uncertain: dict[str, str] = {}
+
+    def lookup(self, name: str) -> str:
+        return self.values.get(name.casefold(), "")
+
+    def set(self, name: str, value: str) -> None:
+        self.values[name.casefold()] = value
+        self.uncertain.pop(name.casefold(), None)
+
+    def maybe(self, name: str, why: str) -> None:
+        self.uncertain[name.casefold()] = why
+
+
+def _expression(expression: Expression, env: _Env) -> tuple[bool | None, str]:
+    if isinstance(expression, VariableCondition):
+        try:
+            tree = expression.to_expr()
+        except ValueError as exc:
+            return None, str(exc)
+        text = ex.unparse(tree)
+        for name in ex.names(tree):
+            why = env.uncertain.get(name.casefold())
+            if why is not None:
+                return None, f"{text} ({name} {why})"
+        return ex.evaluate(tree, env.lookup), text
+    return None, expression.describe()
+
+
+def _operand(op: Operand, env: _Env) -> tuple[bool | None, str]:
+    if isinstance(op, Expression):
+        return _expression(op, env)
+    if isinstance(op, Operator):
+        kind = op.type.casefold()
+        if kind == "not":
+            # The console shows `not` as "none of these are true".
+            value, why = _combine(op.operands, env, any_of=True)
+            return (None if value is None else not value), f"not ({why})"
+        if kind in ("and", "or"):
+            return _combine(op.operands, env, any_of=kind == "or")
+        return None, f"unknown operator {op.type!r}"
+    if isinstance(op, OSCondition):
+        return None, op.describe()
+    return None, f"unknown condition element <{op.tag}>"
+
+
+def _combine(operands: Iterable[Operand], env: _Env, *, any_of: bool) -> tuple[bool | None, str]:
+    decided: list[str] = []
+    unknown: list[str] = []
+    for op in operands:
+        value, why = _operand(op, env)
+        if value is None:
+            unknown.append(why)
+        elif value is any_of:
+            return value, why  # short circuit: one true in `or`, one false in `and` decides
+        else:
+            decided.append(why)
+    joiner = " or " if any_of else " and "
+    if unknown:
+        return None, "; ".join(unknown)
+    return (not any_of), joiner.join(decided) or ("false" if any_of else "true")
+
+
+def evaluate_condition(condition: Condition | None, env: _Env) -> tuple[bool | None, str]:
+    """(True/False/None for run time, the deciding text). No condition is true."""
+    if condition is None or not condition.operands:
+        return True, ""
+    return _combine(condition.operands, env, any_of=False)
+
+
+# ---------------------------------------------------------------- the plan
+
+
+_REF = re.compile(r"%([A-Za-z_][A-Za-z0-9_-]*)%")
+
+
+def _expand(text: str, env: _Env) -> str:
+    def sub(match: re.Match[str]) -> str:
+        key = match.group(1).casefold()
+        return env.values.get(key, match.group(0))
+
+    return _REF.sub(sub, text)
+
+
+class _Planner:
+    def __init__(self, env: _Env, fail: str | None) -> None:
+        self.env = env
+        self.fail = fail.casefold() if fail else None
+        self.failed = False
+        self.entries: list[PlanEntry] = []
+
+    def add(self, path: str, node: Action | Group, status: str, reason: str) -> None:
+        kind = "group" if isinstance(node, Group) else node.type
+        self.entries.append(PlanEntry(path, kind, status, reason))
+
+    def skip_all(self, node: Node, path: str, reason: str, inner: str) -> None:
+        """Skip a node; a group's contents are skipped with `inner` as their reason."""
+        if isinstance(node, RawElement):
+            return
+        self.add(path, node, SKIP, reason)
+        if isinstance(node, Group):
+            for child in node.children:
+                if not isinstance(child, RawElement):
+                    self.skip_all(child, f"{path}/{child.name}", inner, inner)
+
+    def block(self, children: Iterable[Node], prefix: str, runtime_parent: str | None, stop_text: str) -> str | None:
+        """Run children in order; return the failed step's name when the failure escapes this block."""
+        stopped: str | None = None
+        for node in children:
+            if isinstance(node, RawElement):
+                continue
+            path = f"{prefix}/{node.name}" if prefix else node.name
+            if stopped is not None:
+                reason = f"{stop_text} after failure of {stopped}"
+                self.skip_all(node, path, reason, reason)
+                continue
+            stopped = self.node(node, path, runtime_parent)
+        return stopped
+
+    def node(self, node: Action | Group, path: str, runtime_parent: str | None) -> str | None:
+        if not node.enabled:
+            self.skip_all(node, path, "disabled", f"inside disabled group {path}")
+            return None
+        value, why = evaluate_condition(node.condition, self.env)
+        if value is False:
+            self.skip_all(node, path, f"condition false: {why}", f"inside skipped group {path}")
+            return None
+        if value is None:
+            status, reason = RUNTIME, f"decided at run time: {why}"
+        elif runtime_parent is not None:
+            status, reason = RUNTIME, runtime_parent
+        else:
+            status, reason = RUN, (f"condition true: {why}" if why else "no condition")
+        if isinstance(node, Group):
+            return self.group(node, path, status, reason, runtime_parent)
+        return self.step(node, path, status, reason)
+
+    def group(self, group: Group, path: str, status: str, reason: str, runtime_parent: str | None) -> str | None:
+        index = len(self.entries)
+        self.add(path, group, status, reason)
+        inner_runtime = runtime_parent
+        if status == RUNTIME and inner_runtime is None:
+            inner_runtime = f"inside group {path}, which is decided at run time"
+        failed = self.block(group.children, path, inner_runtime, "group stopped")
+        if failed is None:
+            return None
+        if group.continue_on_error:
+            note = f"; failed with {failed}, continue on error: the task sequence goes on after the group"
+            entry = self.entries[index]
+            self.entries[index] = PlanEntry(entry.path, entry.type, entry.status, entry.reason + note)
+            return None
+        return failed
+
+    def step(self, step: Action, path: str, status: str, reason: str) -> str | None:
+        env = self.env
+        if self.fail is not None and not self.failed and self.fail in (path.casefold(), step.name.casefold()):
+            self.failed = True
+            env.set(LAST_OK, "false")
+            if step.continue_on_error:
+                self.add(path, step, status, f"{reason}; fails (simulated), continue on error: the group goes on")
+                return None
+            self.add(path, step, status, f"{reason}; fails (simulated)")
+            return step.name
+        self.add(path, step, status, reason)
+        # A step that runs resets _SMSTSLastActionSucceeded; one that may not run leaves it uncertain.
+        if status == RUN:
+            env.set(LAST_OK, "true")
+        elif env.lookup(LAST_OK).casefold() != "true" or LAST_OK.casefold() in env.uncertain:
+            env.maybe(LAST_OK, f"depends on whether {path} runs")
+        if isinstance(step, SetVariableAction) and step.variable_name:
+            if status == RUN:
+                env.set(step.variable_name, _expand(step.variable_value, env))
+            else:
+                env.maybe(step.variable_name, f"is set by {path}, which is decided at run time")
+        return None
+
+
+def plan(sequence: Sequence, variables: Mapping[str, str] | None = None, *, fail: str | None = None) -> list[PlanEntry]:
+    """Every step and group in order with its status and reason, for these variables.
+
+    `fail` names a step (its name or path) that fails: ContinueOnError on the step lets its group go on;
+    otherwise the group stops and the failure rises until a group with ContinueOnError, and
+    _SMSTSLastActionSucceeded is "false" for the steps that follow (error-handler groups).
+    """
+    values = {LAST_OK: "true"}
+    values.update(variables or {})
+    planner = _Planner(_Env(values), fail)
+    if fail is not None and not any(fail.casefold() in (p.casefold(), s.name.casefold()) for p, s in sequence.steps()):
+        raise UsageError(f"--fail {fail}: the task sequence has no step with that name or path",
+                         "give a step name or its path, e.g. Group/Sub/Step")
+    planner.block(sequence.children, "", None, "task sequence stopped")
+    return planner.entries
+
+
+def summarize(entries: Iterable[PlanEntry]) -> dict[str, list[str]]:
+    """Paths by status, for a confirm page or a receipt: {"run": [...], "runtime": [...], "skip": [...]}."""
+    out: dict[str, list[str]] = {RUN: [], RUNTIME: [], SKIP: []}
+    for entry in entries:
+        if entry.type != "group":
+            out.setdefault(entry.status, []).append(entry.path)
+    return out
+
+
+def preview(xml_text: str | bytes, variables: Mapping[str, str], *, file: str = "catalog sequence") -> list[PlanEntry]:
+    """The plan for a catalog item's sequence XML (the `sequence` attribute the AdminService source fills)."""
+    from agent.tasksequence.xml import read
+
+    return plan(read(xml_text, file=file), variables)
+
+
+# ---------------------------------------------------------------- the variable contract
+
+# Read without anyone setting them: Windows environment and deployment-engine variables. Names starting with
+# "_" are the engine's read-only variables and are always available.
+BUILTIN = frozenset(
+    n.casefold()
+    for n in (
+        "SystemRoot", "SystemDrive", "windir", "TEMP", "TMP", "ProgramFiles", "ProgramData", "ComputerName",
+        "USERNAME", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "ALLUSERSPROFILE", "PUBLIC", "PATH", "COMSPEC",
+        "PROCESSOR_ARCHITECTURE", "NUMBER_OF_PROCESSORS", "OS", "SMSTSLocalDataDrive", "OSDisk",
+        "OSArchitecture", "ScriptRoot", "DeployRoot", "DeployDrive", "ToolRoot",
+    )
+)
+
+
+@dataclass(frozen=True)
+class Read:
+    """A variable the sequence reads, where, and how (condition, reference %NAME%, or list base name)."""
+
+    name: str
+    path: str
+    how: str
+
+
+def reads(sequence: Sequence) -> list[Read]:
+    """Every variable read: condition variables, %NAME% in step properties, and BaseVariableName lists."""
+    found: list[Read] = []
+    seen: set[tuple[str, str, str]] = set()
+
+    def add(name: str, path: str, how: str) -> None:
+        key = (name.casefold(), path, how)
+        if key not in seen:
+            seen.add(key)
+            found.append(Read(name, path, how))
+
+    for path, node in sequence.walk():
+        if node.condition is not None:
+            for expression in iter_expressions(node.condition.operands):
+                if isinstance(expression, VariableCondition) and expression.variable:
+                    add(expression.variable, path, "condition")
+        if isinstance(node, Action):
+            texts = [node.action or ""]
+            for var in node.variables:
+                prop = (var.property or var.name).casefold()
+                if prop == "basevariablename" and var.value:
+                    add(var.value, path, "list")
+                texts.append(var.value)
+            for text in texts:
+                for match in _REF.finditer(text):
+                    add(match.group(1), path, "reference")
+    return found
+
+
+def sets(sequence: Sequence) -> set[str]:
+    """Variables the sequence sets itself (casefolded): Set Task Sequence Variable steps, output and
+    destination variables of other steps (settings named ...Variable), and the sequence's globalVarList."""
+    out: set[str] = set()
+    for _path, node in sequence.walk():
+        if not isinstance(node, Action):
+            continue
+        for var in node.variables:
+            prop = (var.property or var.name).casefold()
+            names_a_target = prop == "variablename" or (prop.endswith("variable") and prop != "basevariablename")
+            if names_a_target and var.value:
+                out.add(var.value.casefold())
+    for child in sequence.children:
+        if isinstance(child, RawElement) and child.tag == "globalVarList":
+            out.update(v.attrs[0][1].casefold() for v in child.children if v.attrs and v.attrs[0][0] == "name")
+    return out
+
+
+def _only(key: str, value: str) -> Callable[[str], str]:
+    """A lookup where only `key` has a value."""
+    return lambda name: value if name.casefold() == key else ""
+
+
+def contract(
+    sequence: Sequence, settable: set[str], offered: Mapping[str, set[str]], *, file: str = ""
+) -> list[Problem]:
+    """Warnings: variables the sequence reads that nothing sets, and offered values no condition matches."""
+    problems: list[Problem] = []
+    provided = {name.casefold() for name in settable} | sets(sequence)
+    all_reads = reads(sequence)
+
+    by_name: dict[str, list[Read]] = {}
+    for read in all_reads:
+        by_name.setdefault(read.name.casefold(), []).append(read)
+    for key, found in by_name.items():
+        first = found[0]
+        if key.startswith("_") or key in BUILTIN or key in provided:
+            continue
+        if first.how == "list" and any(re.fullmatch(re.escape(key) + r"[0-9]+", p) for p in provided):
+            continue
+        if all(r.how == "list" for r in found):
+            message = f"the task sequence installs the list {first.name}01, {first.name}02, ..."
+        else:
+            message = f"the task sequence reads {first.name} ({first.how})"
+        more = f" and {len(found) - 1} more place(s)" if len(found) > 1 else ""
+        problems.append(
+            Problem(
+                first.path + more,
+                f"{message}, but neither the profile nor a step sets it",
+                file=file,
+                hint=f"set {first.name} in the profile, or check the spelling",
+            )
+        )
+
+    conditions: dict[str, list[VariableCondition]] = {}
+    verbatim: set[str] = set()
+    for read in all_reads:
+        if read.how != "condition":
+            verbatim.add(read.name.casefold())
+    for _path, node in sequence.walk():
+        if node.condition is None:
+            continue
+        for expression in iter_expressions(node.condition.operands):
+            if isinstance(expression, VariableCondition):
+                conditions.setdefault(expression.variable.casefold(), []).append(expression)
+    for name, values in offered.items():
+        key = name.casefold()
+        tests = conditions.get(key)
+        if not tests or key in verbatim:
+            continue  # not tested, or used as text: every value means something
+        trees = []
+        for test in tests:
+            try:
+                trees.append(test.to_expr())
+            except ValueError:
+                continue
+        for value in sorted(values):
+            if not any(ex.evaluate(tree, _only(key, value)) for tree in trees):
+                texts = {t.text() for t in tests if t.operator.casefold() in VARIABLE_OPERATORS}
+                shown = ", ".join(sorted(texts))[:300]
+                problems.append(
+                    Problem(
+                        f"{name}={value}",
+                        f"the profile offers {name}={value!r}, but no condition in the task sequence matches it",
+                        file=file,
+                        hint=f"conditions on {name}: {shown}",
+                    )
+                )
+    return problems
+

@@ -1,0 +1,91 @@
+"""Load YAML keeping the line of every node, so problems can say FILE:LINE: path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agent.errors import InputError
+
+# The C loader is ~10x faster; fall back to pure Python where libyaml is missing.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class Located:
+    """A YAML document as plain data plus a map of path -> line number (1-based)."""
+
+    __slots__ = ("data", "file", "lines")
+
+    def __init__(self, data: Any, lines: dict[str, int], file: str) -> None:
+        self.data = data
+        self.lines = lines
+        self.file = file
+
+    def line(self, path: str) -> int:
+        """The line of `path`, or of its nearest parent that has one."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            cut = max(path.rfind("."), path.rfind("["))
+            path = path[:cut] if cut > 0 else ""
+        return self.lines.get("", 0)
+
+
+def join(path: str, key: str | int) -> str:
+    """Child path: `a.b`, `a[0]`."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
+def _convert(node: yaml.Node, path: str, lines: dict[str, int], loader: Any) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if isinstance(key, (dict, list)):
+                key = str(key)
+            child = join(path, key if isinstance(key, str) else str(key))
+            if key in result:
+                raise InputError(
+                    f"line {key_node.start_mark.line + 1}: {child}: duplicate key {key!r}",
+                    "each key may appear only once in a mapping",
+                )
+            result[key] = _convert(value_node, child, lines, loader)
+            lines[child] = key_node.start_mark.line + 1
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(child, join(path, i), lines, loader) for i, child in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def load_text(text: str, file: str) -> Located:
+    """Parse YAML text; a syntax error names the file, line and column."""
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = None if node is None else _convert(node, "", lines := {}, loader)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
+        raise InputError(f"{where}: not valid YAML: {exc.problem or exc}", "check indentation and quoting there") from exc
+    except InputError as exc:
+        raise InputError(f"{file}:{exc.message}", exc.hint) from exc
+    return Located(data, lines if node is not None else {}, file)
+
+
+def load_file(path: str | Path) -> Located:
+    """Read and parse a YAML file; an unreadable file is the caller's input problem."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}", "check the path and permissions") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text", "save the file as UTF-8") from exc
+    return load_text(text, str(path))

@@ -1,0 +1,403 @@
+"""Tests for agent.expr: the condition language of rules, `when` and preflight checks."""
+
+from __future__ import annotations
+
+import operator
+import os
+import time
+from collections.abc import Callable
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agent.errors import InputError
+from agent.expr import (
+    KEYWORDS,
+    And,
+    Compare,
+    Exists,
+    Expr,
+    ExprError,
+    In,
+    Like,
+    Literal,
+    Name,
+    Not,
+    Or,
+    check,
+    compare,
+    evaluate,
+    like,
+    names,
+    parse,
+    unparse,
+)
+from agent.variables import Variables
+
+FUZZ = settings(
+    max_examples=int(os.environ.get("PRESTART_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+FACTS = Variables(
+    {
+        "Make": "Dell Inc.",
+        "Model": "Latitude 7440",
+        "Memory": "16384",
+        "IsVM": "False",
+        "IsUEFI": "True",
+        "IsOnBattery": "False",
+        "SerialNumber": "ABC1234",
+        "_SMSTSInWinPE": "true",
+        "Empty": "",
+        "Zero": "0",
+    }
+)
+
+
+def run(text: str, variables: Variables = FACTS) -> bool:
+    return check(text, variables.lookup)
+
+
+# ---------------------------------------------------------------- semantics
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the reference profiles' conditions
+        ('IsVM == "True"', False),
+        ('Model like "%Latitude%"', True),
+        ('IsOnBattery != "True"', True),
+        ("Memory >= 4096", True),
+        ('IsUEFI == "True"', True),
+        # numeric when both sides are numbers
+        ('"10" > "9"', True),
+        ("10 > 9", True),
+        ("Memory > 9999", True),
+        ("Memory < 4096", False),
+        ('"1.50" == 1.5', True),
+        ("-5 < 3", True),
+        ('"  42 " == 42', True),
+        ('"007" == 7', True),
+        # text when either side is not a number
+        ('"abc" < "abd"', True),
+        ('"10" < "9a"', True),  # text: "1" sorts before "9"
+        ('"9a" > "10"', True),
+        ('"ABC" == "abc"', True),
+        ('"Straße" == "STRASSE"', True),  # casefold, not lower
+        ('"" < "a"', True),
+        ('"" == 0', False),  # empty is not a number
+        # case-insensitive names and keywords
+        ('model LIKE "latitude%" AND memory >= 4096', True),
+        ('MODEL like "LATITUDE 7440"', True),
+        ("Not IsVM Or IsVM", True),
+        # missing names are the empty string
+        ('Missing == ""', True),
+        ("Missing < 1", True),  # "" is not a number: text order, and "" sorts first
+        ("Missing >= 4096", False),
+        ('Missing like "%"', True),
+        ('Missing like "_%"', False),
+        # = and <> are synonyms of == and !=
+        ('SerialNumber = "abc1234"', True),
+        ('SerialNumber <> "abc1234"', False),
+        # exists: set and not empty
+        ("exists Model", True),
+        ("exists Empty", False),
+        ("exists Missing", False),
+        ("not exists Missing", True),
+        ("exists _SMSTSInWinPE", True),
+        # in
+        ('Make in ["Lenovo", "dell inc.", "HP"]', True),
+        ('Make in ["Lenovo", "HP"]', False),
+        ("Memory in [8192, 16384.0]", True),
+        ('Make not in ["Lenovo"]', True),
+        ("Missing in ['']", True),
+        # bare operands are truthy unless "", "0" or "false"
+        ("IsUEFI", True),
+        ("IsVM", False),
+        ("_SMSTSInWinPE", True),
+        ("Empty", False),
+        ("Zero", False),
+        ("Missing", False),
+        ("Model", True),
+        ('"FALSE"', False),
+        ("1", True),
+        # precedence: not > and > or; comparison binds tighter than not
+        ("not IsVM == \"True\"", True),
+        ("IsUEFI or IsVM and Missing", True),  # or(IsUEFI, and(IsVM, Missing))
+        ("(IsUEFI or IsVM) and Missing", False),
+        ("not IsUEFI and IsVM", False),  # and(not IsUEFI, IsVM)
+        ("not (IsUEFI and IsVM)", True),
+        ("not not IsUEFI", True),
+        ('Model not like "%Optiplex%"', True),
+        # quoting
+        ("'O''Brien' == \"o'brien\"", True),
+        ('"say ""hi""" == \'say "hi"\'', True),
+        ('"C:\\Windows" like "c:\\win%"', True),  # backslashes are plain characters
+    ],
+)
+def test_semantics(text: str, expected: bool) -> None:
+    assert run(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "pattern", "expected"),
+    [
+        ("Latitude 7440", "%Latitude%", True),
+        ("Latitude 7440", "latitude%", True),
+        ("Latitude 7440", "%7440", True),
+        ("Latitude 7440", "Latitude", False),  # whole value must match
+        ("Latitude 7440", "Latitude 744_", True),
+        ("Latitude 7440", "Latitude 74_", False),
+        ("abc", "a_c", True),
+        ("ac", "a_c", False),
+        ("ac", "a%c", True),
+        ("", "%", True),
+        ("", "", True),
+        ("x", "", False),
+        # regex metacharacters are literal
+        ("v1.2", "v1.2", True),
+        ("v1x2", "v1.2", False),
+        ("[abc]", "[abc]", True),
+        ("a", "[abc]", False),
+        ("f(x)", "f(x)%", True),
+        ("a+b", "a+b", True),
+        ("aab", "a+b", False),
+        ("^$|\\", "^$|\\", True),
+        ("line1\nline2", "line1%", True),  # % spans newlines
+        ("100%", "100_", True),  # no escapes: _ matches a literal %
+        ("STRASSE", "%straße%", True),
+    ],
+)
+def test_like(value: str, pattern: str, expected: bool) -> None:
+    assert like(value, pattern) is expected
+
+
+def test_like_with_a_variable_pattern() -> None:
+    variables = Variables({"Model": "Latitude 7440", "Pattern": "lat%"})
+    assert check("Model like Pattern", variables.lookup)
+
+
+def test_compare_reusable_with_synonyms() -> None:
+    assert compare("10", ">", "9")
+    assert compare("abc", "=", "ABC")
+    assert compare("abc", "<>", "abd")
+    with pytest.raises(ValueError):
+        compare("a", "=>", "b")
+
+
+@given(st.integers(-(10**20), 10**20), st.integers(-(10**20), 10**20), st.sampled_from(sorted(
+    {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+     ">=": operator.ge}.items())))
+@FUZZ
+def test_compare_numbers_like_python(a: int, b: int, op: tuple[str, Callable[[int, int], bool]]) -> None:
+    assert compare(str(a), op[0], str(b)) is op[1](a, b)
+
+
+@given(st.text(max_size=30), st.data())
+@FUZZ
+def test_like_matches_value_with_wildcards_put_in(value: str, data: st.DataObject) -> None:
+    # Replacing any characters by "_" or any runs by "%" still matches; the value itself always matches
+    # unless it holds wildcard characters of its own (which then act as wildcards, still matching).
+    assert like(value, value)
+    chars = list(value)
+    for i in range(len(chars)):
+        if data.draw(st.booleans()):
+            chars[i] = data.draw(st.sampled_from(["_", "%"]))
+    assert like(value, "".join(chars))
+
+
+def test_evaluate_calls_lookup_with_names_as_written() -> None:
+    seen: list[str] = []
+
+    def lookup(name: str) -> str:
+        seen.append(name)
+        return ""
+
+    evaluate(parse('ModeL == "x" or exists _SMSTSLogPath'), lookup)
+    assert seen == ["ModeL", "_SMSTSLogPath"]
+
+
+def test_names() -> None:
+    tree = parse('Make == Model or exists Foo and not (Bar like "x%") or Baz in [1] or "lit" == 1 or Qux')
+    assert names(tree) == frozenset({"Make", "Model", "Foo", "Bar", "Baz", "Qux"})
+    assert names(parse("1 == 1")) == frozenset()
+
+
+def test_name_characters() -> None:
+    assert parse("OSD-Name.v2_x == 1") == Compare("==", Name("OSD-Name.v2_x"), Literal("1", True))
+    assert parse("_SMSTSInWinPE") == Name("_SMSTSInWinPE")
+    # `a-5` is one name; `a -5` is a name then a number
+    assert parse("a-5") == Name("a-5")
+
+
+# ---------------------------------------------------------------- trees and printing
+
+
+def test_tree_shapes() -> None:
+    assert parse("a or b or c") == Or((Name("a"), Name("b"), Name("c")))
+    assert parse("a and b or c and d") == Or((And((Name("a"), Name("b"))), And((Name("c"), Name("d")))))
+    assert parse("(a and b) and c") == And((And((Name("a"), Name("b"))), Name("c")))
+    assert parse("not a == 1") == Not(Compare("==", Name("a"), Literal("1", True)))
+    assert parse("a not like 'x'") == Not(Like(Name("a"), Literal("x")))
+    assert parse("a in ['x', 2,]") == In(Name("a"), (Literal("x"), Literal("2", True)))
+    assert parse("EXISTS Foo") == Exists("Foo")
+    assert parse("a = b") == parse("a == b")
+    assert parse("a <> b") == parse("a != b")
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("a = 'x'", 'a == "x"'),
+        ("a <> 1", "a != 1"),
+        ("((a))", "a"),
+        ("(a or b) and (c or d)", "(a or b) and (c or d)"),
+        ("(a and b) or (c and d)", "a and b or c and d"),
+        ("NOT (A AND B)", "not (A and B)"),
+        ("x LIKE 'it''s'", 'x like "it\'s"'),
+        ('x in ["a""b"]', 'x in ["a""b"]'),
+        ("not (a == 1)", "not a == 1"),
+    ],
+)
+def test_unparse_is_canonical(text: str, canonical: str) -> None:
+    assert unparse(parse(text)) == canonical
+    assert parse(canonical) == parse(text)
+
+
+def test_parse_is_memoised() -> None:
+    assert parse("Memory >= 4096") is parse("Memory >= 4096")
+
+
+# ---------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "fragment"),
+    [
+        ("", 1, "expected a condition"),
+        ("   ", 4, "expected a condition"),
+        ("Memory >= ", 11, "expected a value after '>='"),
+        ("Memory >= 4096 and", 19, "expected a condition"),
+        ("IsVM == 'True", 9, "no closing '"),
+        ('(IsVM == "True"', 16, "expected ')' to close the '(' at column 1"),
+        ('IsVM == "True")', 15, "unexpected ')'"),
+        ("IsVM True", 6, "expected a comparison"),
+        ("exists 'x'", 8, "expected a variable name after 'exists'"),
+        ("Make in 'Dell'", 9, "expected '[' after 'in'"),
+        ("Make in []", 10, "expected a quoted text or a number"),
+        ("Make in ['a' 'b']", 14, "expected ',' or ']'"),
+        ("Make in [Model]", 10, "expected a quoted text or a number"),
+        ("Memory >= 4096MB", 11, "runs into 'M'"),
+        ("a && b", 3, "unexpected character '&'"),
+        ("!a", 1, "write 'not' or '!='"),
+        ("a == == b", 6, "expected a value after '=='"),
+        ("and a", 1, "found 'and'"),
+        ("a like", 7, "expected a value after 'like'"),
+        ("1IsVM", 1, "runs into 'I'"),
+    ],
+)
+def test_error_columns(text: str, column: int, fragment: str) -> None:
+    with pytest.raises(ExprError) as caught:
+        parse(text)
+    error = caught.value
+    assert error.column == column
+    assert error.text == text
+    assert fragment in str(error)
+    assert str(error).startswith(f"column {column}: ")
+    assert isinstance(error, InputError)  # exit code 13 via the error hierarchy
+    assert error.pointer().splitlines()[-1] == " " * (column - 1) + "^"
+
+
+def test_deep_nesting_is_an_error_not_a_crash() -> None:
+    with pytest.raises(ExprError, match="nested more than"):
+        parse("(" * 10_000 + "a" + ")" * 10_000)
+    with pytest.raises(ExprError, match="nested more than"):
+        parse("not " * 10_000 + "a")
+    assert parse("(" * 60 + "a" + ")" * 60) == Name("a")
+
+
+# ---------------------------------------------------------------- properties
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+_NAME = st.builds(
+    operator.add, st.sampled_from(_LETTERS), st.text(_LETTERS + "0123456789-.", max_size=8)
+).filter(lambda n: n.lower() not in KEYWORDS)
+_NUMBER = st.builds(
+    lambda sign, whole, frac: Literal(f"{sign}{whole}{frac}", True),
+    st.sampled_from(["", "-"]),
+    st.integers(0, 10**6),
+    st.sampled_from(["", ".5", ".25", ".0", ".125"]),
+)
+_STRING = st.text(max_size=12).map(lambda v: Literal(v, False))
+_LITERAL = _NUMBER | _STRING
+_OPERAND = _NAME.map(Name) | _LITERAL
+_LEAF = st.one_of(
+    _OPERAND,
+    st.builds(Compare, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), _OPERAND, _OPERAND),
+    st.builds(Like, _OPERAND, _OPERAND),
+    st.builds(In, _OPERAND, st.lists(_LITERAL, min_size=1, max_size=4).map(tuple)),
+    st.builds(Exists, _NAME),
+)
+TREES: st.SearchStrategy[Expr] = st.recursive(
+    _LEAF,
+    lambda children: st.one_of(
+        st.builds(Not, children),
+        st.lists(children, min_size=2, max_size=4).map(lambda ops: And(tuple(ops))),
+        st.lists(children, min_size=2, max_size=4).map(lambda ops: Or(tuple(ops))),
+    ),
+    max_leaves=12,
+)
+
+_TOKENS = st.sampled_from(
+    ["a", "Model", "_x", "1", "-2", "3.5", "'s'", '"t"', "'", '"', "(", ")", "[", "]", ",", "==", "=", "!=", "<>",
+     "<", "<=", ">", ">=", "!", "and", "OR", "not", "like", "in", "exists", "%", "-", ".", "\n", ""]
+)
+_SOUPS = st.lists(_TOKENS, max_size=12).flatmap(
+    lambda parts: st.sampled_from([" ".join(parts), "".join(parts)])
+)
+
+
+@given(TREES)
+@FUZZ
+def test_unparse_parse_round_trip(tree: Expr) -> None:
+    text = unparse(tree)
+    assert parse(text) == tree
+    assert unparse(parse(text)) == text
+
+
+@given(TREES, st.dictionaries(_NAME, st.sampled_from(["", "0", "1", "10", "True", "abc", "9a"]), max_size=6))
+@FUZZ
+def test_evaluate_never_raises_and_agrees_after_round_trip(tree: Expr, values: dict[str, str]) -> None:
+    variables = Variables(values)
+    assert evaluate(tree, variables.lookup) is evaluate(parse(unparse(tree)), variables.lookup)
+
+
+@given(st.text() | _SOUPS)
+@FUZZ
+def test_any_text_parses_or_raises_expr_error(text: str) -> None:
+    try:
+        tree = parse(text)
+    except ExprError as error:
+        assert 1 <= error.column <= len(text) + 1
+        return
+    assert parse(unparse(tree)) == tree
+    evaluate(tree, lambda name: "")
+
+
+# ---------------------------------------------------------------- speed
+
+
+def test_two_thousand_rules_are_cheap() -> None:
+    rules = [
+        f'(Model like "%Model{i}%" or Make in ["Dell Inc.", "HP{i}"]) and Memory >= {i * 10} and not exists Var{i}'
+        for i in range(2000)
+    ]
+    started = time.perf_counter()
+    results = [check(rule, FACTS.lookup) for rule in rules]
+    elapsed = time.perf_counter() - started
+    assert results[0] is True and results[-1] is False
+    assert elapsed < 2.0, f"2,000 distinct rules took {elapsed:.2f} s"

@@ -1,0 +1,129 @@
+"""A small WinPE-shaped stand-in: a real boot.wim captured with wimlib-imagex and an ADK-like media folder."""
+
+from __future__ import annotations
+
+import os
+import random
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent import proc
+
+# WINDOWS/ARCH values in a WIM's XML (PROCESSOR_ARCHITECTURE_*), as DISM writes them.
+_WIM_ARCH = {"amd64": 9, "x86": 0, "arm64": 12}
+_PE_MACHINE = {"amd64": 0x8664, "x86": 0x14C, "arm64": 0xAA64}
+_EFI_NAME = {"amd64": "bootx64.efi", "x86": "bootia32.efi", "arm64": "bootaa64.efi"}
+STANDIN_EPOCH = 1_700_000_000  # fixed timestamps, so two stand-ins capture alike
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """Where the pieces of one stand-in live (see make_winpe_standin)."""
+
+    root: Path
+    media: Path  # ADK `copype` media folder: bootmgr, boot/, efi/, sources/boot.wim
+    wim: Path
+    fwfiles: Path  # the `fwfiles/` sibling of media/
+    etfsboot: Path
+    efisys: Path
+    arch: str
+    index: int = 1
+
+
+def make_pe(path: Path, arch: str = "amd64", *, size: int = 4096) -> Path:
+    """Write a minimal PE header with `arch`'s machine type (enough for pe_machine, not runnable)."""
+    data = bytearray(max(size, 512))
+    data[0:2] = b"MZ"
+    struct.pack_into("<I", data, 0x3C, 0x80)
+    data[0x80:0x84] = b"PE\0\0"
+    struct.pack_into("<H", data, 0x84, _PE_MACHINE[arch])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def fat12_floppy(label: bytes = b"EFISECTOR  ") -> bytes:
+    """An empty, valid FAT12 1.44 MB floppy image: what efisys.bin is (mkfs.fat is not always installed)."""
+    sectors, spf = 2880, 9
+    boot = bytearray(512)
+    boot[0:3] = b"\xeb\x3c\x90"
+    boot[3:11] = b"MSDOS5.0"
+    # BPB: bytes/sector, sectors/cluster, reserved, FATs, root entries, sectors, media, sectors/FAT,
+    # sectors/track, heads, hidden, large sectors; then the extended BPB.
+    struct.pack_into("<HBHBHHBHHHII", boot, 11, 512, 1, 1, 2, 224, sectors, 0xF0, spf, 18, 2, 0, 0)
+    struct.pack_into("<BBBI11s8s", boot, 36, 0, 0, 0x29, 0x12345678, label, b"FAT12   ")
+    boot[510:512] = b"\x55\xaa"
+    image = bytearray(sectors * 512)
+    image[0:512] = boot
+    for fat in range(2):
+        start = 512 * (1 + fat * spf)
+        image[start : start + 3] = b"\xf0\xff\xff"
+    root_dir = 512 * (1 + 2 * spf)
+    image[root_dir : root_dir + 11] = label
+    image[root_dir + 11] = 0x08  # volume label entry
+    return bytes(image)
+
+
+def _pin_times(root: Path, epoch: int) -> None:
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            os.utime(Path(dirpath) / name, (epoch, epoch))
+    os.utime(root, (epoch, epoch))
+
+
+def make_winpe_standin(root: Path, *, size_mb: int = 2, arch: str = "amd64", seed: int = 1) -> StandIn:
+    """Create root/tree (WinPE-shaped), root/media (ADK layout with sources/boot.wim) and root/fwfiles."""
+    rng = random.Random(seed)
+    tree = root / "tree"
+    sys32 = tree / "Windows" / "System32"
+    for folder in (sys32 / "config", sys32 / "en-US", tree / "Windows" / "Temp", tree / "Program Files"):
+        folder.mkdir(parents=True, exist_ok=True)
+    for exe in ("wpeinit.exe", "wpeutil.exe", "cmd.exe", "winload.exe"):
+        make_pe(sys32 / exe, arch, size=8192)
+    (sys32 / "startnet.cmd").write_bytes(b"wpeinit\r\n")
+    (sys32 / "config" / "SYSTEM").write_bytes(rng.randbytes(64 * 1024))
+    (sys32 / "en-US" / "wpeinit.exe.mui").write_bytes(b"mui" * 100)
+    # Incompressible bytes, so the WIM really has the requested size.
+    (sys32 / "drivers.bin").write_bytes(rng.randbytes(size_mb * 1024 * 1024))
+    _pin_times(tree, STANDIN_EPOCH)
+
+    media = root / "media"
+    (media / "sources").mkdir(parents=True, exist_ok=True)
+    wim = media / "sources" / "boot.wim"
+    proc.run(
+        [
+            "wimlib-imagex", "capture", str(tree), str(wim), f"Microsoft Windows PE ({arch})",
+            "--compress=LZX", "--boot",
+            f"--image-property=WINDOWS/ARCH={_WIM_ARCH[arch]}",
+            "--image-property=WINDOWS/VERSION/MAJOR=10",
+            "--image-property=WINDOWS/VERSION/BUILD=22621",
+        ]
+    )  # fmt: skip
+    make_pe(media / "bootmgr.efi", arch)
+    (media / "bootmgr").write_bytes(rng.randbytes(4096))
+    (media / "boot").mkdir()
+    (media / "boot" / "bcd").write_bytes(b"regf" + rng.randbytes(8188))
+    (media / "boot" / "boot.sdi").write_bytes(rng.randbytes(3 * 1024 * 1024 // 4))
+    etfsboot = rng.randbytes(4094) + b"\x55\xaa"
+    (media / "boot" / "etfsboot.com").write_bytes(etfsboot)
+    efi_boot = media / "efi" / "microsoft" / "boot"
+    efi_boot.mkdir(parents=True)
+    efisys = fat12_floppy()
+    (efi_boot / "efisys.bin").write_bytes(efisys)
+    make_pe(media / "efi" / "boot" / _EFI_NAME[arch], arch)
+
+    fwfiles = root / "fwfiles"
+    fwfiles.mkdir()
+    (fwfiles / "etfsboot.com").write_bytes(etfsboot)
+    (fwfiles / "efisys.bin").write_bytes(efisys)
+    (fwfiles / "efisys_noprompt.bin").write_bytes(fat12_floppy(b"NOPROMPT   "))
+    return StandIn(
+        root=root,
+        media=media,
+        wim=wim,
+        fwfiles=fwfiles,
+        etfsboot=media / "boot" / "etfsboot.com",
+        efisys=efi_boot / "efisys.bin",
+        arch=arch,
+    )
