@@ -152,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except PrestartError as exc:
         _print_error(exc)
+        # POSIX keeps only 8 bits of an exit code (1223 -> 199); say the real one.
+        print(f"prestart: exit {int(exc.code)} ({_win32_name(exc.code)})", file=sys.stderr)
         return int(exc.code)
     except KeyboardInterrupt:
         print("prestart: cancelled", file=sys.stderr)
@@ -162,13 +164,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.INTERNAL_ERROR)
 
 
+def _win32_name(code: ExitCode) -> str:
+    return "ERROR_SUCCESS" if code == 0 else f"ERROR_{code.name}"
+
+
 def _print_error(exc: PrestartError) -> None:
     from agent.errors import ValidationFailed
 
     if isinstance(exc, ValidationFailed):
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        print(f"prestart: {len(exc.problems)} problem(s); exit {int(exc.code)}", file=sys.stderr)
+        print(f"prestart: {len(exc.problems)} problem(s)", file=sys.stderr)
         return
     print(f"prestart: error: {exc.message}", file=sys.stderr)
     if exc.hint:

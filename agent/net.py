@@ -176,7 +176,6 @@ class Client:
         session.headers["User-Agent"] = "prestart"
         session.headers.update(headers or {})
         session.auth = auth
-        session.max_redirects = 0
         self._session = session
 
     def __enter__(self) -> Client:
@@ -220,11 +219,15 @@ class Client:
                 ) from None
             except req.exceptions.ConnectTimeout:
                 failure = self._error(
-                    f"could not connect to {where(current)} within {timeout[0]:g} s", kind="connect", attempts=attempts
+                    f"could not connect to {where(current)} within {limits.connect_timeout:g} s",
+                    kind="connect",
+                    attempts=attempts,
                 )
             except req.exceptions.ReadTimeout:
                 failure = self._error(
-                    f"{where(current)} did not answer within {timeout[1]:g} s", kind="timeout", attempts=attempts
+                    f"{where(current)} did not answer within {limits.read_timeout:g} s",
+                    kind="timeout",
+                    attempts=attempts,
                 )
             except req.exceptions.ConnectionError as exc:
                 failure = self._error(
@@ -309,6 +312,7 @@ class Client:
         raw = resp.raw
         sock = getattr(getattr(raw, "connection", None), "sock", None)
         import urllib3.exceptions as urllib3_errors  # requests' own transport; already loaded with it
+
         chunks: list[bytes] = []
         total = 0
         while True:
@@ -332,10 +336,11 @@ class Client:
                     attempts=attempts,
                 ) from None
             except (urllib3_errors.ProtocolError, urllib3_errors.HTTPError, OSError) as exc:
+                why = _reason(exc)
                 raise self._error(
                     f"{where(url)} closed the connection after {total} bytes"
                     + (f" of {expected}" if expected is not None else "")
-                    + f" ({_reason(exc)})",
+                    + (f" ({why})" if why != type(exc).__name__ else ""),
                     kind="truncated",
                     attempts=attempts,
                 ) from None

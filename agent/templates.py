@@ -145,9 +145,7 @@ def _placeholder(text: str, start: int, end: int) -> Placeholder:
     if stripped[: len(_ITEM_PREFIX)].lower() == _ITEM_PREFIX:
         attr = stripped[len(_ITEM_PREFIX) :]
         if not _ATTR_RE.fullmatch(attr):
-            raise _fail(
-                text, head_col + len(_ITEM_PREFIX), f"expected an attribute name after 'item.', found {attr!r}"
-            )
+            raise _fail(text, head_col + len(_ITEM_PREFIX), f"expected an attribute name after 'item.', found {attr!r}")
     elif _NAME_RE.fullmatch(stripped):
         name = stripped
     else:

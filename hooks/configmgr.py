@@ -198,7 +198,7 @@ def command_line(req: GlueRequest) -> str:
     for arg in req.extra_args:
         if _CMD_METACHARACTERS & set(arg):
             raise InputError(
-                f"extra argument {arg!r} holds a character cmd.exe would interpret (& | < > ^ % \")",
+                f'extra argument {arg!r} holds a character cmd.exe would interpret (& | < > ^ % ")',
                 "pass plain arguments",
             )
     args = [
@@ -219,9 +219,7 @@ def command_line(req: GlueRequest) -> str:
 def glue(req: GlueRequest) -> Glue:
     """For a WIM we patch: TSCONFIG.INI [CustomHook] at the WinPE root, the payload in sms/PKG/<ID>."""
     if not _PACKAGE_ID.fullmatch(req.package_id):
-        raise InputError(
-            f"package ID {req.package_id!r} is not 1-8 letters and digits", "use an ID such as PRST0001"
-        )
+        raise InputError(f"package ID {req.package_id!r} is not 1-8 letters and digits", "use an ID such as PRST0001")
     line = command_line(req)
     ini = windows_ini([("CustomHook", [f"CommandLine={line}", f"Source={req.package_id}"])])
     return Glue(payload_dir=f"sms/PKG/{req.package_id}", files={"TSCONFIG.INI": ini}, command_line=line)

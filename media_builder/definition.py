@@ -151,7 +151,9 @@ def load_definition(path: str | os.PathLike[str], *, check_profile: bool = True)
     """Load and validate a media definition; raise ValidationFailed listing every problem."""
     file = Path(path).resolve()
     if not file.is_file():
-        raise InputError(f"{file}: media definition not found", "check the path, or start from ../shared/spec/media.yaml")
+        raise InputError(
+            f"{file}: media definition not found", "check the path, or start from ../shared/spec/media.yaml"
+        )
     doc = load_file(file)
     data = doc.data
     out = _Collector(file, doc)
@@ -213,6 +215,14 @@ def load_definition(path: str | os.PathLike[str], *, check_profile: bool = True)
                 f"no agent binary for {image.arch}",
                 f"add `agent.{image.arch}: PATH`, or `agent.freeze: true` to freeze it on this host",
             )
+        binary = agent.binaries.get(image.arch)
+        if binary is not None and binary.is_file():
+            from media_builder.pe import check_arch
+
+            try:
+                check_arch(binary, image.arch, image=image.name)
+            except InputError as exc:
+                out.add(f"agent.{image.arch}", exc.message, exc.hint)
         if image.media is None and NEEDS_MEDIA & set(outputs):
             need = ", ".join(sorted(NEEDS_MEDIA & set(outputs)))
             out.add(f"{where}.media", f"required for the {need} output(s)", "point it at the ADK media folder")
@@ -254,7 +264,10 @@ def _catalog(raw: Any, out: _Collector, base: Path, local: Any) -> CatalogDef | 
         for problem in problems:
             out.adopt(problem)
     key = local(
-        "catalog.signing_key", raw.get("signing_key"), required=True, hint="create one with `prestart-media keygen keys/`"
+        "catalog.signing_key",
+        raw.get("signing_key"),
+        required=True,
+        hint="create one with `prestart-media keygen keys/`",
     )
     if key is not None and key.is_file():
         if os.name == "posix" and key.stat().st_mode & 0o077:
@@ -266,7 +279,11 @@ def _catalog(raw: Any, out: _Collector, base: Path, local: Any) -> CatalogDef | 
 
 def _agent(raw: Any, out: _Collector, local: Any) -> AgentDef:
     if not isinstance(raw, Mapping):
-        out.add("agent", "required: a prebuilt binary per architecture, or `freeze: true`", "e.g. `amd64: dist/amd64/prestart.exe`")
+        out.add(
+            "agent",
+            "required: a prebuilt binary per architecture, or `freeze: true`",
+            "e.g. `amd64: dist/amd64/prestart.exe`",
+        )
         return AgentDef()
     binaries: dict[str, Path] = {}
     for key, value in raw.items():
@@ -274,7 +291,9 @@ def _agent(raw: Any, out: _Collector, local: Any) -> AgentDef:
             if not isinstance(value, bool):
                 out.add(f"agent.{key}", "must be true or false")
         elif key in ARCHES:
-            path = local(f"agent.{key}", value, required=True, hint="freeze it with `freeze: true`, or build it on Windows")
+            path = local(
+                f"agent.{key}", value, required=True, hint="freeze it with `freeze: true`, or build it on Windows"
+            )
             if path is not None:
                 binaries[key] = path
         else:
@@ -321,7 +340,9 @@ def _images(raw: Any, out: _Collector, local: Any) -> list[BootImage]:
             label = ""
         package_id = item.get("package_id", "PRST0001")
         if not isinstance(package_id, str) or not _PACKAGE_ID.match(package_id):
-            out.add(f"{where}.package_id", "a package ID is 8 upper-case letters or digits", "e.g. `package_id: PRST0001`")
+            out.add(
+                f"{where}.package_id", "a package ID is 8 upper-case letters or digits", "e.g. `package_id: PRST0001`"
+            )
             package_id = "PRST0001"
         wim = local(f"{where}.wim", item.get("wim"), required=True, hint="the boot.wim to inject into")
         media = local(f"{where}.media", item.get("media"), required=False, is_dir=True)

@@ -84,7 +84,9 @@ def find_manifest(path: Path) -> Path:
         candidate = folder / MANIFEST
         if candidate.is_file():
             return candidate
-    raise InputError(f"{path}: no {MANIFEST} found here or in a parent folder", "give a folder made by `prestart-media build`")
+    raise InputError(
+        f"{path}: no {MANIFEST} found here or in a parent folder", "give a folder made by `prestart-media build`"
+    )
 
 
 def load_manifest(path: Path) -> dict[str, Any]:

@@ -8,16 +8,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.catalog.verify import PRIVATE_PREFIX
 from agent.errors import InputError
 
 _PEM_PRIVATE = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
-# Our signing key file format (media_builder.signing): a marker line any key file carries.
-_OUR_PRIVATE = re.compile(rb"(?i)prestart[ -]ed25519[ -]private|ed25519[ _-]private[ _-]key")
+# Our signing key file format (media_builder.signing): a line starting with this marker.
+_OUR_PRIVATE = re.compile(re.escape(PRIVATE_PREFIX.encode("ascii")))
 _AWS_ACCESS_KEY = re.compile(rb"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
 # `password: x`, `"client_secret": "x"`, `Token=x`: a secret-like key with a value. `password_env:` names a
-# variable rather than holding a secret, so the key must end at a word boundary.
+# variable rather than holding a secret, so the key must end at a word boundary. A commented-out secret
+# is still on the media, so comment markers before the key do not hide it.
 _SECRET_KEY = re.compile(
-    rb"""(?im)^[ \t]*["']?(?:[\w.-]*[_.-])?(password|passwd|pwd|secret|client_secret|api[_-]?key|token|"""
+    rb"""(?im)^[ \t#;/]*["']?(?:[\w.-]*[_.-])?(password|passwd|pwd|secret|client_secret|api[_-]?key|token|"""
     rb"""aws_secret_access_key)["']?[ \t]*[:=][ \t]*(?P<value>[^\r\n#]*)"""
 )
 # Values that say "nothing here" rather than hold a secret.
@@ -80,8 +82,8 @@ def scan_files(
     blobs: list[bytes] = []
     for key in key_files:
         try:
-            # The key's own text, minus line breaks, so a re-wrapped copy is still caught.
-            blobs += [line.strip() for line in key.read_bytes().splitlines() if len(line.strip()) >= 32]
+            # Each long token of the key file (its base64 seed), so a copy without the marker is still caught.
+            blobs += [token for token in key.read_bytes().split() if len(token) >= 32]
         except OSError:
             continue
     found: list[Finding] = []

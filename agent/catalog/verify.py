@@ -156,7 +156,8 @@ def load_catalog_bytes(
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        doc = None  # catalog_from_json reports the exact place below
+        catalog_from_json(data, file=file)  # raises DataError naming the line and column
+        raise AssertionError("unreachable") from None
     signed = is_signed(doc)
     if signed:
         assert isinstance(doc, dict)

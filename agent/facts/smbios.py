@@ -101,9 +101,14 @@ def parse_table(
         raise DataError(f"{source}: SMBIOS table is {len(data)} bytes, larger than any real one", _HINT)
     structures: list[Structure] = []
     pos = 0
-    while pos + 4 <= len(data) and (count == 0 or len(structures) < count):
-        kind, length, handle = struct.unpack_from("<BBH", data, pos)
+    ended = False
+    while pos < len(data) and (count == 0 or len(structures) < count):
         where = f"{source}: offset {base + pos:#x}"
+        if not any(data[pos:]):
+            break  # zero padding after the last structure (3.x gives only a maximum length)
+        if pos + 4 > len(data):
+            raise DataError(f"{where}: {len(data) - pos} stray bytes where a structure header should be", _HINT)
+        kind, length, handle = struct.unpack_from("<BBH", data, pos)
         if length < 4:
             raise DataError(f"{where}: structure type {kind} claims length {length}, under its 4-byte header", _HINT)
         if pos + length > len(data):
@@ -117,7 +122,10 @@ def parse_table(
         structures.append(Structure(kind, handle, base + pos, bytes(data[pos : pos + length]), strings))
         pos = end + 2
         if kind == END_OF_TABLE:
+            ended = True
             break
+    if not ended and not structures and count:
+        raise DataError(f"{source}: offset {base:#x}: the table holds no structure", _HINT)
     return SmbiosTable(major, minor, tuple(structures), source, docrev)
 
 

@@ -9,26 +9,20 @@ from dataclasses import dataclass, field
 from agent.catalog.model import Catalog
 from agent.errors import InputError, Problem
 from agent.expr import ExprError, parse
+from agent.facts import FACT_NAMES, NUMBERED_FACTS
 from agent.profile.model import Field, Page, Profile
 from agent.templates import TemplateError, parse_template
 from agent.variables import name_problem
 from agent.yamlio import Located
 
-# Names rules and templates may read without anything in the profile setting them.
-FACT_NAMES = frozenset(
-    n.casefold()
-    for n in (
-        "Make Model Product SerialNumber AssetTag UUID Memory Architecture IsLaptop IsDesktop IsServer IsVM "
-        "IsUEFI IsOnBattery HostName MacAddress001 IPAddress001 DefaultGateway001"
-    ).split()
-)
-_NUMBERED_FACT = re.compile(r"(MacAddress|IPAddress|DefaultGateway)\d{3}", re.IGNORECASE)
+_FACTS = frozenset(n.casefold() for n in FACT_NAMES)
+_NUMBERED_FACT = re.compile(rf"({'|'.join(NUMBERED_FACTS)})\d{{3}}", re.IGNORECASE)
 
 
 def is_known_fact(name: str) -> bool:
     folded = name.casefold()
     return (
-        folded in FACT_NAMES
+        folded in _FACTS
         or bool(_NUMBERED_FACT.fullmatch(name))
         or folded.startswith("_smsts")
         or folded.startswith("prestart")
@@ -100,7 +94,7 @@ def _field_checks(findings: Findings, path: str, fld: Field, catalog: Catalog | 
     if fld.type in ("choice", "multi") and not has_items:
         findings.add(path, f"a {fld.type} field needs `list` (a catalog list) or `choices`", "add one of them")
     if fld.list and fld.choices:
-        findings.add(path, "give either `list` or `choices`, not both", "")
+        findings.add(path, "give either `list` or `choices`, not both", "remove one of them")
     if fld.type not in ("choice", "multi") and has_items:
         findings.add(path, f"a {fld.type} field takes no `list` or `choices`", "make it a choice or multi field")
     if fld.list and catalog is not None and fld.list not in catalog.lists:
@@ -111,11 +105,12 @@ def _field_checks(findings: Findings, path: str, fld: Field, catalog: Catalog | 
         )
     if fld.type == "multi":
         if fld.set:
-            findings.add(f"{path}.set", "a multi field writes `array` or `variable`, not `set`", "")
+            findings.add(f"{path}.set", "a multi field writes `array` or `variable`, not `set`", "replace `set` with `array`")
         if not (fld.array or fld.variable):
-            findings.add(path, "a multi field needs `array: {base: NAME, digits: 2}` or `variable`", "")
+            findings.add(path, "a multi field needs `array: {base: NAME, digits: 2}` or `variable`",
+                         "add `array: {base: XApplications, digits: 2}`")
     elif fld.array:
-        findings.add(f"{path}.array", "only multi fields write array variables", "")
+        findings.add(f"{path}.array", "only multi fields write array variables", "remove `array`")
     if not (fld.variable or fld.set or fld.array):
         findings.add(path, "the field writes nothing", "add `variable:` or `set:`")
     if fld.variable:
@@ -131,15 +126,18 @@ def _field_checks(findings: Findings, path: str, fld: Field, catalog: Catalog | 
         sets.add(name)
     if fld.validate is not None:
         if fld.type not in ("text", "password"):
-            findings.add(f"{path}.validate", f"validation applies to text and password fields, not {fld.type}", "")
+            findings.add(f"{path}.validate", f"validation applies to text and password fields, not {fld.type}",
+                         "remove `validate`")
         if fld.validate.regex:
             try:
                 re.compile(fld.validate.regex)
             except re.error as exc:
-                findings.add(f"{path}.validate.regex", f"regular expression does not compile: {exc}", "")
+                findings.add(f"{path}.validate.regex", f"regular expression does not compile: {exc}",
+                             "Python `re` syntax; quote the pattern in single quotes")
         lo, hi = fld.validate.min_length, fld.validate.max_length
         if lo is not None and hi is not None and lo > hi:
-            findings.add(f"{path}.validate", f"min_length {lo} is more than max_length {hi}", "")
+            findings.add(f"{path}.validate", f"min_length {lo} is more than max_length {hi}",
+                         "swap them")
     _default_checks(findings, path, fld)
     if fld.type == "password" and fld.default not in (None, ""):
         findings.add(f"{path}.default", "a password field cannot have a default: it would be on the media",
@@ -160,7 +158,7 @@ def _default_checks(findings: Findings, path: str, fld: Field) -> None:
     elif fld.type == "multi" and not isinstance(default, list):
         findings.add(where, "a multi default is a list of item ids", "write [id1, id2]")
     elif fld.type in ("choice", "text", "password") and isinstance(default, (list, dict)):
-        findings.add(where, f"a {fld.type} default is one value", "")
+        findings.add(where, f"a {fld.type} default is one value", "give one value, not a list")
     elif fld.type == "choice" and fld.choices and str(default) not in {c.value for c in fld.choices}:
         try:
             constant = parse_template(str(default)).is_constant

@@ -25,7 +25,7 @@ class ConfigMgrPrestartOutput:
         request = GlueRequest(
             arch=ctx.image.arch, agent_exe=AGENT_EXE, profile=PROFILE, package_id=ctx.image.package_id
         )
-        extra: dict[str, bytes] = configmgr.prestart_folder(request, boot_image_id="", media_hint=ctx.image.name)
+        extra: dict[str, bytes] = configmgr.prestart_folder(request, boot_image_id="", media_hint="")
         for rel, data in sorted(extra.items()):
             write_bytes(dest / rel, data)
         ctx.progress("configmgr-prestart", 1.0)

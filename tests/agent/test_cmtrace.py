@@ -69,8 +69,9 @@ def test_naive_datetime_counts_as_local_time() -> None:
 
 def test_format_line_exactly() -> None:
     when = datetime(2024, 3, 7, 8, 15, 42, 123000, tzinfo=zone(1))
-    line = format_line("Gathering facts", when=when, component="Prestart", level=logging.INFO, thread=1234,
-                       file="facts:42")
+    line = format_line(
+        "Gathering facts", when=when, component="Prestart", level=logging.INFO, thread=1234, file="facts:42"
+    )
     assert line == (
         '<![LOG[Gathering facts]LOG]!><time="08:15:42.123-60" date="03-07-2024" component="Prestart" context="" '
         'type="1" thread="1234" file="facts:42">'
@@ -79,8 +80,7 @@ def test_format_line_exactly() -> None:
 
 @pytest.mark.parametrize(
     ("level", "kind"),
-    [(logging.DEBUG, "1"), (logging.INFO, "1"), (logging.WARNING, "2"), (logging.ERROR, "3"),
-     (logging.CRITICAL, "3")],
+    [(logging.DEBUG, "1"), (logging.INFO, "1"), (logging.WARNING, "2"), (logging.ERROR, "3"), (logging.CRITICAL, "3")],
 )
 def test_type_from_level(level: int, kind: str) -> None:
     when = datetime(2024, 1, 1, tzinfo=UTC)
@@ -108,8 +108,11 @@ _SAFE_TEXT = st.text().filter(lambda t: "]LOG]!>" not in t)
 
 @given(
     message=_SAFE_TEXT,
-    when=st.datetimes(min_value=datetime(1980, 1, 1), max_value=datetime(2100, 1, 1),
-                      timezones=st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))),
+    when=st.datetimes(
+        min_value=datetime(1980, 1, 1),
+        max_value=datetime(2100, 1, 1),
+        timezones=st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m))),
+    ),
     level=st.sampled_from([logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL]),
     thread=st.integers(0, 2**32),
     component=st.from_regex(r"[A-Za-z0-9_. -]{1,20}", fullmatch=True),

@@ -126,7 +126,7 @@ def run(text: str, variables: Variables = FACTS) -> bool:
         ('"FALSE"', False),
         ("1", True),
         # precedence: not > and > or; comparison binds tighter than not
-        ("not IsVM == \"True\"", True),
+        ('not IsVM == "True"', True),
         ("IsUEFI or IsVM and Missing", True),  # or(IsUEFI, and(IsVM, Missing))
         ("(IsUEFI or IsVM) and Missing", False),
         ("not IsUEFI and IsVM", False),  # and(not IsUEFI, IsVM)
@@ -189,9 +189,22 @@ def test_compare_reusable_with_synonyms() -> None:
         compare("a", "=>", "b")
 
 
-@given(st.integers(-(10**20), 10**20), st.integers(-(10**20), 10**20), st.sampled_from(sorted(
-    {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
-     ">=": operator.ge}.items())))
+@given(
+    st.integers(-(10**20), 10**20),
+    st.integers(-(10**20), 10**20),
+    st.sampled_from(
+        sorted(
+            {
+                "==": operator.eq,
+                "!=": operator.ne,
+                "<": operator.lt,
+                "<=": operator.le,
+                ">": operator.gt,
+                ">=": operator.ge,
+            }.items()
+        )
+    ),
+)
 @FUZZ
 def test_compare_numbers_like_python(a: int, b: int, op: tuple[str, Callable[[int, int], bool]]) -> None:
     assert compare(str(a), op[0], str(b)) is op[1](a, b)
@@ -323,9 +336,9 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
 # ---------------------------------------------------------------- properties
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
-_NAME = st.builds(
-    operator.add, st.sampled_from(_LETTERS), st.text(_LETTERS + "0123456789-.", max_size=8)
-).filter(lambda n: n.lower() not in KEYWORDS)
+_NAME = st.builds(operator.add, st.sampled_from(_LETTERS), st.text(_LETTERS + "0123456789-.", max_size=8)).filter(
+    lambda n: n.lower() not in KEYWORDS
+)
 _NUMBER = st.builds(
     lambda sign, whole, frac: Literal(f"{sign}{whole}{frac}", True),
     st.sampled_from(["", "-"]),
@@ -353,12 +366,45 @@ TREES: st.SearchStrategy[Expr] = st.recursive(
 )
 
 _TOKENS = st.sampled_from(
-    ["a", "Model", "_x", "1", "-2", "3.5", "'s'", '"t"', "'", '"', "(", ")", "[", "]", ",", "==", "=", "!=", "<>",
-     "<", "<=", ">", ">=", "!", "and", "OR", "not", "like", "in", "exists", "%", "-", ".", "\n", ""]
+    [
+        "a",
+        "Model",
+        "_x",
+        "1",
+        "-2",
+        "3.5",
+        "'s'",
+        '"t"',
+        "'",
+        '"',
+        "(",
+        ")",
+        "[",
+        "]",
+        ",",
+        "==",
+        "=",
+        "!=",
+        "<>",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "!",
+        "and",
+        "OR",
+        "not",
+        "like",
+        "in",
+        "exists",
+        "%",
+        "-",
+        ".",
+        "\n",
+        "",
+    ]
 )
-_SOUPS = st.lists(_TOKENS, max_size=12).flatmap(
-    lambda parts: st.sampled_from([" ".join(parts), "".join(parts)])
-)
+_SOUPS = st.lists(_TOKENS, max_size=12).flatmap(lambda parts: st.sampled_from([" ".join(parts), "".join(parts)]))
 
 
 @given(TREES)

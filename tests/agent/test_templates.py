@@ -34,8 +34,15 @@ ITEM = Item(
     id="win11",
     label="Windows 11 Enterprise",
     value="win11",
-    attrs={"id": "win11", "label": "Windows 11 Enterprise", "advertisement_id": "CM120001", "kind": "full",
-           "name": "LAB-042", "Enabled": True, "size": 4.0},
+    attrs={
+        "id": "win11",
+        "label": "Windows 11 Enterprise",
+        "advertisement_id": "CM120001",
+        "kind": "full",
+        "name": "LAB-042",
+        "Enabled": True,
+        "size": 4.0,
+    },
 )
 
 
@@ -185,8 +192,30 @@ def test_error_columns(text: str, column: int, fragment: str) -> None:
 
 
 _PIECES = st.sampled_from(
-    ["{", "}", "{{", "}}", "|", ":", "Model", "item.", "item.name", "upper", "left", "right:3", "default:x",
-     "trim", "lower", " ", "%", "%X%", "9", "-", "\n", "é"]
+    [
+        "{",
+        "}",
+        "{{",
+        "}}",
+        "|",
+        ":",
+        "Model",
+        "item.",
+        "item.name",
+        "upper",
+        "left",
+        "right:3",
+        "default:x",
+        "trim",
+        "lower",
+        " ",
+        "%",
+        "%X%",
+        "9",
+        "-",
+        "\n",
+        "é",
+    ]
 )
 
 

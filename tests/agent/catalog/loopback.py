@@ -28,6 +28,7 @@ class Reply:
     drip: float = 0.0  # wait between body pieces: a slow drip
     piece: int = 16
     truncate_at: int | None = None  # announce the whole length, send this many bytes, close
+    length: bool = True  # False: no Content-Length; the body ends when the connection closes
 
 
 @dataclass
@@ -75,7 +76,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.send_response(reply.status)
         headers = {"Content-Type": "application/json", **reply.headers}
-        if "Content-Length" not in headers:
+        if not reply.length:
+            headers["Connection"] = "close"
+            self.close_connection = True
+        elif "Content-Length" not in headers:
             headers["Content-Length"] = str(len(reply.body))
         for name, value in headers.items():
             self.send_header(name, value)

@@ -154,9 +154,8 @@ def test_architecture(machine: str, arch: str) -> None:
 
 
 def test_gather_with_a_dump_has_every_fact_name(tmp_path: Path) -> None:
-    path = Machine(**{"manufacturer": "LENOVO", "product": "21AH00FGGE", "sys_version": "ThinkPad T14 Gen 3"}).write(
-        tmp_path / "t14.bin"
-    )
+    machine = Machine(manufacturer="LENOVO", product="21AH00FGGE", sys_version="ThinkPad T14 Gen 3")
+    path = machine.write(tmp_path / "t14.bin")
     facts = gather(smbios_file=path)
     assert set(FACT_NAMES) <= set(facts)
     assert facts["Model"] == "ThinkPad T14 Gen 3" and facts["Architecture"] == architecture()
@@ -164,7 +163,10 @@ def test_gather_with_a_dump_has_every_fact_name(tmp_path: Path) -> None:
 
 
 def test_gather_without_a_dump_never_imports_windows_code() -> None:
-    code = "import sys, agent.facts as f; d = f.gather(); assert 'agent.facts.windows' not in sys.modules; print(len(d))"
+    code = (
+        "import sys, agent.facts as f; d = f.gather(); "
+        "assert 'agent.facts.windows' not in sys.modules; print(len(d))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=Path(__file__).resolve().parents[3])
     assert int(done.stdout) >= len(FACT_NAMES)
@@ -173,7 +175,7 @@ def test_gather_without_a_dump_never_imports_windows_code() -> None:
 def test_gather_with_a_broken_dump_raises_data_error(tmp_path: Path) -> None:
     path = tmp_path / "broken.bin"
     path.write_bytes(Machine(version=(2, 8)).dump()[:100])
-    with pytest.raises(DataError, match="broken.bin"):
+    with pytest.raises(DataError, match=r"broken\.bin"):
         gather(smbios_file=path)
 
 

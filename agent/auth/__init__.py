@@ -1,0 +1,1 @@
+"""Authentication for the agent: the kiosk technician PIN (scrypt) and, later, online sign-in."""

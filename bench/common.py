@@ -1,0 +1,50 @@
+"""Shared benchmark helpers: run a command N times, take the median, print a Markdown row."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SPEC = (REPO.parent / "shared" / "spec").resolve()
+RUNS = int(os.environ.get("PRESTART_BENCH_RUNS", "5"))
+
+
+def time_command(argv: Sequence[str], *, runs: int = RUNS, env: dict[str, str] | None = None,
+                 expect: int = 0) -> float:
+    """Median wall time in seconds of `argv` over `runs` runs (after one warm-up run)."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    samples = []
+    for index in range(runs + 1):
+        start = time.perf_counter()
+        done = subprocess.run(list(argv), capture_output=True, env=full_env, cwd=REPO)
+        elapsed = time.perf_counter() - start
+        if done.returncode != expect:
+            raise SystemExit(f"benchmark command failed ({done.returncode}): {shlex.join(argv)}\n"
+                             f"{done.stderr.decode(errors='replace')}")
+        if index:  # the first run warms the page cache
+            samples.append(elapsed)
+    return statistics.median(samples)
+
+
+def time_call(fn: Callable[[], object], *, runs: int = RUNS) -> float:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def python() -> str:
+    return sys.executable
+
+
+def row(*cells: object) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"

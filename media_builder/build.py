@@ -1,0 +1,356 @@
+"""Build orchestration: plan, catalog and agents once, then each boot image's outputs in parallel, atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.errors import Cancelled, DataError, InputError, InternalError, UsageError
+from media_builder import outputs as output_kinds
+from media_builder import scan
+from media_builder import wim as wimlib
+from media_builder.definition import BootImage, MediaDefinition
+from media_builder.manifest import FORMAT, file_record, sha256_file, tool_versions, tree_records, write_manifest
+from media_builder.progress import Progress, Timer
+from media_builder.stage import AgentBinary, Staged, stage
+
+# Temp folders live beside their targets (same file system, so the final rename is atomic) and are hidden.
+_TEMP_PREFIXES = (".work-", ".tree-", ".new-", ".old-")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What the command line asked for."""
+
+    out_dir: Path
+    force: bool = False
+    dry_run: bool = False
+    jobs: int = 0  # 0: one worker per boot image, at most the CPU count
+    cache_dir: Path | None = None  # frozen agents, by content hash
+
+
+@dataclass(frozen=True)
+class PlannedOutput:
+    image: str
+    kind: str
+    target: Path
+    exists: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a build would do, so `--dry-run` can print it and the build can follow it."""
+
+    definition: MediaDefinition
+    out_dir: Path
+    epoch: int
+    epoch_source: str
+    jobs: int
+    agents: Mapping[str, str]  # arch -> where the agent comes from
+    outputs: tuple[PlannedOutput, ...] = field(default_factory=tuple)
+
+    def lines(self) -> list[str]:
+        d = self.definition
+        text = [
+            f"media definition {d.file} ({d.name})",
+            f"  profile {d.profile}",
+            f"  catalog from {len(d.catalog.sources)} source(s), signed with {d.catalog.signing_key}",
+            f"  timestamps pinned to {self.epoch} ({self.epoch_source})",
+            f"  {len(d.boot_images)} boot image(s), {self.jobs} in parallel",
+        ]
+        text += [f"  agent {arch}: {where}" for arch, where in sorted(self.agents.items())]
+        for image in d.boot_images:
+            text.append(f"boot image {image.name}: {image.arch}, {image.wim} index {image.index}, hook {image.hook}")
+            text.append("  inject the payload into a copy of the WIM (`wimlib-imagex update`), read it back")
+            for out in self.outputs:
+                if out.image == image.name:
+                    note = " (exists: replaced with --force)" if out.exists else ""
+                    text.append(f"  write {out.kind} -> {out.target}{note}")
+        text.append(f"write {self.out_dir / 'manifest.json'}")
+        return text
+
+
+def build_epoch(definition: MediaDefinition, environ: Mapping[str, str] | None = None) -> tuple[int, str]:
+    """SOURCE_DATE_EPOCH when set; else the newest input's modification time, so the same inputs give the same
+    timestamps (a clock reading would make every build differ)."""
+    env = os.environ if environ is None else environ
+    raw = env.get("SOURCE_DATE_EPOCH", "").strip()
+    if raw:
+        if not raw.isdigit():
+            raise UsageError(f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds", "unset it or fix it")
+        return int(raw), "SOURCE_DATE_EPOCH"
+    mtimes = [int(p.stat().st_mtime) for p in definition.input_files() if p.is_file()]
+    return (max(mtimes) if mtimes else 315532800), "newest input file"
+
+
+def make_plan(definition: MediaDefinition, options: BuildOptions, environ: Mapping[str, str] | None = None) -> Plan:
+    epoch, source = build_epoch(definition, environ)
+    out_dir = options.out_dir.resolve()
+    planned = []
+    for image in definition.boot_images:
+        for kind in definition.outputs_for(image):
+            target = out_dir / image.name / kind
+            planned.append(PlannedOutput(image.name, kind, target, target.exists()))
+    agents: dict[str, str] = {}
+    for image in definition.boot_images:
+        if image.arch in definition.agent.binaries:
+            agents[image.arch] = f"prebuilt {definition.agent.binaries[image.arch]}"
+        else:
+            agents[image.arch] = "frozen with PyInstaller " + ("(onefile)" if definition.agent.onefile else "(onedir)")
+    jobs = options.jobs or min(len(definition.boot_images), os.cpu_count() or 1)
+    return Plan(definition, out_dir, epoch, source, max(1, jobs), agents, tuple(planned))
+
+
+def _signed_catalog(definition: MediaDefinition, epoch: int) -> bytes:
+    from media_builder.catalog_build import build_catalog, parse_sources, signed_bytes
+
+    configs, problems = parse_sources(
+        list(definition.catalog.sources), base_dir=definition.base_dir, path="catalog.sources"
+    )
+    if problems:
+        from agent.errors import ValidationFailed
+
+        raise ValidationFailed(problems, f"media definition {definition.file}")
+    # The catalog's `generated` time follows the build epoch, so its signed bytes are reproducible too.
+    catalog = build_catalog(configs, serial=None, now=dt.datetime.fromtimestamp(epoch, dt.UTC))
+    return signed_bytes(catalog, definition.catalog.signing_key)
+
+
+def _agents(definition: MediaDefinition, options: BuildOptions, progress: Progress) -> dict[str, AgentBinary]:
+    from media_builder.pe import check_arch
+
+    found: dict[str, AgentBinary] = {}
+    for image in definition.boot_images:
+        if image.arch not in found:
+            exe = definition.agent.binaries.get(image.arch)
+            if exe is None:
+                from media_builder.freeze import freeze
+
+                progress.info(f"freezing the agent for {image.arch} (cached by content hash)")
+                cache = options.cache_dir or options.out_dir / ".cache"
+                exe = freeze(onefile=definition.agent.onefile, cache_dir=cache, arch=image.arch)
+            found[image.arch] = AgentBinary.at(exe)
+        # Every image checks, so the message names the image whose architecture does not match.
+        check_arch(found[image.arch].exe, image.arch, image=image.name)
+    return found
+
+
+def _clean_stale(folder: Path) -> None:
+    """Remove temp folders a killed build left behind (they are never outputs)."""
+    if folder.is_dir():
+        for child in folder.iterdir():
+            if child.is_dir() and child.name.startswith(_TEMP_PREFIXES):
+                shutil.rmtree(child, ignore_errors=True)
+
+
+def _replace(new: Path, target: Path) -> None:
+    """Put the finished folder `new` at `target`; an old target is moved aside first, then removed."""
+    old: Path | None = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=".old-", dir=target.parent))
+        os.replace(target, old / target.name)
+    os.replace(new, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+class _Builder:
+    """The per-boot-image work; one instance per build, shared by the worker threads."""
+
+    def __init__(self, plan: Plan, options: BuildOptions, progress: Progress) -> None:
+        self.plan = plan
+        self.options = options
+        self.progress = progress
+        self.cancel = threading.Event()
+        self.catalog = b""
+        self.agents: dict[str, AgentBinary] = {}
+
+    def _check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("build cancelled", "run the build again; nothing partial was left behind")
+
+    def image(self, image: BootImage) -> dict[str, Any]:
+        d = self.plan.definition
+        epoch = self.plan.epoch
+        timer = Timer()
+        image_dir = self.plan.out_dir / image.name
+        image_dir.mkdir(parents=True, exist_ok=True)
+        _clean_stale(image_dir)
+        report = self.progress.task(image.name)
+        work = Path(tempfile.mkdtemp(prefix=".work-", dir=image_dir))
+        try:
+            with timer.step("wim_check"):
+                info = wimlib.wim_info(image.wim).image(image.index)
+                if info.architecture and info.architecture != image.arch:
+                    raise InputError(
+                        f"boot image {image.name}: {image.wim} image {image.index} is {info.architecture}, "
+                        f"but the definition says arch: {image.arch}",
+                        "fix `arch:` or point `wim:` at the right boot.wim",
+                    )
+            with timer.step("stage"):
+                staged = stage(
+                    image,
+                    root=work / "stage",
+                    agent=self.agents[image.arch],
+                    profile=d.profile,
+                    catalog=self.catalog,
+                    public_key=d.catalog.public_key,
+                    ca_bundle=d.ca_bundle,
+                    epoch=epoch,
+                )
+            with timer.step("scan"):
+                findings = scan.scan_files(staged.payload, env_names=d.secret_env, key_files=[d.catalog.signing_key])
+                scan.require_clean(findings, where=f"boot image {image.name}")
+            self._check_cancel()
+            built = work / "boot.wim"
+            with timer.step("inject"):
+                wimlib.update_copy(
+                    image.wim,
+                    built,
+                    image.index,
+                    staged.payload,
+                    epoch=epoch,
+                    progress=lambda w, f: report(f"inject: {w}", f),
+                )
+            with timer.step("read_back"):
+                wimlib.verify_payload(built, image.index, staged.payload)
+            record = self._record(image, staged, built)
+            ctx = output_kinds.OutputContext(d, image, built, staged, epoch, report)
+            for kind in d.outputs_for(image):
+                self._check_cancel()
+                with timer.step(kind):
+                    record["outputs"].append(self._output(kind, ctx, image_dir, record))
+            record["timings"] = timer.timings
+            return record
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _record(self, image: BootImage, staged: Staged, built: Path) -> dict[str, Any]:
+        return {
+            "name": image.name,
+            "arch": image.arch,
+            "hook": image.hook,
+            "index": image.index,
+            "source_wim": str(image.wim),
+            "payload_dir": staged.payload_dir,
+            "command_line": staged.command_line,
+            "payload": {k: sha256_file(v) for k, v in sorted(staged.payload.items())},
+            "wim_sha256": sha256_file(built),
+            "outputs": [],
+        }
+
+    def _output(self, kind: str, ctx: output_kinds.OutputContext, image_dir: Path, record: dict[str, Any]) -> Any:
+        output = output_kinds.get(kind)
+        target = image_dir / kind
+        new = Path(tempfile.mkdtemp(prefix=".new-", dir=image_dir))
+        try:
+            output.write(ctx, new)
+            problems = output.verify(new, record)  # read back before it is visible under its real name
+            if problems:
+                raise DataError(
+                    f"{kind} output of {ctx.image.name} failed verification: " + "; ".join(problems),
+                    "this is a bug or a damaged input; report it with the manifest",
+                )
+            _replace(new, target)
+        except BaseException:
+            shutil.rmtree(new, ignore_errors=True)
+            raise
+        files = tree_records(target, self.plan.out_dir)
+        ctx.progress(f"{kind} written and verified", 1.0)
+        return {"kind": kind, "path": target.relative_to(self.plan.out_dir).as_posix(), "files": files}
+
+
+def run_build(
+    definition: MediaDefinition,
+    options: BuildOptions,
+    progress: Progress,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Build every boot image's outputs and write the manifest; return the manifest (empty for --dry-run)."""
+    started = time.perf_counter()
+    plan = make_plan(definition, options, environ)
+    if options.dry_run:
+        for line in plan.lines():
+            progress.info(line)
+        return {}
+    existing = [str(o.target) for o in plan.outputs if o.exists]
+    if existing and not options.force:
+        raise UsageError(
+            f"{len(existing)} output(s) already exist: {', '.join(existing)}",
+            "pass --force to replace them, or -o DIR to build somewhere else",
+        )
+    timer = Timer()
+    builder = _Builder(plan, options, progress)
+    with timer.step("inputs"):
+        inputs = [
+            file_record(p, definition.base_dir) if _under(p, definition.base_dir) else _abs_record(p)
+            for p in dict.fromkeys(definition.input_files())
+            if p.is_file()
+        ]
+        by_path = {
+            Path(r["path"]) if Path(r["path"]).is_absolute() else definition.base_dir / r["path"]: r["sha256"]
+            for r in inputs
+        }
+        source_wims = {img.wim: by_path[img.wim] for img in definition.boot_images if img.wim in by_path}
+    with timer.step("catalog"):
+        builder.catalog = _signed_catalog(definition, plan.epoch)
+    with timer.step("agent"):
+        builder.agents = _agents(definition, options, progress)
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    records: list[dict[str, Any]] = []
+    with timer.step("boot_images"), ThreadPoolExecutor(max_workers=plan.jobs, thread_name_prefix="media") as pool:
+        futures = [pool.submit(builder.image, image) for image in definition.boot_images]
+        try:
+            errors: list[BaseException] = []
+            for future in futures:
+                try:
+                    records.append(future.result())
+                except Exception as exc:  # keep waiting: the others clean up their own temp folders
+                    builder.cancel.set()
+                    errors.append(exc)
+            if errors:
+                raise errors[0]
+        except KeyboardInterrupt:
+            builder.cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    # The source WIMs must be untouched: the build only ever reads them.
+    for wim, digest in source_wims.items():
+        if sha256_file(wim) != digest:
+            raise InternalError(f"{wim} changed during the build", "restore it from a backup and report a bug")
+    manifest = {
+        "manifest": FORMAT,
+        "name": definition.name,
+        "definition": str(definition.file),
+        "epoch": plan.epoch,
+        "epoch_source": plan.epoch_source,
+        "catalog_sha256": hashlib.sha256(builder.catalog).hexdigest(),
+        "tools": tool_versions(freeze=any(a.startswith("frozen") for a in plan.agents.values())),
+        "inputs": inputs,
+        "boot_images": records,
+        "timings": {**timer.timings, "total": round(time.perf_counter() - started, 3)},
+    }
+    write_manifest(plan.out_dir, manifest)
+    return manifest
+
+
+def _under(path: Path, base: Path) -> bool:
+    with contextlib.suppress(ValueError):
+        path.relative_to(base)
+        return True
+    return False
+
+
+def _abs_record(path: Path) -> dict[str, Any]:
+    return {"path": str(path), "size": path.stat().st_size, "sha256": sha256_file(path)}

@@ -1,0 +1,159 @@
+"""A real OpenLDAP slapd on 127.0.0.1 with LDAPS (trustme certificates), users and groups, for sign-in tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import trustme
+
+SLAPD = "/usr/sbin/slapd"
+SUFFIX = "dc=example,dc=test"
+ADMIN_DN = f"cn=admin,{SUFFIX}"
+ADMIN_PW = "admin-Secret-1"
+
+# Passwords are canaries: tests assert these strings never appear in any output.
+ALICE_PW = "Canary-Alice-7f3b9d"
+BOB_PW = "Canary-Bob-1e55c2"
+CAROL_PW = "Canary-Carol-92aa41"
+
+# The two Active Directory attributes sign-in reads (AD's own OIDs), so slapd entries look like AD users.
+AD_SCHEMA = """\
+attributetype ( 1.2.840.113556.1.4.656 NAME 'userPrincipalName'
+    EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch
+    SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+attributetype ( 1.2.840.113556.1.4.221 NAME 'sAMAccountName'
+    EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch
+    SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+objectclass ( 1.3.6.1.4.1.99999.1.1 NAME 'prestartADUser' SUP top AUXILIARY
+    MAY ( userPrincipalName $ sAMAccountName ) )
+"""
+
+SLAPD_CONF = """\
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+include {root}/ad.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+moduleload memberof
+pidfile {root}/slapd.pid
+argsfile {root}/slapd.args
+TLSCACertificateFile {root}/ca.pem
+TLSCertificateFile {root}/server.pem
+TLSCertificateKeyFile {root}/server.key
+
+database mdb
+suffix "{suffix}"
+rootdn "{admin}"
+rootpw {admin_pw}
+directory {root}/db
+maxsize 10485760
+overlay memberof
+access to attrs=userPassword by self write by anonymous auth by * none
+access to * by * read
+"""
+
+
+def _people() -> str:
+    users = [
+        ("alice", ALICE_PW, "Alice Tech"),
+        ("bob", BOB_PW, "Bob Student"),
+        ("carol", CAROL_PW, "Carol Unix"),
+    ]
+    out = [
+        f"dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n",
+        f"dn: ou=People,{SUFFIX}\nobjectClass: organizationalUnit\nou: People\n",
+        f"dn: ou=Groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: Groups\n",
+    ]
+    for uid, password, name in users:
+        out.append(
+            f"dn: uid={uid},ou=People,{SUFFIX}\nobjectClass: inetOrgPerson\nobjectClass: prestartADUser\n"
+            f"uid: {uid}\ncn: {name}\nsn: {name.split()[-1]}\nuserPassword: {password}\n"
+            f"userPrincipalName: {uid}@example.test\nsAMAccountName: {uid}\n"
+        )
+    # groupOfNames: the memberof overlay fills the members' memberOf (as AD does).
+    out.append(
+        f"dn: cn=Imaging Technicians,ou=Groups,{SUFFIX}\nobjectClass: groupOfNames\ncn: Imaging Technicians\n"
+        f"member: uid=alice,ou=People,{SUFFIX}\n"
+    )
+    out.append(
+        f"dn: cn=Students,ou=Groups,{SUFFIX}\nobjectClass: groupOfNames\ncn: Students\n"
+        f"member: uid=bob,ou=People,{SUFFIX}\nmember: uid=alice,ou=People,{SUFFIX}\n"
+    )
+    # groupOfUniqueNames: no memberOf; found only by searching uniqueMember.
+    out.append(
+        f"dn: cn=Lab Admins,ou=Groups,{SUFFIX}\nobjectClass: groupOfUniqueNames\ncn: Lab Admins\n"
+        f"uniqueMember: uid=carol,ou=People,{SUFFIX}\n"
+    )
+    return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class Directory:
+    """A running slapd: where it listens and which CA it trusts."""
+
+    url: str
+    port: int
+    ca_pem: Path  # the CA that issued the server certificate
+    other_ca_pem: Path  # a CA that did not
+    root: Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_listening(port: int, proc: subprocess.Popen[bytes], deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"slapd exited with {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("slapd did not start listening within 10 s")
+
+
+@pytest.fixture(scope="session")
+def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Directory]:
+    root = tmp_path_factory.mktemp("slapd")
+    ca = trustme.CA()
+    server = ca.issue_cert("127.0.0.1", "localhost")
+    ca.cert_pem.write_to_path(str(root / "ca.pem"))
+    server.cert_chain_pems[0].write_to_path(str(root / "server.pem"))
+    server.private_key_pem.write_to_path(str(root / "server.key"))
+    trustme.CA().cert_pem.write_to_path(str(root / "other-ca.pem"))
+    (root / "db").mkdir()
+    (root / "ad.schema").write_text(AD_SCHEMA, encoding="utf-8")
+    conf = root / "slapd.conf"
+    conf.write_text(
+        SLAPD_CONF.format(root=root, suffix=SUFFIX, admin=ADMIN_DN, admin_pw=ADMIN_PW), encoding="utf-8"
+    )
+    port = free_port()
+    url = f"ldaps://127.0.0.1:{port}"
+    # -d 0: stay in the foreground (so the fixture owns the process) without debug output.
+    proc = subprocess.Popen([SLAPD, "-h", f"{url}/", "-f", str(conf), "-d", "0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_listening(port, proc, time.monotonic() + 10)
+        env = dict(os.environ, LDAPTLS_CACERT=str(root / "ca.pem"), LDAPTLS_REQCERT="demand")
+        subprocess.run(["ldapadd", "-x", "-H", url, "-D", ADMIN_DN, "-w", ADMIN_PW],
+                       input=_people().encode(), env=env, check=True, capture_output=True, timeout=30)
+        yield Directory(url=url, port=port, ca_pem=root / "ca.pem", other_ca_pem=root / "other-ca.pem", root=root)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,103 @@
+"""The catalog model and the JSON Schema agree: the reference catalog passes both, bad catalogs fail both."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from agent.catalog.model import catalog_from_dict, catalog_from_json
+from agent.errors import DataError, ValidationFailed
+
+SCHEMA_FILE = Path(__file__).resolve().parents[3] / "schemas" / "catalog.schema.json"
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_reference_catalog_passes_model_and_schema(spec_dir: Path, validator: jsonschema.Draft202012Validator) -> None:
+    raw = json.loads((spec_dir / "catalog.json").read_text(encoding="utf-8"))
+    validator.validate(raw)
+    catalog = catalog_from_dict(raw)
+    assert catalog.serial == 7
+    assert [i.id for i in catalog.items("deployments")] == ["win11-lab", "win11-core", "win10-legacy"]
+    lab = catalog.items("deployments")[0]
+    assert lab.attr("advertisement_id") == "CM120045" and lab.offered_to("kiosk")
+    assert not catalog.items("deployments")[1].offered_to("kiosk")
+    assert catalog.items("applications")[0].offered_to("kiosk")  # no roles: everyone
+    # lookup-only lists need no ids
+    assert catalog.items("machines")[1].attr("NAME") == "LAB-0043"
+
+
+def _item(**attrs: Any) -> dict[str, Any]:
+    return {"schema": 1, "lists": {"x": [{"id": "a", **attrs}]}}
+
+
+BAD: dict[str, Any] = {
+    "unknown top key": {"lists": {}, "colour": "red"},
+    "schema 2": {"schema": 2, "lists": {}},
+    "negative serial": {"serial": -1, "lists": {}},
+    "serial as text": {"serial": "7", "lists": {}},
+    "no lists": {"schema": 1},
+    "lists not a mapping": {"lists": []},
+    "list not an array": {"lists": {"x": {"id": "a"}}},
+    "item not a mapping": {"lists": {"x": ["a"]}},
+    "empty id": {"lists": {"x": [{"id": ""}]}},
+    "numeric id": {"lists": {"x": [{"id": 5}]}},
+    "roles not a list": _item(roles="technician"),
+    "label a list": _item(label=["a"]),
+    "label a boolean": _item(label=True),
+    "nested free attribute": _item(tags=["a", "b"]),
+    "not_after without zone": {"lists": {}, "not_after": "2026-12-01T00:00:00"},
+    "generated as a date": {"lists": {}, "generated": "2026-11-20"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_model_and_schema_refuse_the_same_bad_catalogs(name: str, validator: jsonschema.Draft202012Validator) -> None:
+    doc = BAD[name]
+    assert list(validator.iter_errors(doc)), f"schema accepted {name}"
+    with pytest.raises(ValidationFailed):
+        catalog_from_dict(doc, file="bad.json")
+
+
+def test_every_problem_is_reported_with_its_path() -> None:
+    doc = {"serial": -1, "lists": {"x": [{"id": "a", "roles": "t"}, {"id": "A"}, {"label": "no id but fine"}]}}
+    with pytest.raises(ValidationFailed) as caught:
+        catalog_from_dict(doc, file="cat.json")
+    paths = {p.path for p in caught.value.problems}
+    assert paths == {"serial", "lists.x[0].roles", "lists.x[1].id"}
+    assert all(p.file == "cat.json" for p in caught.value.problems)
+
+
+def test_bad_requires_expression_is_a_problem() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        catalog_from_dict(_item(requires="Memory >= "), file="c.json")
+    assert caught.value.problems[0].path == "lists.x[0].requires"
+
+
+def test_malformed_json_names_the_line() -> None:
+    with pytest.raises(DataError) as caught:
+        catalog_from_json(b'{\n "lists": {\n  "x": [,]\n }\n}', file="cat.json")
+    assert "cat.json:3" in caught.value.message
+
+
+def test_expiry() -> None:
+    catalog = catalog_from_dict({"lists": {}, "not_after": "2026-12-01T00:00:00Z"})
+    assert not catalog.expired(datetime(2026, 11, 30, tzinfo=UTC))
+    assert catalog.expired(datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC))
+
+
+def test_round_trip_keeps_free_attributes(spec_dir: Path) -> None:
+    raw = json.loads((spec_dir / "catalog.json").read_text(encoding="utf-8"))
+    catalog = catalog_from_dict(raw)
+    again = catalog_from_json(catalog.to_json())
+    assert again == catalog

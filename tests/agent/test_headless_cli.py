@@ -1,0 +1,206 @@
+"""`prestart run --unattended`: exit codes, all-or-nothing commit, log, receipt and secrets, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from agent.cmtrace import iter_records
+from tests.conftest import REPO, SPEC, exit_status, run_prestart
+
+
+def _run(tmp_path: Path, *, profile: Path | None = None, facts: str = "facts/laptop.json",
+         answers: str | dict | None = None, extra: tuple[str, ...] = ()) -> tuple[subprocess.CompletedProcess[str], Path]:
+    if isinstance(answers, dict) or answers is None:
+        path = tmp_path / "answers.yaml"
+        path.write_text(json.dumps(answers or {}), encoding="utf-8")
+        answers_path = str(path)
+    else:
+        answers_path = str(SPEC / answers)
+    out = tmp_path / "out.json"
+    done = run_prestart(
+        "run", "--profile", str(profile or SPEC / "technician.yaml"), "--catalog", str(SPEC / "catalog.json"),
+        "--facts", str(SPEC / facts) if not Path(facts).is_absolute() else facts,
+        "--answers", answers_path, "--unattended", "--sink", f"json:{out}",
+        "--log-dir", str(tmp_path / "log"), *extra,
+    )
+    return done, out
+
+
+def _assert_nothing_written(out: Path) -> None:
+    assert not out.exists()
+    assert not list(out.parent.glob(f".{out.name}*")), "a temp file was left behind"
+
+
+def test_unknown_answer_id_is_invalid_data(tmp_path: Path) -> None:
+    done, out = _run(tmp_path, answers={"deployment": "win11-lab", "colour": "blue"})
+    assert done.returncode == 13
+    assert "unknown id 'colour'" in done.stderr
+    _assert_nothing_written(out)
+
+
+def test_value_not_offered_is_invalid_data(tmp_path: Path) -> None:
+    done, out = _run(tmp_path, answers={"deployment": "win12-future"})
+    assert done.returncode == 13
+    assert "'win12-future' is not an allowed choice" in done.stderr
+    _assert_nothing_written(out)
+
+
+def test_item_for_another_role_is_not_offered(tmp_path: Path) -> None:
+    done, out = _run(tmp_path, profile=SPEC / "kiosk.yaml", answers={"deployment": "win11-core", "confirm": "2HL3"})
+    assert done.returncode == 13  # win11-core is for technicians only
+    assert "offered: win11-lab" in done.stderr
+    _assert_nothing_written(out)
+
+
+def test_item_whose_requirement_fails_ends_not_ready(tmp_path: Path) -> None:
+    profile = tmp_path / "p.yaml"
+    text = (SPEC / "technician.yaml").read_text(encoding="utf-8")
+    profile.write_text(text.replace("check: Memory >= 4096", "check: Memory >= 1"), encoding="utf-8")
+    facts = json.loads((SPEC / "facts/laptop.json").read_text(encoding="utf-8"))
+    facts["Memory"] = "2048"
+    facts_path = tmp_path / "facts.json"
+    facts_path.write_text(json.dumps(facts), encoding="utf-8")
+    done, out = _run(tmp_path, profile=profile, facts=str(facts_path), answers={"deployment": "win10-legacy"})
+    assert done.returncode == 21
+    assert "requires Memory >= 4096" in done.stderr
+    _assert_nothing_written(out)
+
+
+def test_missing_required_value_is_not_found(tmp_path: Path) -> None:
+    done, out = _run(tmp_path, answers={"language": "de-DE"})
+    assert done.returncode == exit_status(1168)
+    assert "required field 'deployment'" in done.stderr
+    _assert_nothing_written(out)
+
+
+def test_invalid_computer_name_is_invalid_data(tmp_path: Path) -> None:
+    done, out = _run(tmp_path, facts="facts/vm.json", answers={"deployment": "win11-core",
+                                                                "computer_name": "THIS NAME IS WAY TOO LONG"})
+    assert done.returncode == 13
+    assert "at most 15 characters" in done.stderr
+    _assert_nothing_written(out)
+
+
+def test_answer_that_changes_a_locked_variable_is_refused(tmp_path: Path) -> None:
+    done, out = _run(tmp_path, answers={"deployment": "win11-lab", "computer_name": "OTHER-NAME"})
+    assert done.returncode == 13
+    assert "locked" in done.stderr
+    _assert_nothing_written(out)
+
+
+def test_wrong_typed_confirmation_cancels(tmp_path: Path) -> None:
+    done, out = _run(tmp_path, profile=SPEC / "kiosk.yaml", answers={"deployment": "win11-lab", "confirm": "XXXX"})
+    assert done.returncode == exit_status(1223)
+    assert "exit 1223 (ERROR_CANCELLED)" in done.stderr
+    _assert_nothing_written(out)
+
+
+def test_countdown_that_cancels_without_typed_text(tmp_path: Path) -> None:
+    done, out = _run(tmp_path, profile=SPEC / "kiosk.yaml", answers={"deployment": "win11-lab"})
+    assert done.returncode == exit_status(1223)
+    assert "exit 1223 (ERROR_CANCELLED)" in done.stderr
+    _assert_nothing_written(out)
+
+
+def test_bad_command_line_is_87() -> None:
+    assert run_prestart("run", "--no-such-flag").returncode == 87
+    assert run_prestart("run", "--unattended", "--sink", "json:x.json").returncode == 87
+    assert run_prestart("run", "--answers", "a.yaml", "--unattended", "--sink", "ftp:x").returncode == 13
+
+
+def test_help_documents_exit_codes() -> None:
+    done = run_prestart("run", "--help")
+    assert done.returncode == 0
+    for code in ("1168", "1223", "ERROR_NOT_READY", "--sink"):
+        assert code in done.stdout
+
+
+def test_log_is_cmtrace_and_receipt_tells_where_values_came_from(tmp_path: Path) -> None:
+    done, out = _run(tmp_path, answers="answers/technician-laptop.yaml")
+    assert done.returncode == 0, done.stderr
+    log_text = (tmp_path / "log" / "prestart.log").read_text(encoding="utf-8")
+    records = list(iter_records(log_text))
+    assert records and all(r["component"] == "Prestart" for r in records)
+    assert any("committed" in r["message"] for r in records)
+    receipt = json.loads((tmp_path / "log" / "prestart-receipt.json").read_text(encoding="utf-8"))
+    assert receipt["exit_code"] == 0 and receipt["result"] == "success"
+    assert receipt["machine"]["SerialNumber"] == "8XK2HL3"
+    assert receipt["catalog"]["serial"] == 7
+    variables = receipt["variables"]
+    assert variables["OSDComputerName"] == {"value": "LAB-0042", "source": "lookup (rules[3])"}
+    assert variables["OSDTimeZone"]["source"] == "rule (rules[0])"
+    assert variables["OSDUILanguage"]["source"] == "user (language)"
+    assert variables["OSDBitLocker"]["source"] == "default (bitlocker)"
+    assert "rules[3]" in receipt["rules_fired"]
+
+
+def test_failed_run_writes_a_receipt_with_its_exit_code(tmp_path: Path) -> None:
+    done, out = _run(tmp_path, facts="facts/laptop-on-battery.json", answers="answers/technician-laptop.yaml")
+    assert done.returncode == 21
+    receipt = json.loads((tmp_path / "log" / "prestart-receipt.json").read_text(encoding="utf-8"))
+    assert receipt["exit_code"] == 21 and receipt["variables"] == {}
+
+
+SECRET_PROFILE = textwrap.dedent(
+    """\
+    version: 1
+    pages:
+      - id: join
+        fields:
+          - {id: account, type: text, variable: JoinAccount, required: true}
+          - {id: secret, type: password, variable: JoinPassword, required: true,
+             validate: {min_length: 8, message: too short}}
+    """
+)
+CANARY = "Canary-7f3a-Zebra!"
+
+
+@pytest.mark.parametrize("outcome", ["success", "validation"])
+def test_password_never_reaches_log_receipt_or_error(tmp_path: Path, outcome: str) -> None:
+    profile = tmp_path / "secret.yaml"
+    profile.write_text(SECRET_PROFILE, encoding="utf-8")
+    answers = {"account": "svc-join", "secret": CANARY}
+    if outcome == "validation":
+        answers["account"] = ""  # required field empty after the secret was read -> 1168/13
+        answers["secret"] = CANARY[:5]  # too short: the error must not echo it
+    done, out = _run(tmp_path, profile=profile, answers=answers)
+    everything = done.stdout + done.stderr
+    for path in (tmp_path / "log").rglob("*"):
+        if path.is_file():
+            everything += path.read_text(encoding="utf-8")
+    secret = CANARY if outcome == "success" else CANARY[:5]
+    assert secret not in everything
+    if outcome == "success":
+        assert done.returncode == 0, done.stderr
+        assert json.loads(out.read_text(encoding="utf-8"))["JoinPassword"] == CANARY  # the engine gets it
+        receipt = json.loads((tmp_path / "log" / "prestart-receipt.json").read_text(encoding="utf-8"))
+        assert receipt["variables"]["JoinPassword"]["value"] == "********"
+        assert receipt["choices"]["secret"] == "********"
+    else:
+        assert done.returncode != 0
+
+
+def test_headless_run_imports_neither_tkinter_nor_requests(tmp_path: Path) -> None:
+    out = tmp_path / "o.json"
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from agent.cli import main
+        code = main(["run", "--profile", r"{SPEC / 'technician.yaml'}", "--catalog", r"{SPEC / 'catalog.json'}",
+                     "--facts", r"{SPEC / 'facts/laptop.json'}", "--answers",
+                     r"{SPEC / 'answers/technician-laptop.yaml'}", "--unattended", "--sink", r"json:{out}",
+                     "--log-dir", r"{tmp_path / 'log'}"])
+        assert code == 0, code
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tkinter", "_tkinter", "requests", "urllib3"))
+        print(",".join(heavy))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""

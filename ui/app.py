@@ -1,0 +1,622 @@
+"""The window and kiosk shell: navigation, status line, countdown, idle reset, technician unlock, background jobs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+import tkinter as tk
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from tkinter import ttk
+
+from agent.auth.pin import PinFormatError, PinGate
+from agent.catalog.model import parse_time
+from agent.errors import Cancelled, NotReady, PrestartError
+from agent.flow import CheckResult, FieldError, Flow, State
+from ui import pages, theme
+
+log = logging.getLogger("prestart.ui")
+
+PREFLIGHT = -1  # the position of the preflight page, shown before the profile's pages
+# The hidden technician unlock: Ctrl+Alt+Shift+T (docs/ui.md). Both keysyms: Shift may or may not be folded in.
+UNLOCK_CHORD = ("<Control-Alt-Shift-KeyPress-T>", "<Control-Alt-Shift-KeyPress-t>")
+POLL_MS = 50
+Job = Callable[[], Callable[[], None] | None]
+
+
+def run_ui(flow: Flow, *, preview: bool, hook: object | None = None, background: Sequence[Job] = ()) -> State:
+    """Show the pages; return the final State on Finish, raise Cancelled (or NotReady) otherwise.
+
+    `hook` is accepted for the CLI's contract but not used: power actions after a cancel belong to
+    agent.cli._finish. Each `background` job runs in a worker thread and may return a callable that
+    then runs on the Tk thread (for example flow.reload_catalog with the refreshed catalog).
+    """
+    return App(flow, preview=preview, background=background).run()
+
+
+def _tracer() -> Callable[[str], None]:
+    """PRESTART_UI_TRACE=FILE appends one line per UI event (page shown, finish, unlock); tests and the
+    benchmark synchronise on it instead of sleeping."""
+    path = os.environ.get("PRESTART_UI_TRACE")
+    if not path:
+        return lambda _text: None
+
+    def trace(text: str) -> None:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(f"{time.time():.3f} {text}\n")
+
+    return trace
+
+
+class App:
+    """One wizard window. Tk is touched only from the thread that created it."""
+
+    def __init__(self, flow: Flow, *, preview: bool, background: Sequence[Job] = ()) -> None:
+        self.flow = flow
+        self.profile = profile = flow.profile
+        self.preview = preview
+        self.trace = _tracer()
+        # Kiosk behaviour (role, unlock, idle reset) follows the profile; the locked-down shell can be
+        # swapped for a normal window when previewing on a desktop (prestart preview --kiosk-windowed).
+        self.kiosk_rules = profile.is_kiosk
+        self.kiosk = profile.is_kiosk and os.environ.get("PRESTART_KIOSK_WINDOWED", "") != "1"
+        self.result: State | None = None
+        self.error: PrestartError | None = None
+        self.typed: dict[str, str] = {}
+        self.view: pages.PageView | None = None
+        self.pos = 0
+        self.dialog: tk.Toplevel | None = None
+        self._countdown_job: str | None = None
+        self._countdown_left = 0
+        self._countdown_stopped = False
+        self._last_activity = time.monotonic()
+        self._jobs = 0
+        self._done: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._notice_job: str | None = None
+        self.preflight: list[CheckResult] = flow.preflight()
+        unlock = profile.kiosk.technician_unlock
+        self.gate = PinGate(unlock.pin_hash, unlock.max_attempts) if unlock and self.kiosk_rules else None
+
+        self.root = root = tk.Tk(className="Prestart")
+        root.title(profile.title)
+        self.look = theme.apply(root, profile, kiosk=self.kiosk_rules)
+        self._shell()
+        self._bindings()
+        self.show(PREFLIGHT if self._preflight_page_needed() else self._first_page())
+        root.bind("<Map>", self._mapped, add="+")
+        for job in background:
+            self._start(job)
+
+    # -- the shell ---------------------------------------------------------------------------------
+
+    def _shell(self) -> None:
+        root, look = self.root, self.look
+        px = look.px
+        if self.kiosk:
+            # No decorations, the whole screen, above everything: nothing to close, move or switch to.
+            root.overrideredirect(True)
+            root.geometry(f"{root.winfo_screenwidth()}x{root.winfo_screenheight()}+0+0")
+            root.attributes("-topmost", True)
+        else:
+            width = min(root.winfo_screenwidth(), round(800 * look.scale))
+            height = min(root.winfo_screenheight(), round(600 * look.scale))
+            root.geometry(f"{width}x{height}")
+            root.minsize(min(width, 640), min(height, 480))
+        root.protocol("WM_DELETE_WINDOW", self._close_requested)
+
+        header = ttk.Frame(root, style="Header.TFrame", padding=(px(16), px(10)))
+        self.logo = theme.load_logo(root, self.profile, look)
+        if self.logo is not None:
+            ttk.Label(header, image=self.logo, style="Header.TLabel").pack(side="left", padx=(0, px(12)))
+        self.heading = ttk.Label(header, text=self.profile.title, style="Header.TLabel")
+        self.heading.pack(side="left", fill="x")
+        self.body = ttk.Frame(root, padding=(px(16), px(12)))
+        self.notice = ttk.Label(root, style="Error.TLabel", padding=(px(16), 0))
+        nav = ttk.Frame(root, padding=(px(16), px(8)))
+        self.cancel_button = ttk.Button(nav, text="Cancel", command=self.ask_cancel)
+        self.back_button = ttk.Button(nav, text="Back", command=self.back)
+        self.next_button = ttk.Button(nav, text="Next", style="Accent.TButton", command=self.next)
+        self.cancel_button.pack(side="left")
+        self.next_button.pack(side="right")
+        self.back_button.pack(side="right", padx=(0, px(8)))
+        self.status = ttk.Label(root, style="Status.TLabel", padding=(px(16), px(4)), anchor="w")
+        header.pack(side="top", fill="x")
+        self.status.pack(side="bottom", fill="x")
+        ttk.Separator(root).pack(side="bottom", fill="x")
+        nav.pack(side="bottom", fill="x")
+        self.notice.pack(side="bottom", fill="x")
+        self.body.pack(side="top", fill="both", expand=True)
+        self._status()
+
+    def _bindings(self) -> None:
+        root = self.root
+        root.bind("<Return>", self._enter)
+        root.bind("<KP_Enter>", self._enter)
+        root.bind("<Escape>", self._escape)
+        root.bind("<Alt-F4>", lambda _e: "break")
+        for chord in UNLOCK_CHORD:
+            root.bind_all(chord, self._unlock_chord)
+        for sequence in ("<KeyPress>", "<ButtonPress>", "<Motion>"):
+            root.bind_all(sequence, self._activity, add="+")
+        if self.kiosk_rules and self.profile.kiosk.idle_reset_seconds > 0:
+            root.after(1000, self._idle_check)
+
+    def _mapped(self, event: tk.Event) -> None:
+        if event.widget is not self.root:
+            return
+        self.root.unbind("<Map>")
+        self.root.after_idle(lambda: self.trace("drawn"))
+        if self.kiosk:
+            # An override-redirect window gets no focus from a window manager; take it.
+            self.root.focus_force()
+            self.root.lift()
+            self._focus_page()
+
+    def run(self) -> State:
+        try:
+            self.root.mainloop()
+        finally:
+            self._stop_countdown()
+            try:
+                self.root.destroy()
+            except tk.TclError:
+                pass
+        if self.error is not None:
+            raise self.error
+        if self.result is None:
+            raise Cancelled("the window was closed", "start again to choose")
+        return self.result
+
+    # -- status line and notices -------------------------------------------------------------------
+
+    def _catalog_age(self) -> str:
+        generated = self.flow.catalog.generated
+        if not generated:
+            return ""
+        try:
+            days = (datetime.now(UTC) - parse_time(generated)).days
+        except ValueError:
+            return ""
+        if days < 1:
+            return " (today)"
+        return f" ({days} day{'s' if days != 1 else ''} old)"
+
+    def _status(self) -> None:
+        facts = self.flow.facts
+        machine = " ".join(x for x in (facts.get("Make", ""), facts.get("Model", "")) if x) or "unknown machine"
+        serial = facts.get("SerialNumber", "")
+        parts = [machine + (f"  ·  S/N {serial}" if serial else "")]
+        if self._jobs:
+            parts.append("refreshing catalog…")
+        else:
+            parts.append(f"catalog: {self.flow.catalog_note or 'none'}{self._catalog_age()}")
+        parts.append(f"role: {self.flow.role}")
+        if self.preview:
+            parts.append("PREVIEW: nothing is committed")
+        self.status.configure(text="  ·  ".join(parts))
+
+    def notify(self, text: str) -> None:
+        """A short message above the buttons (problems, unlock results); it fades after a while."""
+        self.notice.configure(text=text)
+        if self._notice_job:
+            self.root.after_cancel(self._notice_job)
+        self._notice_job = self.root.after(6000, lambda: self.notice.configure(text=""))
+
+    # -- navigation --------------------------------------------------------------------------------
+
+    def _preflight_page_needed(self) -> bool:
+        return any(not r.passed for r in self.preflight)
+
+    def _first_page(self) -> int:
+        visible = self.flow.visible_pages()
+        return visible[0] if visible else len(self.profile.pages)
+
+    def _next_index(self, pos: int) -> int | None:
+        return next((i for i in self.flow.visible_pages() if i > pos), None)
+
+    def _prev_index(self, pos: int) -> int | None:
+        earlier = [i for i in self.flow.visible_pages() if i < pos]
+        if earlier:
+            return earlier[-1]
+        if pos != PREFLIGHT and self._preflight_page_needed():
+            return PREFLIGHT
+        return None
+
+    def show(self, pos: int, *, focus_field: str = "") -> None:
+        """Replace the body with page `pos` (built now: pages are built lazily, one at a time)."""
+        self._stop_countdown()
+        if self.view is not None:
+            self.view.destroy()
+        self.pos = pos
+        if pos == PREFLIGHT:
+            title, page_id = "Checking this computer", "preflight"
+            self.view = pages.PreflightView(self, self.body, self.preflight, self.retry_preflight)
+        elif pos >= len(self.profile.pages):  # a profile whose pages are all hidden: only Finish remains
+            title, page_id = self.profile.title, "end"
+            self.view = pages.PageView(self, self.body)
+            self.view.text("Nothing to ask on this computer. Press Finish.")
+        else:
+            page = self.profile.pages[pos]
+            title, page_id = page.title or self.profile.title, page.id
+            self.view = pages.build(self, self.body, pos, page)
+        self.heading.configure(text=title)
+        self.view.frame.pack(fill="both", expand=True)
+        self.update_nav()
+        if focus_field and isinstance(self.view, pages.FormView):
+            self.view.focus_field(focus_field)
+        else:
+            self._focus_page()
+        if pos >= 0 and pos < len(self.profile.pages):
+            page = self.profile.pages[pos]
+            if page.type == "confirm" and page.countdown is not None:
+                self._start_countdown(page.countdown.seconds)
+        self.trace(f"page {page_id}")
+
+    def _focus_page(self) -> None:
+        if self.view is None:
+            return
+        target = self.view.first_focus
+        if target is None:
+            target = self.next_button if self.view.can_advance() else self.cancel_button
+        target.focus_set()
+
+    def _is_last(self) -> bool:
+        return self.pos != PREFLIGHT and self._next_index(self.pos) is None
+
+    def update_nav(self) -> None:
+        """Enable and label Back / Next / Finish for the current page."""
+        if self.view is None:
+            return
+        self.next_button.configure(text="Finish" if self._is_last() else "Next")
+        self.next_button.state(["!disabled"] if self.view.can_advance() else ["disabled"])
+        self.back_button.state(["!disabled"] if self._prev_index(self.pos) is not None else ["disabled"])
+
+    def rebuild(self, focus_field: str = "") -> None:
+        """Show the current page again (an answer changed what it shows, or the catalog changed)."""
+        pos = self.pos
+        if pos not in (PREFLIGHT, len(self.profile.pages)) and pos not in self.flow.visible_pages():
+            pos = self._first_page()
+        self.show(pos, focus_field=focus_field)
+
+    def next(self) -> None:
+        if self.view is None or self.dialog is not None:
+            return
+        if not self.view.can_advance():
+            if self.pos == PREFLIGHT:
+                self.notify("A required check failed: fix it and press Retry.")
+            else:
+                self.notify("Type the confirmation text exactly as shown to continue.")
+            return
+        if self.pos == PREFLIGHT:
+            self.show(self._first_page())
+            return
+        if not self.view.validate():
+            return
+        if self.pos < len(self.profile.pages):
+            page = self.profile.pages[self.pos]
+            if page.type == "confirm":
+                self.flow.confirmed[page.id] = self.typed.get(page.id, "")
+        following = self._next_index(self.pos)
+        if following is None:
+            self.finish()
+        else:
+            self.show(following)
+
+    def back(self) -> None:
+        if self.dialog is not None:
+            return
+        previous = self._prev_index(self.pos)
+        if previous is not None:
+            self.show(previous)
+
+    def finish(self) -> None:
+        try:
+            state = self.flow.walk(strict=True)
+        except FieldError as exc:
+            self.notify(exc.message)
+            return
+        self.result = state
+        self.trace("finish")
+        self.root.quit()
+
+    def fail(self, error: PrestartError) -> None:
+        self.error = error
+        self.trace(f"exit {int(error.code)}")
+        self.root.quit()
+
+    def retry_preflight(self) -> None:
+        self.preflight = self.flow.preflight()
+        if self._preflight_page_needed():
+            self.show(PREFLIGHT)
+        else:
+            self.show(self._first_page())
+
+    # -- keys, close, cancel -----------------------------------------------------------------------
+
+    def _enter(self, _event: tk.Event) -> str:
+        focused = self.root.focus_get()
+        if isinstance(focused, ttk.Button | tk.Button):
+            focused.invoke()
+        else:
+            self.next()
+        return "break"
+
+    def _escape(self, _event: tk.Event) -> str:
+        if not self.kiosk:  # in the kiosk, Escape does nothing at all
+            self.back()
+        return "break"
+
+    def _close_requested(self) -> None:
+        if self.kiosk:
+            log.info("close request ignored: kiosk mode")
+            self.trace("close ignored")
+            return
+        self.fail(Cancelled("the window was closed", "start again to choose"))
+
+    def _cancel_error(self) -> PrestartError:
+        if self.pos == PREFLIGHT and any(r.blocking for r in self.preflight):
+            failed = "; ".join(f"{r.name}: {r.message}" for r in self.preflight if r.blocking)
+            return NotReady(f"preflight failed: {failed}", "fix the machine and run again")
+        return Cancelled("cancelled by the person at the machine", "start again to choose")
+
+    def ask_cancel(self) -> None:
+        then = self.profile.on_cancel
+        if self.preview:
+            question = "Close the preview?"
+        elif then == "reboot":
+            question = "Stop here and restart this computer? Nothing will be changed."
+        elif then == "shutdown":
+            question = "Stop here and shut down this computer? Nothing will be changed."
+        else:
+            question = "Stop here? Nothing will be changed."
+        self._ask("Cancel", question, lambda: self.fail(self._cancel_error()))
+
+    # -- countdown ---------------------------------------------------------------------------------
+
+    def _start_countdown(self, seconds: int) -> None:
+        self._countdown_left = seconds
+        self._countdown_stopped = False
+        self._tick()
+
+    def _stop_countdown(self) -> None:
+        if self._countdown_job is not None:
+            self.root.after_cancel(self._countdown_job)
+            self._countdown_job = None
+
+    def _countdown_page(self) -> pages.ConfirmView | None:
+        return self.view if isinstance(self.view, pages.ConfirmView) else None
+
+    def _tick(self) -> None:
+        view = self._countdown_page()
+        if view is None or view.page.countdown is None:
+            return
+        cancels = view.page.countdown.on_timeout == "cancel"
+        left = self._countdown_left
+        if left <= 0:
+            self._countdown_job = None
+            self._timeout(view, cancels)
+            return
+        verb = "Cancelling" if cancels else "Continuing"
+        view.countdown.configure(text=f"{verb} in {left} s")
+        self._countdown_left -= 1
+        self._countdown_job = self.root.after(1000, self._tick)
+
+    def _timeout(self, view: pages.ConfirmView, cancels: bool) -> None:
+        if self.dialog is not None:
+            self._close_dialog()
+        if not cancels and view.can_advance():
+            self.trace("countdown continue")
+            self.next()
+            return
+        why = "the countdown ran out" if cancels or not view.expected else \
+            "the countdown ran out before the confirmation was typed"
+        self.fail(Cancelled(why, "start again and confirm in time"))
+
+    def _activity(self, event: tk.Event) -> None:
+        self._last_activity = time.monotonic()
+        # A countdown that would continue on its own stops once someone is at the keyboard;
+        # one that cancels keeps running: it is the kiosk's safety net.
+        if event.type in (tk.EventType.KeyPress, tk.EventType.ButtonPress) and self._countdown_job is not None:
+            view = self._countdown_page()
+            if view is not None and view.page.countdown is not None and view.page.countdown.on_timeout != "cancel":
+                self._stop_countdown()
+                view.countdown.configure(text="Countdown stopped: press Finish when ready.")
+
+    # -- kiosk: idle reset and the technician unlock ------------------------------------------------
+
+    def _idle_check(self) -> None:
+        limit = self.profile.kiosk.idle_reset_seconds
+        idle = time.monotonic() - self._last_activity
+        first = PREFLIGHT if self._preflight_page_needed() else self._first_page()
+        dirty = self.pos != first or bool(self.flow.answers) or self.flow.role != self.profile.initial_role
+        if idle >= limit and dirty:
+            self.reset()
+        self.root.after(1000, self._idle_check)
+
+    def reset(self) -> None:
+        """Back to the first page with nothing chosen and the kiosk role (a technician who walked away
+        does not leave the machine unlocked)."""
+        log.info("idle for %d s: back to the first page", self.profile.kiosk.idle_reset_seconds)
+        if self.dialog is not None:
+            self._close_dialog()
+        self.flow.answers.clear()
+        self.flow.confirmed.clear()
+        self.typed.clear()
+        self.flow.role = self.profile.initial_role
+        self._status()
+        self._last_activity = time.monotonic()
+        self.trace("idle reset")
+        self.show(PREFLIGHT if self._preflight_page_needed() else self._first_page())
+
+    def _unlock_chord(self, _event: tk.Event) -> str:
+        unlock = self.profile.kiosk.technician_unlock
+        if self.gate is None or unlock is None or self.dialog is not None:
+            return "break"
+        if self.gate.locked_out:
+            self.notify("Technician unlock is disabled after too many wrong PINs.")
+            return "break"
+        if self.flow.role == unlock.role:
+            self.notify(f"Already unlocked ({unlock.role}).")
+            return "break"
+        self._pin_dialog()
+        return "break"
+
+    def _pin_dialog(self) -> None:
+        px = self.look.px
+        dialog = self._open_dialog("Technician unlock")
+        frame = ttk.Frame(dialog, padding=px(16))
+        frame.pack(fill="both", expand=True)
+        ttk.Label(frame, text="Technician PIN:").pack(anchor="w")
+        pin = tk.StringVar(master=frame)
+        entry = ttk.Entry(frame, textvariable=pin, show="•", font=self.look.body, width=14)
+        entry.pack(fill="x", pady=(px(4), px(4)))
+        message = ttk.Label(frame, style="Error.TLabel")
+        message.pack(anchor="w")
+        buttons = ttk.Frame(frame)
+        buttons.pack(fill="x", pady=(px(8), 0))
+
+        def submit() -> None:
+            assert self.gate is not None
+            try:
+                ok = self.gate.try_pin(pin.get())
+            except PinFormatError as exc:
+                log.error("kiosk.technician_unlock.pin_hash is unusable: %s", exc)
+                message.configure(text="The unlock is not set up correctly on this media.")
+                return
+            pin.set("")
+            if ok:
+                self._close_dialog()
+                self._unlocked()
+            elif self.gate.locked_out:
+                self.trace("unlock lockout")
+                log.warning("technician unlock: too many wrong PINs; unlock disabled")
+                self._close_dialog()
+                self.notify("Too many wrong PINs: technician unlock is disabled.")
+            else:
+                self.trace("unlock wrong")
+                message.configure(text=f"Wrong PIN. {self.gate.remaining} attempt(s) left.")
+
+        ttk.Button(buttons, text="Unlock", style="Accent.TButton", command=submit).pack(side="right")
+        ttk.Button(buttons, text="Cancel", command=self._close_dialog).pack(side="right", padx=(0, px(8)))
+        entry.bind("<Return>", lambda _e: (submit(), "break")[1])
+        dialog.bind("<Escape>", lambda _e: (self._close_dialog(), "break")[1])
+        self._show_dialog(dialog, entry)
+        self.trace("unlock dialog")
+
+    def _unlocked(self) -> None:
+        unlock = self.profile.kiosk.technician_unlock
+        assert unlock is not None
+        log.info("technician unlock: role %s -> %s", self.flow.role, unlock.role)
+        self.flow.role = unlock.role
+        self._status()
+        self.notify(f"Unlocked: {unlock.role} mode.")
+        self.trace("unlock ok")
+        self.rebuild()  # options, pages and checks follow the role
+
+    # -- modal dialogs (no file dialogs, no other programs: only these) ---------------------------
+
+    def _open_dialog(self, title: str) -> tk.Toplevel:
+        dialog = tk.Toplevel(self.root)
+        dialog.title(title)
+        dialog.transient(self.root)
+        dialog.protocol("WM_DELETE_WINDOW", self._close_dialog)
+        if self.kiosk:
+            dialog.overrideredirect(True)
+            dialog.attributes("-topmost", True)
+        dialog.configure(highlightthickness=2, highlightbackground=self.look.accent)
+        self.dialog = dialog
+        return dialog
+
+    def _show_dialog(self, dialog: tk.Toplevel, focus: tk.Misc) -> None:
+        dialog.update_idletasks()
+        root = self.root
+        x = root.winfo_rootx() + (root.winfo_width() - dialog.winfo_reqwidth()) // 2
+        y = root.winfo_rooty() + (root.winfo_height() - dialog.winfo_reqheight()) // 3
+        dialog.geometry(f"+{max(0, x)}+{max(0, y)}")
+        dialog.deiconify()
+        try:
+            dialog.wait_visibility()
+            dialog.grab_set()
+        except tk.TclError:
+            log.debug("dialog grab failed", exc_info=True)
+        dialog.focus_force()
+        focus.focus_set()
+
+    def _close_dialog(self) -> None:
+        dialog, self.dialog = self.dialog, None
+        if dialog is not None:
+            try:
+                dialog.grab_release()
+            except tk.TclError:
+                pass
+            dialog.destroy()
+        if self.kiosk:
+            self.root.focus_force()
+        self._focus_page()
+
+    def _ask(self, title: str, question: str, on_yes: Callable[[], None]) -> None:
+        if self.dialog is not None:
+            return
+        px = self.look.px
+        dialog = self._open_dialog(title)
+        frame = ttk.Frame(dialog, padding=px(16))
+        frame.pack(fill="both", expand=True)
+        ttk.Label(frame, text=question, wraplength=px(360), justify="left").pack(anchor="w")
+        buttons = ttk.Frame(frame)
+        buttons.pack(fill="x", pady=(px(12), 0))
+
+        def yes() -> None:
+            self._close_dialog()
+            on_yes()
+
+        yes_button = ttk.Button(buttons, text="Yes", command=yes)
+        no_button = ttk.Button(buttons, text="No", style="Accent.TButton", command=self._close_dialog)
+        no_button.pack(side="right")
+        yes_button.pack(side="right", padx=(0, px(8)))
+        for button in (yes_button, no_button):
+            button.bind("<Return>", lambda _e, b=button: (b.invoke(), "break")[1])
+        dialog.bind("<Escape>", lambda _e: (self._close_dialog(), "break")[1])
+        self._show_dialog(dialog, no_button)  # the safe answer has the focus
+
+    # -- background jobs ---------------------------------------------------------------------------
+
+    def _start(self, job: Job) -> None:
+        self._jobs += 1
+        self._status()
+
+        def work() -> None:
+            done: Callable[[], None] | None = None
+            try:
+                done = job()
+            except Exception:
+                log.warning("background job failed", exc_info=True)
+            self._done.put(done)
+
+        threading.Thread(target=work, name="prestart-ui-job", daemon=True).start()
+        if self._jobs == 1:
+            self.root.after(POLL_MS, self._poll)
+
+    def _poll(self) -> None:
+        changed = False
+        while True:
+            try:
+                done = self._done.get_nowait()
+            except queue.Empty:
+                break
+            self._jobs -= 1
+            if done is not None:
+                try:
+                    done()
+                    changed = True
+                except Exception:
+                    log.warning("applying a background result failed", exc_info=True)
+        self._status()
+        if changed:
+            self.trace("background applied")
+            if self.dialog is None:
+                self.rebuild()
+        if self._jobs:
+            self.root.after(POLL_MS, self._poll)

@@ -1,0 +1,322 @@
+"""One view per page kind (form, info, confirm, login, preflight) and per field kind inside a form."""
+
+from __future__ import annotations
+
+import tkinter as tk
+from collections.abc import Callable, Sequence
+from tkinter import ttk
+from typing import Any, Protocol
+
+from agent.flow import CheckResult, FieldError, Flow, Option, State
+from agent.profile.model import Field, Page
+from ui.theme import Look
+from ui.widgets import Entry, FilterList, GroupedChecklist, ValidatedEntry
+
+# Longer lists get a filter box (type to filter); shorter ones show every row at once.
+FILTER_FROM = 10
+
+
+class Host(Protocol):
+    """What a page needs from the window around it (ui.app.App)."""
+
+    flow: Flow
+    look: Look
+    typed: dict[str, str]
+
+    def notify(self, text: str) -> None: ...
+    def update_nav(self) -> None: ...
+    def rebuild(self, focus_field: str = "") -> None: ...
+    def retry_preflight(self) -> None: ...
+
+
+def _entries(options: Sequence[Option]) -> list[Entry]:
+    return [Entry(o.id, o.label, o.group, o.enabled, o.reason) for o in options]
+
+
+def secret_variables(flow: Flow) -> set[str]:
+    """Folded names of variables that secret fields write; the summary masks their values."""
+    names: set[str] = set()
+    for _, fld in flow.profile.fields():
+        if fld.is_secret:
+            if fld.variable:
+                names.add(fld.variable.casefold())
+            names |= {n.casefold() for n, _ in fld.set}
+    return names
+
+
+class PageView:
+    """A page's widgets inside the window body; built when shown, destroyed when left."""
+
+    def __init__(self, host: Host, parent: tk.Misc) -> None:
+        self.host = host
+        self.look = host.look
+        self.frame = ttk.Frame(parent)
+        self.first_focus: tk.Misc | None = None
+        self._wrapped: list[ttk.Label] = []
+        self.frame.bind("<Configure>", self._rewrap)
+
+    def text(self, text: str, style: str = "TLabel", **pack: Any) -> ttk.Label:
+        label = ttk.Label(self.frame, text=text, style=style, justify="left")
+        label.pack(anchor="w", fill="x", **pack)
+        self._wrapped.append(label)
+        return label
+
+    def _rewrap(self, event: tk.Event) -> None:
+        width = max(200, event.width - self.look.px(8))
+        for label in self._wrapped:
+            label.configure(wraplength=width)
+
+    def validate(self) -> bool:
+        """Called on Next; False keeps the person on the page (with the problems shown)."""
+        return True
+
+    def can_advance(self) -> bool:
+        """Whether Next/Finish is enabled right now."""
+        return True
+
+    def destroy(self) -> None:
+        self.frame.destroy()
+
+
+class FormView(PageView):
+    """A form: the page's visible fields, each with its own view."""
+
+    def __init__(self, host: Host, parent: tk.Misc, index: int, page: Page) -> None:
+        super().__init__(host, parent)
+        self.index = index
+        self.page = page
+        self.errors: dict[str, ttk.Label] = {}
+        self.widgets: dict[str, Any] = {}
+        flow = host.flow
+        if page.text:
+            self.text(flow.render(page.text, flow.walk(index)), pady=(0, self.look.px(8)))
+        self.visible = [fld.id for fld, _ in self._fields()]
+        for fld, state in self._fields():
+            self._build(fld, state)
+
+    def _fields(self) -> list[tuple[Field, State]]:
+        """Visible fields with the state each one sees (earlier fields of this page applied)."""
+        flow = self.host.flow
+        state = flow.walk(self.index)
+        out = []
+        for fld in self.page.fields:
+            if not flow.field_visible(fld, state.vars):
+                continue
+            out.append((fld, state.copy()))
+            answered = fld.id in flow.answers
+            value = flow.answers[fld.id] if answered else flow.initial_value(fld, state)
+            try:
+                flow.apply_field(fld, value, state, answered=answered)
+            except FieldError:
+                pass
+        return out
+
+    def _value(self, fld: Field, state: State) -> Any:
+        flow = self.host.flow
+        return flow.answers[fld.id] if fld.id in flow.answers else flow.initial_value(fld, state)
+
+    def _changed(self, fld: Field, value: Any) -> None:
+        flow = self.host.flow
+        flow.answers[fld.id] = value
+        if fld.id in self.errors:
+            self.errors[fld.id].configure(text="")
+        # A later field of this page may appear or disappear because of this answer.
+        if [f.id for f, _ in self._fields()] != self.visible:
+            self.host.rebuild(focus_field=fld.id)
+        else:
+            self.host.update_nav()
+
+    def _build(self, fld: Field, state: State) -> None:
+        flow, look = self.host.flow, self.look
+        pad = look.px(10)
+        locked = flow.locked_by(fld, state)
+        note = f"Set by {locked}; it cannot be changed here." if locked else ""
+        value = self._value(fld, state)
+        holder = ttk.Frame(self.frame)
+        holder.pack(fill="both", expand=fld.type == "multi", pady=(0, pad))
+        widget: Any
+        if fld.type != "checkbox":
+            ttk.Label(holder, text=fld.label + (" *" if fld.required else "")).pack(anchor="w")
+        if fld.help:
+            ttk.Label(holder, text=fld.help, style="Help.TLabel", wraplength=look.px(560)).pack(anchor="w")
+        if fld.type == "choice":
+            options = flow.options(fld, state.vars)
+            widget = FilterList(holder, look, _entries(options), selected=str(value or ""),
+                                filter=fld.filter or len(options) >= FILTER_FROM, notify=self.host.notify,
+                                on_change=lambda v, f=fld: self._changed(f, v))
+            widget.pack(fill="x")
+            if locked:
+                widget.listbox.configure(state="disabled", takefocus=0)
+            focus = widget.filter_entry or widget.focus_widget
+        elif fld.type == "multi":
+            widget = GroupedChecklist(holder, look, _entries(flow.options(fld, state.vars)),
+                                      checked=[str(v) for v in (value or [])], notify=self.host.notify,
+                                      on_change=lambda v, f=fld: self._changed(f, v))
+            widget.pack(fill="both", expand=True)
+            focus = widget.focus_widget
+        elif fld.type == "checkbox":
+            var = tk.BooleanVar(master=holder, value=bool(value))
+            widget = ttk.Checkbutton(holder, text=fld.label, variable=var,
+                                     command=lambda f=fld, v=var: self._changed(f, bool(v.get())))
+            widget.var = var  # type: ignore[attr-defined]
+            if locked:
+                widget.state(["disabled"])
+            widget.pack(anchor="w")
+            focus = widget
+        elif fld.type in ("text", "password"):
+            widget = ValidatedEntry(holder, look, value=str(value or ""), secret=fld.is_secret, locked=note,
+                                    check=lambda text, f=fld: flow.text_problem(f, text),
+                                    on_change=lambda v, f=fld: self._changed(f, v))
+            widget.pack(fill="x")
+            focus = widget.focus_widget
+        else:  # the schema knows no other kinds; show something rather than nothing
+            widget = ttk.Label(holder, text=f"(field type {fld.type!r} is not shown by this version)")
+            widget.pack(anchor="w")
+            focus = None
+        if locked and fld.type not in ("text", "password"):
+            ttk.Label(holder, text=note, style="Help.TLabel").pack(anchor="w")
+        error = ttk.Label(holder, style="Error.TLabel")
+        error.pack(anchor="w")
+        self.errors[fld.id] = error
+        self.widgets[fld.id] = widget
+        if self.first_focus is None and focus is not None and not locked:
+            self.first_focus = focus
+
+    def focus_field(self, field_id: str) -> None:
+        widget = self.widgets.get(field_id)
+        target = getattr(widget, "focus_widget", widget)
+        if target is not None:
+            target.focus_set()
+
+    def validate(self) -> bool:
+        flow = self.host.flow
+        problems: dict[str, str] = {}
+        for fld, state in self._fields():
+            answered = fld.id in flow.answers
+            value = flow.answers[fld.id] if answered else flow.initial_value(fld, state)
+            try:
+                flow.apply_field(fld, value, state, answered=answered)
+            except FieldError as exc:
+                problems[fld.id] = exc.message
+        for field_id, label in self.errors.items():
+            message = problems.get(field_id, "")
+            widget = self.widgets.get(field_id)
+            if isinstance(widget, ValidatedEntry):
+                if message:
+                    widget.show_problem(message)
+            else:
+                label.configure(text=message)
+        if problems:
+            self.focus_field(next(iter(problems)))
+            self.host.notify("Please correct the highlighted field" + ("s" if len(problems) > 1 else ""))
+        return not problems
+
+
+class InfoView(PageView):
+    """Text for the person to read; login pages show that sign-in is not available yet."""
+
+    def __init__(self, host: Host, parent: tk.Misc, index: int, page: Page) -> None:
+        super().__init__(host, parent)
+        flow = host.flow
+        self.text(flow.render(page.text, flow.walk(index)))
+        if page.type == "login":
+            self.text("Sign-in is not available in this version; continue without signing in.", "Help.TLabel",
+                      pady=(self.look.px(12), 0))
+
+
+class ConfirmView(PageView):
+    """What will happen: the text, every variable that will be set, the typed confirmation, the countdown."""
+
+    def __init__(self, host: Host, parent: tk.Misc, index: int, page: Page) -> None:
+        super().__init__(host, parent)
+        flow, look = host.flow, self.look
+        self.page = page
+        self.state = flow.walk(index)
+        if page.text:
+            self.text(flow.render(page.text, self.state), pady=(0, look.px(8)))
+        self.countdown = ttk.Label(self.frame, style="Countdown.TLabel")
+        self.countdown.pack(anchor="w", pady=(0, look.px(6)))
+        self.expected = flow.expected_confirmation(page, self.state)
+        self.entry: ttk.Entry | None = None
+        if self.expected:
+            row = ttk.Frame(self.frame)
+            row.pack(fill="x", pady=(0, look.px(8)))
+            ttk.Label(row, text=f"To confirm, type  {self.expected}  :").pack(side="left")
+            self.typed = tk.StringVar(master=row, value=host.typed.get(page.id, ""))
+            self.entry = ttk.Entry(row, textvariable=self.typed, font=look.body, width=16)
+            self.entry.pack(side="left", padx=(look.px(8), 0))
+            self.typed.trace_add("write", lambda *_: self._typed())
+            self.first_focus = self.entry
+        ttk.Label(self.frame, text="Variables that will be set:").pack(anchor="w")
+        self._summary(flow)
+
+    def _summary(self, flow: Flow) -> None:
+        holder = ttk.Frame(self.frame)
+        holder.pack(fill="both", expand=True)
+        tree = ttk.Treeview(holder, columns=("value", "source"), height=6 if not self.look.kiosk else 5,
+                            takefocus=0)
+        tree.heading("#0", text="Variable")
+        tree.heading("value", text="Value")
+        tree.heading("source", text="Source")
+        tree.column("#0", width=self.look.px(190), stretch=False)
+        tree.column("value", width=self.look.px(290))
+        tree.column("source", width=self.look.px(130), stretch=False)
+        style = ttk.Style(tree)
+        style.configure("Treeview", rowheight=int(self.look.body.metrics("linespace") * 1.3))
+        bar = ttk.Scrollbar(holder, orient="vertical", command=tree.yview)
+        tree.configure(yscrollcommand=bar.set)
+        tree.pack(side="left", fill="both", expand=True)
+        bar.pack(side="right", fill="y")
+        secret = secret_variables(flow)
+        sources = flow.sources(self.state)
+        for name, value in flow.result(self.state).items():
+            shown = "********" if name.casefold() in secret else value
+            tree.insert("", "end", text=name, values=(shown, sources.get(name, "")))
+
+    def _typed(self) -> None:
+        self.host.typed[self.page.id] = self.typed.get()
+        self.host.update_nav()
+
+    def can_advance(self) -> bool:
+        if not self.expected:
+            return True
+        return self.host.flow.confirmation_ok(self.page, self.state, self.host.typed.get(self.page.id, ""))
+
+
+class PreflightView(PageView):
+    """Each preflight check as pass, warning or fail, with Retry; a failed error check blocks Next."""
+
+    def __init__(self, host: Host, parent: tk.Misc, results: Sequence[CheckResult],
+                 retry: Callable[[], None]) -> None:
+        super().__init__(host, parent)
+        look = self.look
+        self.results = list(results)
+        blocking = any(r.blocking for r in results)
+        self.text("This computer is not ready. Fix what failed, then press Retry." if blocking else
+                  "Some checks gave warnings. You can continue.", pady=(0, look.px(8)))
+        table = ttk.Frame(self.frame)
+        table.pack(fill="x")
+        for row, result in enumerate(results):
+            word, style = ("PASS", "Pass.TLabel") if result.passed else (
+                ("FAIL", "Fail.TLabel") if result.severity == "error" else ("WARNING", "Warn.TLabel"))
+            ttk.Label(table, text=word, style=style, width=9).grid(row=row, column=0, sticky="nw",
+                                                                   pady=look.px(3))
+            ttk.Label(table, text=result.name).grid(row=row, column=1, sticky="nw", pady=look.px(3))
+            if result.message and not result.passed:
+                ttk.Label(table, text=result.message, style="Help.TLabel", wraplength=look.px(380)).grid(
+                    row=row, column=2, sticky="nw", padx=(look.px(12), 0), pady=look.px(3))
+        self.retry = ttk.Button(self.frame, text="Retry", command=retry)
+        self.retry.pack(anchor="w", pady=(look.px(12), 0))
+        self.first_focus = self.retry if blocking else None
+
+    def can_advance(self) -> bool:
+        return not any(r.blocking for r in self.results)
+
+
+def build(host: Host, parent: tk.Misc, index: int, page: Page) -> PageView:
+    """The view for profile page `index`."""
+    if page.type == "confirm":
+        return ConfirmView(host, parent, index, page)
+    if page.type in ("info", "login"):
+        return InfoView(host, parent, index, page)
+    return FormView(host, parent, index, page)

@@ -1,0 +1,114 @@
+"""Look of the window: fonts, DPI scaling, accent colour, logo and the larger kiosk sizes."""
+
+from __future__ import annotations
+
+import logging
+import tkinter as tk
+import tkinter.font as tkfont
+from dataclasses import dataclass
+from pathlib import Path
+from tkinter import ttk
+
+from agent.profile.model import Profile
+
+log = logging.getLogger("prestart.ui")
+
+# Points, not pixels: `tk scaling` turns them into the right pixel size on every screen.
+BASE_POINTS = 10
+KIOSK_POINTS = 14
+TITLE_EXTRA = 6
+MIN_TOUCH_PIXELS = 44  # a finger-sized target (Windows/Apple guidance), at 96 dpi
+
+
+@dataclass(frozen=True)
+class Look:
+    """What the pages need to lay themselves out; built once per window."""
+
+    accent: str
+    accent_text: str
+    scale: float  # pixels per 96-dpi pixel, profile scale included
+    kiosk: bool
+    body: tkfont.Font
+    title: tkfont.Font
+    small: tkfont.Font
+    mono: tkfont.Font
+
+    def px(self, pixels: float) -> int:
+        """A 96-dpi length in this screen's pixels; kiosk mode adds room for fingers."""
+        return max(1, round(pixels * self.scale * (1.5 if self.kiosk else 1.0)))
+
+
+def _readable_on(colour: str, root: tk.Misc) -> str:
+    """Black or white text, whichever reads better on `colour` (relative luminance)."""
+    try:
+        r, g, b = (c / 65535 for c in root.winfo_rgb(colour))
+    except tk.TclError:
+        return "white"
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "black" if luminance > 0.55 else "white"
+
+
+def apply(root: tk.Tk, profile: Profile, *, kiosk: bool) -> Look:
+    """Scale for the screen's DPI and the profile's `theme.scale`, set fonts and the ttk styles."""
+    dpi = root.winfo_fpixels("1i")
+    scale = max(0.5, min(4.0, (dpi / 96.0) * (profile.theme.scale or 1.0)))
+    # Tk's own scaling maps points to pixels; include the profile's scale so every font follows it.
+    root.tk.call("tk", "scaling", dpi / 72.0 * (profile.theme.scale or 1.0))
+    points = KIOSK_POINTS if kiosk else BASE_POINTS
+    for name in ("TkDefaultFont", "TkTextFont", "TkMenuFont", "TkHeadingFont", "TkCaptionFont"):
+        try:
+            tkfont.nametofont(name).configure(size=points)
+        except tk.TclError:
+            pass
+    body = tkfont.nametofont("TkDefaultFont")
+    family = body.actual("family")
+    title = tkfont.Font(root, family=family, size=points + TITLE_EXTRA, weight="bold")
+    small = tkfont.Font(root, family=family, size=max(8, points - 2))
+    mono = tkfont.Font(root, family="TkFixedFont", size=points)
+    accent = profile.theme.accent or "#0067b8"
+    try:
+        root.winfo_rgb(accent)
+    except tk.TclError:
+        log.warning("theme.accent %r is not a colour; using the default", accent)
+        accent = "#0067b8"
+    look = Look(accent, _readable_on(accent, root), scale, kiosk, body, title, small, mono)
+
+    style = ttk.Style(root)
+    if "clam" in style.theme_names():
+        style.theme_use("clam")  # draws the same on Windows PE, macOS and Linux; honours colours
+    pad = (look.px(12), look.px(6))
+    style.configure(".", font=body)
+    style.configure("TButton", padding=pad)
+    style.configure("Accent.TButton", background=accent, foreground=look.accent_text, padding=pad)
+    style.map("Accent.TButton", background=[("disabled", "#c8c8c8"), ("active", accent)],
+              foreground=[("disabled", "#6d6d6d")])
+    style.configure("Header.TFrame", background=accent)
+    style.configure("Header.TLabel", background=accent, foreground=look.accent_text, font=title)
+    style.configure("Title.TLabel", font=title)
+    style.configure("Status.TLabel", font=small, foreground="#404040")
+    style.configure("Error.TLabel", foreground="#b00020", font=small)
+    style.configure("Help.TLabel", foreground="#505050", font=small)
+    style.configure("Pass.TLabel", foreground="#107c10")
+    style.configure("Warn.TLabel", foreground="#9d5d00")
+    style.configure("Fail.TLabel", foreground="#b00020")
+    style.configure("Countdown.TLabel", font=title, foreground=accent)
+    style.configure("TCheckbutton", padding=(look.px(2), look.px(4)))
+    return look
+
+
+def load_logo(root: tk.Misc, profile: Profile, look: Look) -> tk.PhotoImage | None:
+    """The profile's logo (PNG or GIF, relative to the profile); None when absent or unreadable."""
+    if not profile.theme.logo:
+        return None
+    path = Path(profile.theme.logo)
+    if not path.is_absolute() and profile.source:
+        path = Path(profile.source).parent / path
+    try:
+        image = tk.PhotoImage(master=root, file=str(path))
+    except tk.TclError as exc:
+        log.warning("theme.logo %s cannot be shown: %s", path, exc)
+        return None
+    # Keep the logo about as tall as the header text.
+    target = look.px(40)
+    factor = max(1, image.height() // max(1, target))
+    return image.subsample(factor) if factor > 1 else image
