@@ -27,14 +27,14 @@ def load_answers(path: str | Path) -> dict[str, Any]:
 def _answer_ids(flow: Flow) -> dict[str, str]:
     ids: dict[str, str] = {}
     for page in flow.profile.pages:
-        if page.type == "confirm":
-            ids[page.id.casefold()] = "confirm"
+        if page.type in ("confirm", "login"):
+            ids[page.id.casefold()] = page.type
         for fld in page.fields:
             ids[fld.id.casefold()] = "field"
     return ids
 
 
-def run(flow: Flow, answers: Mapping[str, Any], *, source: str = "answers") -> State:
+def run(flow: Flow, answers: Mapping[str, Any], *, source: str = "answers", ca_bundle: Path | None = None) -> State:
     """Drive every visible page; return the final state or raise the error that sets the exit code."""
     known = _answer_ids(flow)
     unknown = [k for k in answers if k.casefold() not in known]
@@ -88,11 +88,44 @@ def run(flow: Flow, answers: Mapping[str, Any], *, source: str = "answers") -> S
         elif page.type == "confirm":
             _confirm(flow, page, state, folded.get(page.id.casefold()), source)
         elif page.type == "login":
-            raise NotFound(
-                f"page {page.id!r} asks someone to sign in, which an unattended run cannot do",
-                "remove the login page for unattended media, or give it a `when` that is false there",
-            )
+            _login(flow, page, folded.get(page.id.casefold()), source, ca_bundle)
     return state
+
+
+def _login(flow: Flow, page: Any, answer: Any, source: str, ca_bundle: Path | None) -> None:
+    """Sign in unattended: `{page_id: {user: NAME, password_env: VAR}}` (or `pin_env: VAR`); one attempt only.
+
+    The password comes from the environment, never from the answers file, so the file can be kept and shared.
+    """
+    import os
+
+    from agent.auth.signin import SignInGate, resolve_ca_bundle
+
+    if answer is None:
+        raise NotFound(
+            f"{source}: login page {page.id!r} has no answer",
+            f"add `{page.id}: {{user: NAME, password_env: VARIABLE}}` and put the password in that environment "
+            "variable, or give the page a `when` that is false on unattended media",
+        )
+    if not isinstance(answer, dict) or any(str(k) not in ("user", "password_env", "pin_env") for k in answer):
+        raise InputError(
+            f"{source}: login page {page.id!r} is answered with `user` and `password_env` (or `pin_env`) only",
+            "never write a password into the answers file; name the environment variable that holds it",
+        )
+    env_key = "pin_env" if "pin_env" in answer else "password_env"
+    var = str(answer.get(env_key) or "")
+    secret = os.environ.get(var, "") if var else ""
+    if not secret:
+        raise NotFound(
+            f"{source}: login page {page.id!r}: environment variable {var or '(none named)'} holds no "
+            f"{'PIN' if env_key == 'pin_env' else 'password'}",
+            f"set {var or 'the variable named by ' + env_key} in the environment of the run",
+        )
+    gate = SignInGate(flow, page, ca_bundle=resolve_ca_bundle(page, flow.profile.source, ca_bundle), max_attempts=1)
+    if env_key == "pin_env":
+        gate.sign_in_pin(secret)
+    else:
+        gate.sign_in(str(answer.get("user") or ""), secret)
 
 
 def _confirm(flow: Flow, page: Any, state: State, answer: Any, source: str) -> None:

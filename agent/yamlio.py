@@ -62,8 +62,20 @@ def _convert(node: yaml.Node, path: str, lines: dict[str, int], loader: Any) -> 
     return loader.construct_object(node, deep=True)
 
 
-def load_text(text: str, file: str) -> Located:
-    """Parse YAML text; a syntax error names the file, line and column."""
+def load_text(text: str, file: str, *, fast: bool = True) -> Located:
+    """Parse YAML text; a syntax error names the file, line and column.
+
+    JSON is YAML too: a document that is a JSON object (a profile compiled by the media builder) is read
+    with the json module, ~20x faster, and without line numbers (`lines` empty). Callers that find a
+    problem load it again with `fast=False` to report lines.
+    """
+    if fast and text.lstrip().startswith("{"):
+        import json
+
+        try:
+            return Located(json.loads(text), {}, file)
+        except ValueError:
+            pass  # not strict JSON after all: YAML flow style; fall through
     try:
         loader = _Loader(text)
         try:
@@ -80,7 +92,7 @@ def load_text(text: str, file: str) -> Located:
     return Located(data, lines if node is not None else {}, file)
 
 
-def load_file(path: str | Path) -> Located:
+def load_file(path: str | Path, *, fast: bool = True) -> Located:
     """Read and parse a YAML file; an unreadable file is the caller's input problem."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
@@ -88,4 +100,4 @@ def load_file(path: str | Path) -> Located:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}", "check the path and permissions") from exc
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text", "save the file as UTF-8") from exc
-    return load_text(text, str(path))
+    return load_text(text, str(path), fast=fast)

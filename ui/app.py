@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -17,6 +18,7 @@ from agent.catalog.model import parse_time
 from agent.errors import Cancelled, NotReady, PrestartError
 from agent.flow import CheckResult, FieldError, Flow, State
 from ui import pages, theme
+from ui.widgets import breaking
 
 log = logging.getLogger("prestart.ui")
 
@@ -81,6 +83,7 @@ class App:
         self.gate = PinGate(unlock.pin_hash, unlock.max_attempts) if unlock and self.kiosk_rules else None
 
         self.root = root = tk.Tk(className="Prestart")
+        self.x11 = root.tk.call("tk", "windowingsystem") == "x11"
         root.title(profile.title)
         self.look = theme.apply(root, profile, kiosk=self.kiosk_rules)
         self._shell()
@@ -97,8 +100,15 @@ class App:
         px = look.px
         if self.kiosk:
             # No decorations, the whole screen, above everything: nothing to close, move or switch to.
-            root.overrideredirect(True)
             root.geometry(f"{root.winfo_screenwidth()}x{root.winfo_screenheight()}+0+0")
+            if self.x11:
+                # Tk never gives X keyboard focus to an override-redirect window (tkUnixFocus.c), so on X
+                # the window manager's full-screen state removes the decorations instead; its close
+                # requests (Alt+F4, the close button, wmctrl -c) all arrive as WM_DELETE_WINDOW, ignored below.
+                root.attributes("-fullscreen", True)
+            else:
+                # WinPE has no window manager: drop the frame ourselves.
+                root.overrideredirect(True)
             root.attributes("-topmost", True)
         else:
             width = min(root.winfo_screenwidth(), round(800 * look.scale))
@@ -150,20 +160,27 @@ class App:
         self.root.unbind("<Map>")
         self.root.after_idle(lambda: self.trace("drawn"))
         if self.kiosk:
-            # An override-redirect window gets no focus from a window manager; take it.
-            self.root.focus_force()
+            self.root.after(20, self._keep_focus)
+
+    def _keep_focus(self) -> None:
+        """Kiosk: an override-redirect window gets no focus from a window manager, and nothing else
+        on this screen should have it; take it back whenever it is lost."""
+        if self.dialog is None and self.root.focus_get() is None:
             self.root.lift()
+            self.root.focus_force()
             self._focus_page()
+        elif self.dialog is not None and self.dialog.focus_get() is None:
+            self.dialog.lift()
+            self.dialog.focus_force()
+        self.root.after(300, self._keep_focus)
 
     def run(self) -> State:
         try:
             self.root.mainloop()
         finally:
             self._stop_countdown()
-            try:
+            with contextlib.suppress(tk.TclError):
                 self.root.destroy()
-            except tk.TclError:
-                pass
         if self.error is not None:
             raise self.error
         if self.result is None:
@@ -501,8 +518,8 @@ class App:
 
         ttk.Button(buttons, text="Unlock", style="Accent.TButton", command=submit).pack(side="right")
         ttk.Button(buttons, text="Cancel", command=self._close_dialog).pack(side="right", padx=(0, px(8)))
-        entry.bind("<Return>", lambda _e: (submit(), "break")[1])
-        dialog.bind("<Escape>", lambda _e: (self._close_dialog(), "break")[1])
+        entry.bind("<Return>", breaking(submit))
+        dialog.bind("<Escape>", breaking(self._close_dialog))
         self._show_dialog(dialog, entry)
         self.trace("unlock dialog")
 
@@ -524,7 +541,8 @@ class App:
         dialog.transient(self.root)
         dialog.protocol("WM_DELETE_WINDOW", self._close_dialog)
         if self.kiosk:
-            dialog.overrideredirect(True)
+            if not self.x11:
+                dialog.overrideredirect(True)
             dialog.attributes("-topmost", True)
         dialog.configure(highlightthickness=2, highlightbackground=self.look.accent)
         self.dialog = dialog
@@ -548,10 +566,8 @@ class App:
     def _close_dialog(self) -> None:
         dialog, self.dialog = self.dialog, None
         if dialog is not None:
-            try:
+            with contextlib.suppress(tk.TclError):
                 dialog.grab_release()
-            except tk.TclError:
-                pass
             dialog.destroy()
         if self.kiosk:
             self.root.focus_force()
@@ -577,8 +593,8 @@ class App:
         no_button.pack(side="right")
         yes_button.pack(side="right", padx=(0, px(8)))
         for button in (yes_button, no_button):
-            button.bind("<Return>", lambda _e, b=button: (b.invoke(), "break")[1])
-        dialog.bind("<Escape>", lambda _e: (self._close_dialog(), "break")[1])
+            button.bind("<Return>", breaking(button.invoke))
+        dialog.bind("<Escape>", breaking(self._close_dialog))
         self._show_dialog(dialog, no_button)  # the safe answer has the focus
 
     # -- background jobs ---------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import tkinter as tk
 from collections.abc import Callable, Sequence
 from tkinter import ttk
@@ -105,10 +107,8 @@ class FormView(PageView):
             out.append((fld, state.copy()))
             answered = fld.id in flow.answers
             value = flow.answers[fld.id] if answered else flow.initial_value(fld, state)
-            try:
+            with contextlib.suppress(FieldError):
                 flow.apply_field(fld, value, state, answered=answered)
-            except FieldError:
-                pass
         return out
 
     def _value(self, fld: Field, state: State) -> Any:
@@ -125,6 +125,9 @@ class FormView(PageView):
             self.host.rebuild(focus_field=fld.id)
         else:
             self.host.update_nav()
+
+    def _checked(self, fld: Field, var: tk.BooleanVar) -> None:
+        self._changed(fld, bool(var.get()))
 
     def _build(self, fld: Field, state: State) -> None:
         flow, look = self.host.flow, self.look
@@ -143,7 +146,7 @@ class FormView(PageView):
             options = flow.options(fld, state.vars)
             widget = FilterList(holder, look, _entries(options), selected=str(value or ""),
                                 filter=fld.filter or len(options) >= FILTER_FROM, notify=self.host.notify,
-                                on_change=lambda v, f=fld: self._changed(f, v))
+                                on_change=functools.partial(self._changed, fld))
             widget.pack(fill="x")
             if locked:
                 widget.listbox.configure(state="disabled", takefocus=0)
@@ -151,22 +154,21 @@ class FormView(PageView):
         elif fld.type == "multi":
             widget = GroupedChecklist(holder, look, _entries(flow.options(fld, state.vars)),
                                       checked=[str(v) for v in (value or [])], notify=self.host.notify,
-                                      on_change=lambda v, f=fld: self._changed(f, v))
+                                      on_change=functools.partial(self._changed, fld))
             widget.pack(fill="both", expand=True)
             focus = widget.focus_widget
         elif fld.type == "checkbox":
             var = tk.BooleanVar(master=holder, value=bool(value))
             widget = ttk.Checkbutton(holder, text=fld.label, variable=var,
-                                     command=lambda f=fld, v=var: self._changed(f, bool(v.get())))
-            widget.var = var  # type: ignore[attr-defined]
+                                     command=functools.partial(self._checked, fld, var))
             if locked:
                 widget.state(["disabled"])
             widget.pack(anchor="w")
             focus = widget
         elif fld.type in ("text", "password"):
             widget = ValidatedEntry(holder, look, value=str(value or ""), secret=fld.is_secret, locked=note,
-                                    check=lambda text, f=fld: flow.text_problem(f, text),
-                                    on_change=lambda v, f=fld: self._changed(f, v))
+                                    check=functools.partial(flow.text_problem, fld),
+                                    on_change=functools.partial(self._changed, fld))
             widget.pack(fill="x")
             focus = widget.focus_widget
         else:  # the schema knows no other kinds; show something rather than nothing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tkinter as tk
 import tkinter.font as tkfont
@@ -56,10 +57,8 @@ def apply(root: tk.Tk, profile: Profile, *, kiosk: bool) -> Look:
     root.tk.call("tk", "scaling", dpi / 72.0 * (profile.theme.scale or 1.0))
     points = KIOSK_POINTS if kiosk else BASE_POINTS
     for name in ("TkDefaultFont", "TkTextFont", "TkMenuFont", "TkHeadingFont", "TkCaptionFont"):
-        try:
+        with contextlib.suppress(tk.TclError):
             tkfont.nametofont(name).configure(size=points)
-        except tk.TclError:
-            pass
     body = tkfont.nametofont("TkDefaultFont")
     family = body.actual("family")
     title = tkfont.Font(root, family=family, size=points + TITLE_EXTRA, weight="bold")

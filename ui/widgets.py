@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import tkinter as tk
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,10 +41,20 @@ def _listbox(parent: tk.Misc, look: Look, height: int) -> tuple[tk.Listbox, ttk.
     return box, frame
 
 
-def _bind_filter_keys(entry: ttk.Entry, move: Callable[[int], None]) -> None:
+def breaking(action: Callable[[], object]) -> Callable[[tk.Event], str]:
+    """An event handler that runs `action` and stops the event there (no class or window binding runs)."""
+
+    def handler(_event: tk.Event) -> str:
+        action()
+        return "break"
+
+    return handler
+
+
+def _bind_filter_keys(entry: ttk.Entry, move: Callable[[int], object]) -> None:
     # Arrows in the filter box move through the list, as in a drop-down with type-to-filter.
-    entry.bind("<Down>", lambda _e: (move(1), "break")[1])
-    entry.bind("<Up>", lambda _e: (move(-1), "break")[1])
+    entry.bind("<Down>", breaking(lambda: move(1)))
+    entry.bind("<Up>", breaking(lambda: move(-1)))
 
 
 class FilterList(ttk.Frame):
@@ -77,9 +88,9 @@ class FilterList(ttk.Frame):
         self.listbox, frame = _listbox(self, look, height)
         frame.pack(fill="both", expand=True)
         for key, step in (("<Down>", 1), ("<Up>", -1), ("<Next>", height), ("<Prior>", -height)):
-            self.listbox.bind(key, lambda _e, s=step: (self.move(s), "break")[1])
-        self.listbox.bind("<Home>", lambda _e: (self.move(-len(self.entries)), "break")[1])
-        self.listbox.bind("<End>", lambda _e: (self.move(len(self.entries)), "break")[1])
+            self.listbox.bind(key, breaking(functools.partial(self.move, step)))
+        self.listbox.bind("<Home>", breaking(lambda: self.move(-len(self.entries))))
+        self.listbox.bind("<End>", breaking(lambda: self.move(len(self.entries))))
         self.listbox.bind("<<ListboxSelect>>", self._clicked)
         self.refilter()
 
@@ -181,14 +192,14 @@ class GroupedChecklist(ttk.Frame):
         frame.pack(fill="both", expand=True)
         self.count.pack(anchor="w")
         box = self.listbox
-        box.bind("<Down>", lambda _e: (self.move(1), "break")[1])
-        box.bind("<Up>", lambda _e: (self.move(-1), "break")[1])
-        box.bind("<Home>", lambda _e: (self.move(-len(self.rows)), "break")[1])
-        box.bind("<End>", lambda _e: (self.move(len(self.rows)), "break")[1])
-        box.bind("<space>", lambda _e: (self.toggle_current(), "break")[1])
+        box.bind("<Down>", breaking(lambda: self.move(1)))
+        box.bind("<Up>", breaking(lambda: self.move(-1)))
+        box.bind("<Home>", breaking(lambda: self.move(-len(self.rows))))
+        box.bind("<End>", breaking(lambda: self.move(len(self.rows))))
+        box.bind("<space>", breaking(self.toggle_current))
         box.bind("<ButtonRelease-1>", self._clicked)
         box.bind("<<ListboxSelect>>", lambda _e: "break")
-        _bind_filter_keys(self.filter_entry, lambda step: (box.focus_set(), self.move(step)))
+        _bind_filter_keys(self.filter_entry, self._move_from_filter)
         self.refilter()
 
     @property
@@ -241,6 +252,10 @@ class GroupedChecklist(ttk.Frame):
         box.selection_set(row)
         box.activate(row)
         box.see(row)
+
+    def _move_from_filter(self, step: int) -> None:
+        self.listbox.focus_set()
+        self.move(step)
 
     def move(self, step: int) -> None:
         if not self.rows:

@@ -42,7 +42,7 @@ def test_hash_format_and_random_salt() -> None:
 @pytest.mark.parametrize("bad", ["", "bcrypt$1$2$3$AA==$AA==", "scrypt$x$8$1$AA==$AA==", "scrypt$1000$8$1$AA==$AA==",
                                  "scrypt$1024$8$1$***$AA==", "scrypt$1024$8$1$AA=="])
 def test_malformed_hash_is_refused_with_a_hint(bad: str) -> None:
-    with pytest.raises(PinFormatError, match="scrypt|base64|power of two"):
+    with pytest.raises(PinFormatError, match=r"scrypt|base64|power of two"):
         verify_pin("1234", bad)
 
 

@@ -1,4 +1,4 @@
-"""Refresh at boot against real HTTPS servers on 127.0.0.1: every fault ends on the snapshot, with the reason, in time."""
+"""Refresh at boot against real HTTPS servers on 127.0.0.1: every fault ends on the snapshot, saying why, in time."""
 
 from __future__ import annotations
 
@@ -55,7 +55,9 @@ def test_newer_signed_catalog_is_taken(
     assert "refreshed" in result.reason and "serial 8" in result.reason
 
 
-def test_same_serial_is_taken(pki: Pki, keys: tuple[Path, Path], sign: Callable[..., bytes], snapshot: LoadedCatalog) -> None:
+def test_same_serial_is_taken(
+    pki: Pki, keys: tuple[Path, Path], sign: Callable[..., bytes], snapshot: LoadedCatalog
+) -> None:
     with https_server(pki.cert, Reply(body=sign(catalog_doc(serial=7)))) as server:
         result, _ = run(server.url(), snapshot, keys, pki)
     assert result.used == "network"

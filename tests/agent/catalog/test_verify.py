@@ -49,7 +49,9 @@ def test_unsigned_catalog_is_refused_when_a_key_is_trusted(spec_dir: Path, keys:
     assert "not signed" in refused(spec_dir / "catalog.json", keys[1]).message
 
 
-def test_changed_payload_is_a_bad_signature(tmp_path: Path, keys: tuple[Path, Path], sign: Callable[..., bytes]) -> None:
+def test_changed_payload_is_a_bad_signature(
+    tmp_path: Path, keys: tuple[Path, Path], sign: Callable[..., bytes]
+) -> None:
     envelope = json.loads(sign(catalog_doc()))
     payload = base64.b64decode(envelope["payload"]).replace(b"CM120045", b"CM666666")
     envelope["payload"] = base64.b64encode(payload).decode()
@@ -76,7 +78,9 @@ def test_expired_catalog_is_refused_even_if_signed(
     assert load_catalog(snap, trust_key=keys[1], now=datetime(2026, 11, 20, tzinfo=UTC)).signed
 
 
-def test_private_key_as_trust_key_is_refused(tmp_path: Path, keys: tuple[Path, Path], sign: Callable[..., bytes]) -> None:
+def test_private_key_as_trust_key_is_refused(
+    tmp_path: Path, keys: tuple[Path, Path], sign: Callable[..., bytes]
+) -> None:
     snap = write(tmp_path / "catalog.json", sign(catalog_doc()))
     assert "PRIVATE" in refused(snap, keys[0]).message
 

@@ -91,8 +91,15 @@ def test_http_source_errors_never_show_the_token(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("PRESTART_TEST_TOKEN", token)
     with https_server(pki.cert, Reply(status=403, body=token.encode())) as server:
         configs, _ = parse_sources(
-            [{"http": {"url": server.url(f"/c?token={token}"), "token_env": "PRESTART_TEST_TOKEN",
-                       "ca_bundle": str(pki.bundle)}}],
+            [
+                {
+                    "http": {
+                        "url": server.url(f"/c?token={token}"),
+                        "token_env": "PRESTART_TEST_TOKEN",
+                        "ca_bundle": str(pki.bundle),
+                    }
+                }
+            ],
             base_dir=tmp_path,
         )
         with pytest.raises(SourceUnavailable) as caught:
@@ -102,8 +109,9 @@ def test_http_source_errors_never_show_the_token(tmp_path: Path, monkeypatch: py
 
 def test_missing_token_variable_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PRESTART_NOPE", raising=False)
-    configs, _ = parse_sources([{"http": {"url": "https://127.0.0.1:9/c", "token_env": "PRESTART_NOPE"}}],
-                               base_dir=tmp_path)
+    configs, _ = parse_sources(
+        [{"http": {"url": "https://127.0.0.1:9/c", "token_env": "PRESTART_NOPE"}}], base_dir=tmp_path
+    )
     with pytest.raises(SourceUnavailable, match="PRESTART_NOPE"):
         build_catalog(configs, serial=None, now=NOW)
 

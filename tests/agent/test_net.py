@@ -1,0 +1,71 @@
+"""agent.net: the only HTTP code. Lazy import, HTTPS only, secrets redacted, Retry-After read both ways."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from agent import net
+from tests.agent.catalog.loopback import Reply, https_server, make_pki
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_loading_catalog_code_does_not_import_requests() -> None:
+    code = (
+        "import sys, agent.net, agent.catalog.verify, agent.catalog.refresh, agent.catalog.model\n"
+        "assert 'requests' not in sys.modules, 'requests was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=60)
+
+
+@pytest.mark.parametrize("url", ["http://deploy.example/c.json", "ftp://x/y", "https:///nohost", "catalog.json"])
+def test_only_https(url: str) -> None:
+    with pytest.raises(net.NetError) as caught:
+        net.get(url, ca_bundle=None)
+    assert caught.value.kind == "url" and "https" in caught.value.hint
+
+
+def test_missing_ca_bundle(tmp_path: Path) -> None:
+    with pytest.raises(net.SourceUnavailable, match="CA bundle"):
+        net.get("https://127.0.0.1:9/c", ca_bundle=tmp_path / "none.pem")
+
+
+def test_secrets_and_query_strings_stay_out_of_errors(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path)
+    with https_server(pki.cert, Reply(status=401)) as server:
+        with pytest.raises(net.NetError) as caught:
+            net.get(
+                server.url("/c.json?sig=QUERYSECRET"),
+                ca_bundle=pki.bundle,
+                headers={"Authorization": "Bearer HEADERSECRET"},
+                secrets=["HEADERSECRET"],
+            )
+        assert server.seen[0].headers["authorization"] == "Bearer HEADERSECRET"
+    text = f"{caught.value} {caught.value.hint}"
+    assert "401" in text and "QUERYSECRET" not in text and "HEADERSECRET" not in text
+    assert caught.value.attempts == 1  # 401 is not retried
+
+
+def test_redact() -> None:
+    assert net.redact("user alice password hunter2", ["hunter2", ""]) == "user alice password [redacted]"
+
+
+def test_retry_after_forms() -> None:
+    now = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    assert net.retry_after("3") == 3.0
+    assert net.retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True), now) == 30.0
+    assert net.retry_after("soon") is None and net.retry_after(None) is None
+
+
+def test_origin_rules() -> None:
+    assert net.same_origin("https://a.example/x", "https://A.example:443/y")
+    assert not net.same_origin("https://a.example/x", "https://b.example/x")
+    assert not net.same_origin("https://a.example/x", "https://a.example:8443/x")
+    assert not net.same_origin("https://a.example/x", "http://a.example/x")
+    assert net.where("https://u:p@h.example:8443/p/c.json?t=1#f") == "https://h.example:8443/p/c.json"

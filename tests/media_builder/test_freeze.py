@@ -1,0 +1,79 @@
+"""A real frozen Linux agent (PyInstaller onedir from packaging/prestart.spec) runs the reference spec."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from agent import __version__
+from agent.errors import InputError
+from media_builder import freeze
+from media_builder.pe import pe_machine
+
+
+@pytest.fixture(scope="module")
+def frozen(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    cache = tmp_path_factory.mktemp("freeze-cache")
+    return freeze.freeze(cache_dir=cache, arch=freeze.host_arch()), cache
+
+
+def run(exe: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+def test_frozen_agent_reports_its_version(frozen: tuple[Path, Path], tmp_path: Path) -> None:
+    exe, _cache = frozen
+    assert exe.name == "prestart" and exe.parent.name == "prestart"  # onedir: prestart/prestart + _internal/
+    assert (exe.parent / "_internal").is_dir()
+    assert pe_machine(exe) == "elf-x86_64" if freeze.host_arch() == "amd64" else pe_machine(exe).startswith("elf-")
+    done = run(exe, "--version", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert __version__ in done.stdout
+
+
+def test_frozen_agent_checks_the_reference_profiles(frozen: tuple[Path, Path], spec_dir: Path) -> None:
+    exe, _cache = frozen
+    for profile in ("technician.yaml", "kiosk.yaml"):
+        done = run(exe, "check", str(spec_dir / profile), cwd=spec_dir)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_frozen_agent_runs_a_reference_headless_case(frozen: tuple[Path, Path], spec_dir: Path, tmp_path: Path) -> None:
+    exe, _cache = frozen
+    case = json.loads((spec_dir / "expected" / "technician-vm.json").read_text(encoding="utf-8"))
+    out = tmp_path / "out.json"
+    args = ["run", "--profile", case["profile"], "--catalog", case["catalog"], "--facts", case["facts"]]
+    args += ["--answers", case["answers"], "--unattended", "--sink", f"json:{out}"]
+    done = run(exe, *args, cwd=spec_dir)
+    assert done.returncode == case["exit_code"], done.stdout + done.stderr
+    got = json.loads(out.read_text(encoding="utf-8"))
+    for name, value in case["variables"].items():
+        assert got[name] == value
+
+
+def test_second_freeze_comes_from_the_cache(frozen: tuple[Path, Path]) -> None:
+    exe, cache = frozen
+    started = time.monotonic()
+    assert freeze.freeze(cache_dir=cache, arch=freeze.host_arch()) == exe
+    assert time.monotonic() - started < 2.0
+    assert [p.name for p in cache.iterdir()] == [exe.parents[2].name]  # no leftover temp folders
+
+
+def test_cross_freezing_is_refused_with_a_next_step(tmp_path: Path) -> None:
+    other = "arm64" if freeze.host_arch() == "amd64" else "amd64"
+    with pytest.raises(InputError, match="does not cross-compile") as err:
+        freeze.freeze(cache_dir=tmp_path, arch=other)
+    assert "docs/windows-build.md" in err.value.hint
+    if freeze.host_os() != "windows":
+        with pytest.raises(InputError, match="for windows"):
+            freeze.freeze(cache_dir=tmp_path, arch=freeze.host_arch(), target_os="windows")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cache_key_follows_the_sources_and_the_build_kind() -> None:
+    assert freeze.cache_key(onefile=False) == freeze.cache_key(onefile=False)
+    assert freeze.cache_key(onefile=False) != freeze.cache_key(onefile=True)
