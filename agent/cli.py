@@ -460,10 +460,19 @@ def cmd_run(args: argparse.Namespace) -> int:
                 redactor.add(secret)
                 receipt.secrets.add(secret)
         receipt.exit_code = int(code)
+        if session.flow is not None:
+            # Sign-in may have changed who is at the machine and their role since the flow was built.
+            receipt.role = session.flow.role
+            receipt.user = getattr(session.flow, "user", "") or receipt.user
         try:
             receipt.write(log_dir / "prestart-receipt.json")
         except OSError as exc:
             log.warning("cannot write the receipt: %s", exc)
+        if session.flow is not None and session.flow.profile.audit_url:
+            from agent.audit import send_receipt
+
+            ca = Path(args.ca_bundle) if args.ca_bundle else payload_dir() / PAYLOAD_CA
+            send_receipt(session.flow.profile.audit_url, receipt.to_dict(), ca_bundle=ca if ca.exists() else None)
         _finish(session, hook, code)
         logging.getLogger("prestart").removeHandler(handler)
         handler.close()

@@ -99,7 +99,7 @@ def _login(flow: Flow, page: Any, answer: Any, source: str, ca_bundle: Path | No
     """
     import os
 
-    from agent.auth.signin import SignInGate, resolve_ca_bundle
+    from agent.auth.signin import SignInGate
 
     if answer is None:
         raise NotFound(
@@ -121,7 +121,7 @@ def _login(flow: Flow, page: Any, answer: Any, source: str, ca_bundle: Path | No
             f"{'PIN' if env_key == 'pin_env' else 'password'}",
             f"set {var or 'the variable named by ' + env_key} in the environment of the run",
         )
-    gate = SignInGate(flow, page, ca_bundle=resolve_ca_bundle(page, flow.profile.source, ca_bundle), max_attempts=1)
+    gate = SignInGate(flow, page, ca_bundle=ca_bundle, max_attempts=1)
     if env_key == "pin_env":
         gate.sign_in_pin(secret)
     else:

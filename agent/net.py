@@ -376,3 +376,59 @@ def get(url: str, *, ca_bundle: Path | None, limits: Limits | None = None, **kw:
     """One GET with a fresh client (see Client.get)."""
     with Client(ca_bundle=ca_bundle, limits=limits, **kw) as client:
         return client.get(url)
+
+
+def post_json(url: str, payload: Any, *, ca_bundle: Path | None, timeout: float = 5.0) -> Response:
+    """POST `payload` as JSON once (no retries: a report is not worth a longer run), within `timeout` seconds.
+
+    The Client's rules hold: https only, the CA bundle, no proxies from the environment, connect/read timeouts
+    inside one budget, a small reply cap, redirects only to the same origin (307/308, which keep the method and
+    body). Raises NetError (a SourceUnavailable) with the reason.
+    """
+    import json
+
+    check_url(url)
+    limits = Limits(connect_timeout=min(3.0, timeout), read_timeout=timeout, budget=timeout, retries=0,
+                    max_bytes=64 * 1024)
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    with Client(ca_bundle=ca_bundle, limits=limits) as client:
+        req = client._requests
+        deadline = client._clock() + limits.budget
+        current = url
+        for _ in range(limits.max_redirects + 1):
+            remaining = deadline - client._clock()
+            if remaining <= 0:
+                break
+            timeouts = (min(limits.connect_timeout, remaining), min(limits.read_timeout, remaining))
+            try:
+                resp = client._session.post(current, data=body, headers={"Content-Type": "application/json"},
+                                            stream=True, allow_redirects=False, timeout=timeouts)
+            except req.exceptions.SSLError as exc:
+                raise client._error(f"TLS error talking to {where(current)}: {_reason(exc)}",
+                                    "check that the media's CA bundle holds the server's issuing CA",
+                                    kind="tls") from None
+            except req.exceptions.ConnectTimeout:
+                raise client._error(f"could not connect to {where(current)} within {limits.connect_timeout:g} s",
+                                    kind="connect") from None
+            except req.exceptions.ReadTimeout:
+                raise client._error(f"{where(current)} did not answer within {limits.read_timeout:g} s",
+                                    kind="timeout") from None
+            except req.exceptions.RequestException as exc:
+                raise client._error(f"could not reach {where(current)}: {_reason(exc)}", kind="connect") from None
+            try:
+                status = resp.status_code
+                if status in (307, 308) and "location" in resp.headers:
+                    target = urljoin(current, resp.headers["location"])
+                    if not same_origin(current, target):
+                        raise client._error(f"{where(current)} redirected to another host ({where(target)}); refused",
+                                            kind="redirect")
+                    current = target
+                    continue
+                if not 200 <= status < 300:
+                    raise client._error(f"{where(current)} answered {status} {resp.reason or ''}".rstrip(),
+                                        _status_hint(status), kind="status", status=status)
+                reply = client._read(resp, current, deadline, 1)
+                return Response(current, status, dict(resp.headers), reply, 1)
+            finally:
+                resp.close()
+        raise client._error(f"no answer from {where(url)} within {limits.budget:g} s", kind="budget")

@@ -596,6 +596,7 @@ class App:
             button.bind("<Return>", breaking(button.invoke))
         dialog.bind("<Escape>", breaking(self._close_dialog))
         self._show_dialog(dialog, no_button)  # the safe answer has the focus
+        self.trace(f"dialog {title}")
 
     # -- background jobs ---------------------------------------------------------------------------
 

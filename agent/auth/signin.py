@@ -49,7 +49,7 @@ class SignInGate:
 
     flow: Flow
     page: Page
-    ca_bundle: Path | None = None
+    ca_bundle: Path | None = None  # the run's bundle; the page's ldap.ca_bundle wins
     max_attempts: int = 0  # 0: the page's max_attempts
     failures: int = 0
     signer: Callable[..., SignInResult] | None = None  # the LDAP call; tests and the UI may pass their own
@@ -57,6 +57,8 @@ class SignInGate:
     _pin_role: str = field(default="technician", init=False)
 
     def __post_init__(self) -> None:
+        # The page's own ldap.ca_bundle wins over the run's (--ca-bundle, or the media's ca-bundle.pem).
+        self.ca_bundle = resolve_ca_bundle(self.page, self.flow.profile.source, self.ca_bundle)
         if self.max_attempts <= 0:
             self.max_attempts = self.page.max_attempts
         unlock = self.flow.profile.kiosk.technician_unlock

@@ -21,6 +21,17 @@ def frozen(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return freeze.freeze(cache_dir=cache, arch=freeze.host_arch()), cache
 
 
+def test_second_freeze_comes_from_the_cache(frozen: tuple[Path, Path]) -> None:
+    exe, cache = frozen
+    key = freeze.cache_key(onefile=False)
+    if key != exe.parents[2].name:
+        pytest.fail("the agent sources changed while the test ran (someone is editing agent/, hooks/ or ui/)")
+    started = time.monotonic()
+    assert freeze.freeze(cache_dir=cache, arch=freeze.host_arch()) == exe
+    assert time.monotonic() - started < 2.0
+    assert [p.name for p in cache.iterdir()] == [key]  # no leftover temp folders
+
+
 def run(exe: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=120, cwd=cwd)
 
@@ -53,14 +64,6 @@ def test_frozen_agent_runs_a_reference_headless_case(frozen: tuple[Path, Path], 
     got = json.loads(out.read_text(encoding="utf-8"))
     for name, value in case["variables"].items():
         assert got[name] == value
-
-
-def test_second_freeze_comes_from_the_cache(frozen: tuple[Path, Path]) -> None:
-    exe, cache = frozen
-    started = time.monotonic()
-    assert freeze.freeze(cache_dir=cache, arch=freeze.host_arch()) == exe
-    assert time.monotonic() - started < 2.0
-    assert [p.name for p in cache.iterdir()] == [exe.parents[2].name]  # no leftover temp folders
 
 
 def test_cross_freezing_is_refused_with_a_next_step(tmp_path: Path) -> None:

@@ -115,7 +115,8 @@ def free_port() -> int:
 def _wait_listening(port: int, proc: subprocess.Popen[bytes], deadline: float) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"slapd exited with {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}")
+            why = proc.stderr.read().decode() if proc.stderr else ""
+            raise RuntimeError(f"slapd exited with {proc.returncode}: {why}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return

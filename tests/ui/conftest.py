@@ -1,0 +1,172 @@
+"""A real X server (Xvfb) with a real window manager (openbox) per test session, and a driver that runs the
+`prestart` CLI against it and sends real input events with xdotool."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def display() -> Iterator[str]:
+    """Start `Xvfb` on a free display (it picks the number: -displayfd) and openbox on it."""
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+                            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    number = b""
+    with os.fdopen(read, "rb") as pipe:
+        while not number.endswith(b"\n"):
+            chunk = pipe.read(1)
+            if not chunk:
+                break
+            number += chunk
+    assert number.strip(), "Xvfb did not report a display number"
+    name = f":{number.decode().strip()}"
+    env = dict(os.environ, DISPLAY=name)
+    wm = subprocess.Popen(["openbox", "--sm-disable"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # openbox owns the WM_S0 selection once it manages the screen
+        probe = subprocess.run(["wmctrl", "-m"], env=env, capture_output=True, text=True)
+        if probe.returncode == 0 and "openbox" in probe.stdout.casefold():
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("openbox did not start on Xvfb")
+    old = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = name  # for in-process Tk tests
+    yield name
+    if old is None:
+        os.environ.pop("DISPLAY", None)
+    else:
+        os.environ["DISPLAY"] = old
+    for process in (wm, xvfb):
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+class UiRun:
+    """One `python -m agent ...` process with a window, driven by xdotool; events come back via PRESTART_UI_TRACE."""
+
+    def __init__(self, display: str, tmp: Path, shots: Path, args: list[str], *, title: str) -> None:
+        self.display = display
+        self.env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(REPO))
+        self.trace_file = tmp / "ui-trace.txt"
+        self.trace_file.unlink(missing_ok=True)
+        self.env["PRESTART_UI_TRACE"] = str(self.trace_file)
+        self.env.pop("PRESTART_KIOSK_WINDOWED", None)
+        self.shots = shots
+        self.title = title
+        self.seen = 0  # trace lines consumed by wait()
+        self.process = subprocess.Popen([sys.executable, "-m", "agent", *args], cwd=REPO, env=self.env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.stdout = ""
+        self.stderr = ""
+
+    def events(self) -> list[str]:
+        if not self.trace_file.exists():
+            return []
+        return [line.split(" ", 1)[1] for line in self.trace_file.read_text(encoding="utf-8").splitlines()]
+
+    def wait(self, event: str, timeout: float = 10) -> None:
+        """Wait for the next trace line equal to `event` (lines before it are consumed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            lines = self.events()
+            for index in range(self.seen, len(lines)):
+                if lines[index] == event:
+                    self.seen = index + 1
+                    return
+            if self.process.poll() is not None:
+                self.communicate()
+                raise AssertionError(f"exited {self.process.returncode} before {event!r}; events {lines}; "
+                                     f"stderr: {self.stderr}")
+            time.sleep(0.03)
+        raise AssertionError(f"no {event!r} within {timeout} s; events: {self.events()}")
+
+    def ready(self, page: str) -> None:
+        """Wait until the first page is shown and drawn."""
+        self.wait(f"page {page}")
+        self.wait("drawn")
+
+    def quiet(self, seconds: float = 0.4) -> list[str]:
+        """Events that arrive within `seconds` (to show that a key did nothing)."""
+        time.sleep(seconds)
+        lines = self.events()
+        new, self.seen = lines[self.seen:], len(lines)
+        return new
+
+    def xdo(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True, timeout=10)
+
+    def window(self) -> str:
+        found = self.xdo("search", "--name", f"^{self.title}$").stdout.split()
+        assert found, f"no window named {self.title!r}"
+        return found[0]
+
+    def focus(self) -> None:
+        self.xdo("windowactivate", "--sync", self.window())
+
+    def key(self, *keys: str) -> None:
+        """Real key events (XTEST) to whatever has the keyboard focus, as a person would type them."""
+        self.xdo("key", "--delay", "40", *keys)
+
+    def type(self, text: str) -> None:
+        self.xdo("type", "--delay", "40", text)
+
+    def wmctrl_close(self) -> int:
+        """What the title bar's close button does: ask the window manager to close the window."""
+        return subprocess.run(["wmctrl", "-c", self.title], env=self.env, capture_output=True).returncode
+
+    def shot(self, name: str) -> Path:
+        path = self.shots / f"{name}.png"
+        subprocess.run(["import", "-window", "root", str(path)], env=self.env, check=True, timeout=20)
+        return path
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def communicate(self, timeout: float = 15) -> int:
+        out, err = self.process.communicate(timeout=timeout)
+        self.stdout += out or ""
+        self.stderr += err or ""
+        return self.process.returncode
+
+    def stop(self) -> None:
+        if self.alive():
+            self.process.kill()
+            self.communicate()
+
+
+@pytest.fixture
+def ui(display: str, tmp_path: Path, screenshots: Path) -> Iterator[object]:
+    """ui(args..., title=...) starts a run; every run still up at the end of the test is killed."""
+    runs: list[UiRun] = []
+
+    def start(*args: str, title: str) -> UiRun:
+        run = UiRun(display, tmp_path, screenshots, list(args), title=title)
+        runs.append(run)
+        return run
+
+    yield start
+    for run in runs:
+        run.stop()
+
