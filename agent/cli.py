@@ -418,8 +418,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         log.info("prestart %s starting: %s", __version__, " ".join(sys.argv[1:]))
         flow = session.build()
-        if flow.profile.refresh and not args.no_refresh and session.loaded is not None and not args.unattended:
-            _refresh(session)
         if args.unattended:
             from agent import headless
 
@@ -499,8 +497,11 @@ def _finish(session: Session, hook: Any, code: ExitCode) -> None:
         hook.power(action)
 
 
-def _refresh(session: Session) -> None:
-    """Try a newer signed catalog within the profile's budget; on any failure keep the snapshot and say why."""
+def _refresh_job(session: Session) -> Any:
+    """A background job for the UI: fetch a newer signed catalog off the Tk thread, apply it on the Tk thread.
+
+    On any failure the snapshot stays and the status line and the log say why (refresh never raises).
+    """
     from agent.catalog.refresh import RefreshSettings, refresh
 
     args = session.args
@@ -508,18 +509,30 @@ def _refresh(session: Session) -> None:
     base = payload_dir()
     key = Path(args.trust_key) if args.trust_key else base / PAYLOAD_PUBKEY
     ca = Path(args.ca_bundle) if args.ca_bundle else (base / PAYLOAD_CA if (base / PAYLOAD_CA).exists() else None)
+    if flow.profile.refresh is None or args.no_refresh or session.loaded is None or not session.loaded.signed:
+        return None
     if not key.exists():
         log.warning("catalog refresh skipped: no trusted public key")
-        return
-    result = refresh(RefreshSettings.from_profile(flow.profile.refresh), session.loaded, trust_key=key, ca_bundle=ca)
-    if result.used == "network":
-        session.loaded = result.loaded
-        flow.reload_catalog(result.loaded.catalog, result.reason)
-        session.receipt.rules_fired = list(flow.fired)
-    else:
-        flow.catalog_note = result.reason
-    log.info("catalog: %s", result.reason)
-    session.receipt.catalog["refresh"] = result.reason
+        return None
+    settings = RefreshSettings.from_profile(flow.profile.refresh, file=str(session.receipt.profile))
+
+    def job() -> Any:
+        result = refresh(settings, session.loaded, trust_key=key, ca_bundle=ca)
+        log.info("catalog: %s", result.reason)
+
+        def apply() -> None:
+            session.receipt.catalog["refresh"] = result.reason
+            if result.used == "network":
+                session.loaded = result.loaded
+                flow.reload_catalog(result.loaded.catalog, result.reason)
+                session.receipt.rules_fired = list(flow.fired)
+                session.receipt.catalog["serial"] = result.loaded.catalog.serial
+            else:
+                flow.catalog_note = result.reason
+
+        return apply
+
+    return job
 
 
 def _interactive(session: Session, hook: Any, *, commit: bool) -> Any:
@@ -527,7 +540,8 @@ def _interactive(session: Session, hook: Any, *, commit: bool) -> Any:
         hook.prepare_ui()
     from ui.app import run_ui
 
-    return run_ui(session.flow, preview=not commit, hook=hook)
+    job = _refresh_job(session)
+    return run_ui(session.flow, preview=not commit, hook=hook, background=[job] if job else [])
 
 
 def cmd_preview(args: argparse.Namespace) -> int:

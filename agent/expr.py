@@ -19,7 +19,8 @@
 # - Comparison is numeric when both sides are numbers (same syntax, "+" and surrounding blanks allowed in values),
 #   else case-insensitive text (casefold). `in` is "== any of".
 # - like: "%" any run (also none), "_" exactly one character, everything else literal (including . [ ( \ ^ $);
-#   case-insensitive; the whole value must match. There is no escape: "_" matches a literal "%" or "_".
+#   case-insensitive character by character (so unlike ==, "ß" does not match "ss"); the whole value must match.
+#   There is no escape: "_" matches a literal "%" or "_".
 # - `exists X` is true when X is not empty (ConfigMgr deletes a variable when it is set to "").
 # - A bare operand as a condition (`IsVM`, `not IsUEFI`) is true unless its text is "", "0" or "false"
 #   (case-insensitive, surrounding blanks ignored).
@@ -500,19 +501,21 @@ def _ordered(a: _T, op: str, b: _T) -> bool:
 @functools.lru_cache(maxsize=4096)
 def _like_regex(pattern: str) -> re.Pattern[str]:
     parts = []
-    for ch in pattern.casefold():
+    for ch in pattern:
         if ch == "%":
             parts.append(".*")
         elif ch == "_":
             parts.append(".")
         else:
             parts.append(re.escape(ch))
-    return re.compile("".join(parts), re.DOTALL)
+    # IGNORECASE, not casefold(): casefold can change lengths ("ß" -> "ss") and `_` must stay one character of
+    # the value as written.
+    return re.compile("".join(parts), re.DOTALL | re.IGNORECASE)
 
 
 def like(value: str, pattern: str) -> bool:
     """WQL LIKE: `%` any run, `_` one character, case-insensitive, whole value. Patterns are compiled once."""
-    return _like_regex(pattern).fullmatch(value.casefold()) is not None
+    return _like_regex(pattern).fullmatch(value) is not None
 
 
 def is_truthy(value: str) -> bool:

@@ -16,8 +16,7 @@ SPEC = (REPO.parent / "shared" / "spec").resolve()
 RUNS = int(os.environ.get("PRESTART_BENCH_RUNS", "5"))
 
 
-def time_command(argv: Sequence[str], *, runs: int = RUNS, env: dict[str, str] | None = None,
-                 expect: int = 0) -> float:
+def time_command(argv: Sequence[str], *, runs: int = RUNS, env: dict[str, str] | None = None, expect: int = 0) -> float:
     """Median wall time in seconds of `argv` over `runs` runs (after one warm-up run)."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     samples = []
@@ -26,8 +25,10 @@ def time_command(argv: Sequence[str], *, runs: int = RUNS, env: dict[str, str] |
         done = subprocess.run(list(argv), capture_output=True, env=full_env, cwd=REPO)
         elapsed = time.perf_counter() - start
         if done.returncode != expect:
-            raise SystemExit(f"benchmark command failed ({done.returncode}): {shlex.join(argv)}\n"
-                             f"{done.stderr.decode(errors='replace')}")
+            raise SystemExit(
+                f"benchmark command failed ({done.returncode}): {shlex.join(argv)}\n"
+                f"{done.stderr.decode(errors='replace')}"
+            )
         if index:  # the first run warms the page cache
             samples.append(elapsed)
     return statistics.median(samples)

@@ -12,13 +12,16 @@ import tkinter as tk
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from tkinter import ttk
+from typing import TYPE_CHECKING
 
-from agent.auth.pin import PinFormatError, PinGate
 from agent.catalog.model import parse_time
 from agent.errors import Cancelled, NotReady, PrestartError
 from agent.flow import CheckResult, FieldError, Flow, State
 from ui import pages, theme
 from ui.widgets import breaking
+
+if TYPE_CHECKING:
+    from agent.auth.pin import PinGate
 
 log = logging.getLogger("prestart.ui")
 
@@ -80,7 +83,11 @@ class App:
         self._notice_job: str | None = None
         self.preflight: list[CheckResult] = flow.preflight()
         unlock = profile.kiosk.technician_unlock
-        self.gate = PinGate(unlock.pin_hash, unlock.max_attempts) if unlock and self.kiosk_rules else None
+        self.gate: PinGate | None = None
+        if unlock and self.kiosk_rules:
+            from agent.auth.pin import PinGate  # hashlib/scrypt only where an unlock exists
+
+            self.gate = PinGate(unlock.pin_hash, unlock.max_attempts)
 
         self.root = root = tk.Tk(className="Prestart")
         self.x11 = root.tk.call("tk", "windowingsystem") == "x11"
@@ -494,6 +501,8 @@ class App:
         message.pack(anchor="w")
         buttons = ttk.Frame(frame)
         buttons.pack(fill="x", pady=(px(8), 0))
+
+        from agent.auth.pin import PinFormatError
 
         def submit() -> None:
             assert self.gate is not None

@@ -169,4 +169,4 @@ PROFILE = Obj(
 
 
 def profile_json_schema() -> dict[str, Any]:
-    return json_schema(PROFILE, title="Prestart profile", schema_id="https://prestart.dev/schemas/profile.schema.json")
+    return json_schema(PROFILE, title="Prestart profile", schema_id="https://prestart.invalid/schemas/profile.schema.json")

@@ -169,7 +169,9 @@ def test_semantics(text: str, expected: bool) -> None:
         ("^$|\\", "^$|\\", True),
         ("line1\nline2", "line1%", True),  # % spans newlines
         ("100%", "100_", True),  # no escapes: _ matches a literal %
-        ("STRASSE", "%straße%", True),
+        ("STRASSE", "%straße%", False),  # per character: `_` is one character of the value as written
+        ("ß", "_", True),
+        ("Ärger", "äRGER", True),
     ],
 )
 def test_like(value: str, pattern: str, expected: bool) -> None:

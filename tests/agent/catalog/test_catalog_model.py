@@ -13,7 +13,7 @@ import pytest
 from agent.catalog.model import catalog_from_dict, catalog_from_json
 from agent.errors import DataError, ValidationFailed
 
-SCHEMA_FILE = Path(__file__).resolve().parents[3] / "schemas" / "catalog.schema.json"
+SCHEMA_FILE = Path(__file__).resolve().parents[3] / "agent" / "catalog" / "catalog.schema.json"
 
 
 @pytest.fixture(scope="module")

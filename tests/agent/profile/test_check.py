@@ -140,3 +140,11 @@ def test_load_profile_builds_the_model() -> None:
     assert profile.on_cancel == "reboot"
     confirm = profile.pages[-1]
     assert confirm.countdown is not None and confirm.countdown.on_timeout == "cancel"
+
+
+def test_schema_files_for_editors_are_current() -> None:
+    from tests.conftest import REPO
+
+    assert json.loads((REPO / "schemas" / "profile.schema.json").read_text(encoding="utf-8")) == profile_json_schema()
+    done = run_prestart("schema", "catalog")
+    assert done.returncode == 0 and json.loads(done.stdout)["title"]
