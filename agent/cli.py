@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--fail", metavar="STEP_NAME", help="simulate this step failing")
     norm = seq_sub.add_parser("normalize", help="read and write the sequence XML back")
     norm.add_argument("xml", metavar="FILE.xml")
+    norm.add_argument("-o", "--output", metavar="OUT", help="write here ('-' = standard output); default: in place")
     return parser
 
 
@@ -284,7 +285,7 @@ def cmd_sequence(args: argparse.Namespace) -> int:
     if args.sequence_command == "plan":
         return ts_cli.cmd_plan(args.xml, args.facts, args.variables, args.fail)
     if args.sequence_command == "normalize":
-        return ts_cli.cmd_normalize(args.xml)
+        return ts_cli.cmd_normalize(args.xml, args.output)
     raise UsageError("prestart sequence: choose `plan` or `normalize`", "see `prestart sequence --help`")
 
 
@@ -433,6 +434,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         variables = flow.result(state)
         secret_vars = _secret_variables(flow)
         receipt.set_variables(variables, flow.sources(state), secret_vars)
+        receipt.plan = flow.what_will_run(state)
         store.commit(variables)
         log.info("committed %d variables through %s", len(variables), store.name)
         for name in variables:

@@ -90,9 +90,12 @@ class State:
     origins: dict[str, Origin] = field(default_factory=dict)
     written: dict[str, None] = field(default_factory=dict)  # folded names rules/fields wrote, in order
     locked: dict[str, str] = field(default_factory=dict)  # folded name -> rule label
+    chosen: dict[str, Item] = field(default_factory=dict)  # choice field id -> the item chosen
 
     def copy(self) -> State:
-        return State(Variables(self.vars.as_dict()), dict(self.origins), dict(self.written), dict(self.locked))
+        return State(
+            Variables(self.vars.as_dict()), dict(self.origins), dict(self.written), dict(self.locked), dict(self.chosen)
+        )
 
     def set(self, name: str, value: str, origin: Origin) -> bool:
         """Set a variable unless a rule locked it; False when refused."""
@@ -350,6 +353,7 @@ class Flow:
             if not option.enabled:
                 raise FieldError(fld.id, f"{fld.id}: {option.label} cannot be chosen: {option.reason}", "disabled")
             self._write(fld, option.value, option.item, state, origin)
+            state.chosen[fld.id] = option.item
             return
         # multi
         chosen_ids = value if isinstance(value, list) else ([] if value in (None, "") else [value])
@@ -437,6 +441,24 @@ class Flow:
         if self.catalog.serial:
             out["PrestartCatalogSerial"] = str(self.catalog.serial)
         return out
+
+    def what_will_run(self, state: State) -> list[dict[str, str]]:
+        """For a chosen item that carries its task sequence (`sequence` XML, from the AdminService source):
+        every step as run / skip / runtime with the reason, given the variables this run sets."""
+        entries: list[dict[str, str]] = []
+        for item in state.chosen.values():
+            xml = item.attr("sequence")
+            if not xml:
+                continue
+            from agent.tasksequence.plan import preview
+
+            try:
+                plan = preview(xml, state.vars.as_dict(), file=f"sequence of {item.label}")
+            except Exception as exc:  # a broken sequence must not stop a reimage; say so instead
+                log.warning("cannot plan the sequence of %s: %s", item.label, exc)
+                continue
+            entries += [e.to_dict() for e in plan]
+        return entries
 
     def sources(self, state: State) -> dict[str, str]:
         """Where each committed variable came from (engine, default, rule, lookup, user)."""

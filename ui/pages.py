@@ -251,6 +251,23 @@ class ConfirmView(PageView):
             self.first_focus = self.entry
         ttk.Label(self.frame, text="Variables that will be set:").pack(anchor="w")
         self._summary(flow)
+        self._plan(flow)
+
+    def _plan(self, flow: Flow) -> None:
+        """What the chosen deployment's task sequence will run, when the catalog carries its XML."""
+        plan = flow.what_will_run(self.state)
+        if not plan:
+            return
+        runs = [e["path"] for e in plan if e["status"] == "run" and e["type"] != "group"]
+        later = [e["path"] for e in plan if e["status"] == "runtime" and e["type"] != "group"]
+        skipped = [e["path"] for e in plan if e["status"] == "skip" and e["type"] != "group"]
+        text = f"The task sequence will run {len(runs)} steps"
+        if later:
+            text += f", decide {len(later)} when it runs"
+        if skipped:
+            text += f" and skip {len(skipped)}"
+        shown = ", ".join(p.rsplit("/", 1)[-1] for p in runs[:6]) + (" …" if len(runs) > 6 else "")
+        self.text(f"{text}: {shown}", "Help.TLabel", pady=(self.look.px(6), 0))
 
     def _summary(self, flow: Flow) -> None:
         holder = ttk.Frame(self.frame)

@@ -7,12 +7,16 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from agent.errors import InputError, Problem, SourceUnavailable
 from agent.tasksequence import plan as _plan
 from agent.tasksequence import xml as _xml
 from agent.tasksequence.model import Sequence
+
+if TYPE_CHECKING:
+    from agent.catalog.model import Catalog
+    from agent.profile.model import Profile
 
 
 def _load_values(path: str | os.PathLike[str], what: str) -> dict[str, str]:
@@ -95,3 +99,44 @@ def contract(
         file = str(sequence)
         sequence = _xml.read_file(sequence)
     return _plan.contract(sequence, settable, offered, file=file)
+
+
+def profile_contract(profile: Profile, catalog: Catalog | None) -> tuple[set[str], dict[str, set[str]]]:
+    """What a profile can set, and the values it offers per variable (for the variable contract)."""
+    from agent.templates import parse_template
+
+    settable: set[str] = set()
+    offered: dict[str, set[str]] = {}
+
+    def offer(name: str, values: set[str]) -> None:
+        settable.add(name)
+        offered.setdefault(name, set()).update(v for v in values if v)
+
+    for rule in profile.rules:
+        for name, template in rule.set:
+            parsed = parse_template(template)
+            offer(name, {template} if parsed.is_constant else set())
+    for _page, fld in profile.fields():
+        items = list(catalog.items(fld.list)) if (catalog is not None and fld.list) else []
+        values = {c.value for c in fld.choices} | {item.value for item in items}
+        if fld.type == "checkbox":
+            values = {"True", "False"}
+        if fld.variable:
+            offer(fld.variable, values if fld.type in ("choice", "checkbox") else set())
+        if fld.array:
+            settable.update(fld.array.name(i) for i in range(1, max(len(values), 1) + 1))
+        for name, template in fld.set:
+            parsed = parse_template(template)
+            if parsed.is_constant:
+                offer(name, {template})
+            elif items and not parsed.names:
+                offer(name, {parsed.render(lambda _n: "", item) for item in items})
+            else:
+                offer(name, set())
+    return settable, offered
+
+
+def contract_warnings(profile: Profile, xml_path: Path, catalog: Catalog | None) -> list[Problem]:
+    """`prestart check PROFILE --task-sequence FILE.xml`: the sequence's reads against the profile's writes."""
+    settable, offered = profile_contract(profile, catalog)
+    return contract(xml_path, settable, offered)

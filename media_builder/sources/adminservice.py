@@ -54,6 +54,7 @@ class AdminServiceSource:
     password_env: str = "PRESTART_CM_PASSWORD"
     timeout: float = FetchLimits.timeout
     path: str = "catalog.sources[?].adminservice"
+    sequences: bool = False  # also read each task sequence's XML (lazy property: one GET per package)
     kind: str = "adminservice"
 
     def describe(self) -> str:
@@ -102,6 +103,7 @@ class AdminServiceSource:
                     continue
                 for row in self._query(client, "SMS_TaskSequencePackage", where, ["PackageID", "Name", "Description"]):
                     packages[str(row.get("PackageID", ""))] = row
+            sequences = self._sequences(client, sorted(packages)) if self.sequences else {}
         items: list[dict[str, Any]] = []
         seen: set[str] = set()
         for deployment in deployments:
@@ -120,6 +122,8 @@ class AdminServiceSource:
                     "collection_id": str(deployment.get("CollectionID") or self.collection),
                 }
             )
+            if package in sequences:
+                items[-1]["sequence"] = sequences[package]
         if not items:
             raise DataError(
                 f"{self.path}: no task sequence deployments target collection {self.collection} "
@@ -127,6 +131,24 @@ class AdminServiceSource:
                 "deploy a task sequence to that collection (available to media and PXE), or fix `collection`",
             )
         return catalog_from_dict({"schema": 1, "lists": {self.list_name: items}}, file=self.describe())
+
+    def _sequences(self, client: net.Client, package_ids: list[str]) -> dict[str, str]:
+        """Each package's `Sequence` XML. WMI lazy properties come only with a per-key GET, never in a query."""
+        found: dict[str, str] = {}
+        for package in package_ids:
+            if not _ID.match(package):
+                continue
+            response = client.get(f"{self.url.rstrip('/')}/wmi/SMS_TaskSequencePackage('{package}')")
+            try:
+                doc = json.loads(response.body)
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                raise DataError(f"{net.where(response.url)} did not answer JSON", "check the provider") from None
+            rows = doc.get("value") if isinstance(doc, dict) else None
+            row = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else doc
+            sequence = row.get("Sequence") if isinstance(row, dict) else None
+            if isinstance(sequence, str) and sequence.strip():
+                found[package] = sequence
+        return found
 
     def _query(self, client: net.Client, cls: str, where: str, select: list[str]) -> Iterator[Mapping[str, Any]]:
         """Yield every row of an OData query, following @odata.nextLink (same host only, bounded)."""
@@ -166,11 +188,12 @@ class AdminServiceSource:
 
 
 def parse(options: Any, *, base_dir: Path, path: str) -> tuple[CatalogSource | None, list[Problem]]:
-    """`adminservice: {url, collection, class?, list?, ca_bundle?, username_env?, password_env?, timeout?}`."""
+    """`adminservice: {url, collection, class?, list?, ca_bundle?, username_env?, password_env?, timeout?,
+    sequences?}`."""
     if not isinstance(options, dict):
         return None, [Problem(path, "must be a mapping with at least url and collection")]
     problems: list[Problem] = []
-    known = {"url", "collection", "class", "list", "ca_bundle", "username_env", "password_env", "timeout"}
+    known = {"url", "collection", "class", "list", "ca_bundle", "username_env", "password_env", "timeout", "sequences"}
     unknown_keys(options, known, path, problems)
     for secret in ("username", "password", "token"):
         if secret in options:
@@ -195,11 +218,15 @@ def parse(options: Any, *, base_dir: Path, path: str) -> tuple[CatalogSource | N
     username_env = env_name(options, "username_env", "PRESTART_CM_USER", path, problems)
     password_env = env_name(options, "password_env", "PRESTART_CM_PASSWORD", path, problems)
     timeout = positive_number(options, "timeout", FetchLimits.timeout, path, problems)
+    sequences = options.get("sequences", False)
+    if not isinstance(sequences, bool):
+        problems.append(Problem(f"{path}.sequences", "must be true or false"))
     if problems:
         return None, problems
     return (
         AdminServiceSource(
-            url, str(collection), str(cls), str(list_name), ca_bundle, username_env, password_env, timeout, path
+            url, str(collection), str(cls), str(list_name), ca_bundle, username_env, password_env, timeout, path,
+            sequences=bool(sequences),
         ),
         problems,
     )

@@ -134,6 +134,13 @@ class StandIn:
         if parts.path == "/AdminService/wmi/SMS_Advertisement":
             match = re.fullmatch(r"CollectionID eq '(\w+)'", query.get("$filter", ""))
             rows = [a for a in ADVERTISEMENTS if match and a["CollectionID"] == match.group(1)]
+        elif (key := re.fullmatch(r"/AdminService/wmi/SMS_TaskSequencePackage\('(\w+)'\)", parts.path)) is not None:
+            row = TASK_SEQUENCES.get(key.group(1))
+            if row is None:
+                return Reply(status=404)
+            xml = f'<sequence version="3.10"><step type="SMS_TaskSequence_RunCommandLineAction" name="{row["Name"]}">' \
+                  "<action>cmd /c exit 0</action></step></sequence>"
+            return Reply(body=json.dumps({"value": [{**row, "Sequence": xml}]}).encode())
         elif parts.path == "/AdminService/wmi/SMS_TaskSequencePackage":
             wanted = set(re.findall(r"PackageID eq '(\w+)'", query.get("$filter", "")))
             rows = [TASK_SEQUENCES[p] for p in sorted(wanted) if p in TASK_SEQUENCES]
@@ -210,3 +217,17 @@ def test_missing_credentials_name_the_variables(tmp_path: Path, monkeypatch: pyt
     make_pki(tmp_path)
     with pytest.raises(SourceUnavailable, match="PRESTART_CM_USER"):
         fetch(tmp_path, "https://127.0.0.1:9/AdminService")
+
+
+def test_sequences_come_from_a_per_key_get(tmp_path: Path, env: None) -> None:
+    pki = make_pki(tmp_path)
+    stand_in = StandIn()
+    with https_server(pki.cert, stand_in) as server:
+        catalog = fetch(tmp_path, server.url("/AdminService"), sequences=True)
+    lab = catalog.items("deployments")[0]
+    assert lab.attr("sequence").startswith('<sequence version="3.10">')
+    keyed = [q["path"] for q in stand_in.queries if "SMS_TaskSequencePackage(" in q["path"]]
+    assert keyed and all(p.endswith("')") for p in keyed)
+    from agent.tasksequence.plan import preview
+
+    assert [e.status for e in preview(lab.attr("sequence"), {})] == ["run"]
