@@ -17,12 +17,12 @@ from agent.errors import ExitCode, InputError, PrestartError, UsageError
 
 log = logging.getLogger("prestart")
 
-# Files the media builder places beside the agent executable (media_builder/stage.py uses the same names).
-PAYLOAD_PROFILE = "profile.yaml"
-PAYLOAD_PROFILE_COMPILED = "profile.json"
-PAYLOAD_CATALOG = "catalog.json"
-PAYLOAD_PUBKEY = "catalog.pub"
-PAYLOAD_CA = "ca-bundle.pem"
+# Files the media builder places beside the agent executable.
+from agent.payload import CA_BUNDLE as PAYLOAD_CA  # noqa: E402
+from agent.payload import CATALOG as PAYLOAD_CATALOG  # noqa: E402
+from agent.payload import PROFILE as PAYLOAD_PROFILE_COMPILED  # noqa: E402
+from agent.payload import PROFILE_YAML as PAYLOAD_PROFILE  # noqa: E402
+from agent.payload import PUBLIC_KEY as PAYLOAD_PUBKEY  # noqa: E402
 
 EXIT_CODES_HELP = """\
 exit codes (Win32 codes; a task sequence shows them in hex):

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from agent.errors import InputError
 
-__all__ = ["Filter", "Placeholder", "Template", "TemplateError", "parse_template", "render"]
+__all__ = ["Filter", "HasAttr", "Placeholder", "Template", "TemplateError", "parse_template", "render"]
 
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 _ATTR_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from media_builder import iso
-from tests.media_builder.winpe_standin import make_winpe_standin
+from examples.standin import make_winpe_standin
 
 
 def median(fn: Callable[[], None], runs: int) -> float:

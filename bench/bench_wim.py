@@ -42,7 +42,8 @@ def base_wim(cache: Path, size_mb: int) -> Path:
         else:
             data = b" ".join(rng.choice(words) for _ in range(per_file // 9))[:per_file]
         (folder / f"f{i:04d}.dll").write_bytes(data)
-    subprocess.run(["wimlib-imagex", "capture", str(tree), str(out), "WinPE", "--compress=LZX"], check=True, env=ENV, capture_output=True)
+    capture = ["wimlib-imagex", "capture", str(tree), str(out), "WinPE", "--compress=LZX"]
+    subprocess.run(capture, check=True, env=ENV, capture_output=True)
     shutil.rmtree(tree)
     return out
 

@@ -18,9 +18,11 @@ _AWS_ACCESS_KEY = re.compile(rb"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
 # `password: x`, `"client_secret": "x"`, `Token=x`: a secret-like key with a value. `password_env:` names a
 # variable rather than holding a secret, so the key must end at a word boundary. A commented-out secret
 # is still on the media, so comment markers before the key do not hide it.
+# Keys are found at a line start or, in compact JSON (the compiled profile), after `{` or `,`; camelCase
+# names such as DomainJoinPassword count too.
 _SECRET_KEY = re.compile(
-    rb"""(?im)^[ \t#;/]*["']?(?:[\w.-]*[_.-])?(password|passwd|pwd|secret|client_secret|api[_-]?key|token|"""
-    rb"""aws_secret_access_key)["']?[ \t]*[:=][ \t]*(?P<value>[^\r\n#]*)"""
+    rb"""(?im)(?:^|[{,])[ \t#;/]*["']?[\w.-]*?(password|passwd|pwd|secret|client_secret|api[_-]?key|token|"""
+    rb"""aws_secret_access_key)["']?[ \t]*[:=][ \t]*(?P<value>"[^"\r\n]*"|'[^'\r\n]*'|[^\r\n#,}]*)"""
 )
 # Values that say "nothing here" rather than hold a secret.
 _EMPTY_VALUES = {b"", b'""', b"''", b"null", b"~", b"none", b"[]", b"{}", b'"",', b"'',", b"null,"}

@@ -10,16 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from agent.errors import InputError
+
+# The agent finds its files beside its own executable, under these names.
+from agent.payload import AGENT_EXE, AGENT_INTERNAL, CA_BUNDLE, CATALOG, PROFILE, PUBLIC_KEY
 from hooks.base import Glue, GlueRequest
 from media_builder.definition import BootImage
 
-# The agent finds its files beside its own executable, under these names.
-AGENT_EXE = "prestart.exe"
-AGENT_INTERNAL = "_internal"  # PyInstaller onedir: the agent's libraries, beside the exe
-PROFILE = "profile.yaml"
-CATALOG = "catalog.json"  # signed
-PUBLIC_KEY = "catalog.pub"
-CA_BUNDLE = "ca-bundle.pem"
+__all__ = ["AGENT_EXE", "AGENT_INTERNAL", "CATALOG", "CA_BUNDLE", "PROFILE", "PUBLIC_KEY", "AgentBinary", "stage"]
 
 
 @dataclass(frozen=True)
@@ -108,7 +105,9 @@ def stage(
             for name in sorted(filenames):
                 src = Path(dirpath) / name
                 add(f"{payload_dir}/{AGENT_INTERNAL}/{src.relative_to(internal).as_posix()}", src=src)
-    add(f"{payload_dir}/{PROFILE}", src=profile)
+    from agent.profile import compile_profile
+
+    add(f"{payload_dir}/{PROFILE}", data=compile_profile(profile).encode("utf-8"))
     add(f"{payload_dir}/{CATALOG}", data=catalog)
     add(f"{payload_dir}/{PUBLIC_KEY}", src=public_key)
     if ca_bundle is not None:

@@ -204,3 +204,32 @@ def test_headless_run_imports_neither_tkinter_nor_requests(tmp_path: Path) -> No
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+def test_receipt_shows_what_the_chosen_sequence_will_run(tmp_path: Path) -> None:
+    catalog = json.loads((SPEC / "catalog.json").read_text(encoding="utf-8"))
+    catalog["lists"]["deployments"][0]["sequence"] = (
+        '<sequence version="3.10">'
+        '<step type="SMS_TaskSequence_RunCommandLineAction" name="German only">'
+        '<condition><expression type="SMS_TaskSequence_VariableConditionExpression">'
+        '<variable name="Operator">equals</variable><variable name="Value">de-DE</variable>'
+        '<variable name="Variable">OSDUILanguage</variable></expression></condition>'
+        "<action>cmd /c exit 0</action></step>"
+        '<step type="SMS_TaskSequence_RunCommandLineAction" name="French only">'
+        '<condition><expression type="SMS_TaskSequence_VariableConditionExpression">'
+        '<variable name="Operator">equals</variable><variable name="Value">fr-FR</variable>'
+        '<variable name="Variable">OSDUILanguage</variable></expression></condition>'
+        "<action>cmd /c exit 0</action></step></sequence>"
+    )
+    catalog_path = tmp_path / "catalog.json"
+    catalog_path.write_text(json.dumps(catalog), encoding="utf-8")
+    out = tmp_path / "out.json"
+    done = run_prestart(
+        "run", "--profile", str(SPEC / "technician.yaml"), "--catalog", str(catalog_path),
+        "--facts", str(SPEC / "facts/laptop.json"), "--answers", str(SPEC / "answers/technician-laptop.yaml"),
+        "--unattended", "--sink", f"json:{out}", "--log-dir", str(tmp_path / "log"),
+    )
+    assert done.returncode == 0, done.stderr
+    receipt = json.loads((tmp_path / "log" / "prestart-receipt.json").read_text(encoding="utf-8"))
+    statuses = {entry["path"]: entry["status"] for entry in receipt["plan"]}
+    assert statuses == {"German only": "run", "French only": "skip"}

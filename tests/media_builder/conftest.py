@@ -3,38 +3,14 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.media_builder.fakes import make_agent_exe
-from tests.media_builder.winpe_standin import StandIn, make_winpe_standin
+from examples.standin import StandIn
+from examples.workspace import SPEC, MediaWorkspace, make_workspace
 
-SPEC = (Path(__file__).resolve().parents[2].parent / "shared" / "spec").resolve()
-
-
-@dataclass(frozen=True)
-class MediaWorkspace:
-    root: Path
-    media_yaml: Path
-    standin: StandIn
-    agent: Path
-    key: Path
-
-
-def make_workspace(root: Path, spec: Path = SPEC) -> MediaWorkspace:
-    """Copy spec/media.yaml and what it names into `root` (never write into ../shared), with stand-ins for the
-    ADK media (a real WIM) and the agent binary, and a fresh signing key."""
-    from media_builder.signing import keygen
-
-    root.mkdir(parents=True, exist_ok=True)
-    for name in ("media.yaml", "technician.yaml", "kiosk.yaml", "catalog.json"):
-        shutil.copyfile(spec / name, root / name)
-    private, _public = keygen(root / "keys")
-    agent = make_agent_exe(root / "dist" / "amd64" / "prestart.exe")
-    standin = make_winpe_standin(root / "winpe" / "amd64")
-    return MediaWorkspace(root, root / "media.yaml", standin, agent, private)
+__all__ = ["SPEC", "MediaWorkspace", "make_workspace"]
 
 
 @pytest.fixture(scope="session")

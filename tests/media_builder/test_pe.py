@@ -9,7 +9,7 @@ import pytest
 
 from agent.errors import InputError
 from media_builder.pe import check_arch, normalize_arch, pe_machine
-from tests.media_builder.winpe_standin import make_pe
+from examples.standin import make_pe
 
 
 @pytest.mark.parametrize("arch", ["amd64", "x86", "arm64"])

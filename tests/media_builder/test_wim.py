@@ -10,7 +10,7 @@ import pytest
 
 from agent.errors import DataError, InputError
 from media_builder import wim
-from tests.media_builder.winpe_standin import StandIn, make_winpe_standin
+from examples.standin import StandIn, make_winpe_standin
 
 EPOCH = 1_714_000_000
 

@@ -31,15 +31,23 @@ class StandIn:
     index: int = 1
 
 
-def make_pe(path: Path, arch: str = "amd64", *, size: int = 4096) -> Path:
-    """Write a minimal PE header with `arch`'s machine type (enough for pe_machine, not runnable)."""
-    data = bytearray(max(size, 512))
-    data[0:2] = b"MZ"
-    struct.pack_into("<I", data, 0x3C, 0x80)
-    data[0x80:0x84] = b"PE\0\0"
-    struct.pack_into("<H", data, 0x84, _PE_MACHINE[arch])
+def make_pe(path: Path, arch: str = "amd64", *, size: int = 4096, marker: bytes = b"prestart-agent-standin") -> Path:
+    """Write a minimal MZ + PE header with `arch`'s machine type, padded to `size`.
+
+    Not a fake of behaviour: nothing runs it. It stands in for the frozen Windows agent (which cannot be built
+    on Linux) as an input whose PE machine type the builder checks and whose bytes tests find in the media.
+    """
+    pe_offset = 0x80
+    dos = bytearray(pe_offset)
+    dos[0:2] = b"MZ"
+    struct.pack_into("<I", dos, 0x3C, pe_offset)
+    magic = 0x20B if arch != "x86" else 0x10B  # PE32+ for 64-bit, PE32 for x86
+    optional = struct.pack("<H", magic) + bytes((0xF0 if magic == 0x20B else 0xE0) - 2)
+    coff = struct.pack("<HHIIIHH", _PE_MACHINE[arch], 0, 0, 0, 0, len(optional), 0x0022)
+    data = bytes(dos) + b"PE\0\0" + coff + optional + marker
+    data += bytes(max(size - len(data), -len(data) % 512))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(bytes(data))
+    path.write_bytes(data)
     return path
 
 

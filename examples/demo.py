@@ -1,0 +1,92 @@
+"""The main job on the bundled example: check the reference profiles, run them headless, build and verify media.
+
+`./dev demo [OUT]` runs this. Everything is real (the agent and builder CLIs, wimlib-imagex, pycdlib) except
+two stand-ins that cannot exist on Linux: the WinPE boot image (a small WinPE-shaped WIM captured here) and
+the Windows agent binary (a valid PE32+ header; the real one is frozen on Windows, docs/windows-build.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from examples.workspace import SPEC, make_workspace
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def say(title: str) -> None:
+    print(f"\n\033[1m== {title}\033[0m" if sys.stdout.isatty() else f"\n== {title}", flush=True)
+
+
+def run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    print("$ " + " ".join(argv[2:] if argv[:2] == (sys.executable, "-m") else argv), flush=True)
+    done = subprocess.run(list(argv), text=True, cwd=REPO, capture_output=True)
+    if done.stdout:
+        print(done.stdout.rstrip())
+    if done.stderr:
+        print(done.stderr.rstrip())
+    if check and done.returncode != 0:
+        raise SystemExit(f"demo: the command above failed with exit code {done.returncode}")
+    return done
+
+
+def prestart(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run(sys.executable, "-m", "agent", *args, check=check)
+
+
+def prestart_media(*args: str) -> subprocess.CompletedProcess[str]:
+    return run(sys.executable, "-m", "media_builder", *args)
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[0]) if argv else REPO / "out" / "demo"
+    out.mkdir(parents=True, exist_ok=True)
+
+    say("1. Check the reference profiles against the catalog")
+    for name in ("technician.yaml", "kiosk.yaml"):
+        prestart("check", str(SPEC / name), "--catalog", str(SPEC / "catalog.json"))
+
+    say("2. Run every reference case headless, as a task sequence would")
+    for case in sorted((SPEC / "expected").glob("*.json")):
+        expected = json.loads(case.read_text(encoding="utf-8"))
+        sink = out / "runs" / f"{case.stem}.json"
+        sink.unlink(missing_ok=True)
+        done = prestart(
+            "run", "--profile", str(SPEC / expected["profile"]), "--catalog", str(SPEC / expected["catalog"]),
+            "--facts", str(SPEC / expected["facts"]), "--answers", str(SPEC / expected["answers"]),
+            "--unattended", "--sink", f"json:{sink}", "--log-dir", str(out / "runs" / "logs"), check=False,
+        )
+        code = done.returncode if done.returncode < 256 else done.returncode
+        want = expected["exit_code"] & 0xFF
+        verdict = "as expected" if code == want else f"EXPECTED {expected['exit_code']}"
+        print(f"   -> {case.stem}: exit {expected['exit_code'] if code == want else code} ({verdict})")
+        if sink.exists():
+            for name, value in json.loads(sink.read_text(encoding="utf-8")).items():
+                print(f"      {name} = {value}")
+        if code != want:
+            raise SystemExit("demo: a reference case did not give its expected result")
+
+    say("3. Build boot media from media.yaml (stand-in WinPE image and agent binary)")
+    workspace = make_workspace(out / "workspace", size_mb=8)
+    media_out = out / "media"
+    prestart_media("check", str(workspace.media_yaml))
+    prestart_media("build", str(workspace.media_yaml), "-o", str(media_out), "--force")
+    prestart_media("verify", str(media_out))
+    prestart_media("inspect", str(media_out))
+
+    say("What came out")
+    for path in sorted(media_out.rglob("*")):
+        if path.is_file() and path.parent.name != "_internal":
+            depth = len(path.relative_to(media_out).parts)
+            if depth <= 3:
+                print(f"   {path.relative_to(REPO) if path.is_relative_to(REPO) else path}  "
+                      f"({path.stat().st_size:,} bytes)")
+    print(f"\nLogs and receipts of the headless runs: {out / 'runs' / 'logs'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,38 @@
+"""The bundled example: spec/media.yaml copied beside stand-ins for the ADK media and the Windows agent."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from examples.standin import StandIn, make_pe, make_winpe_standin
+
+SPEC = (Path(__file__).resolve().parents[1].parent / "shared" / "spec").resolve()
+
+
+@dataclass(frozen=True)
+class MediaWorkspace:
+    root: Path
+    media_yaml: Path
+    standin: StandIn
+    agent: Path
+    key: Path
+
+
+def make_workspace(root: Path, spec: Path = SPEC, *, size_mb: int = 2) -> MediaWorkspace:
+    """Copy spec/media.yaml and what it names into `root` (never write into ../shared), with a real small WIM
+    standing in for winpe/amd64/, a PE32+ header standing in for the Windows agent, and a fresh signing key."""
+    from media_builder.signing import keygen
+
+    root.mkdir(parents=True, exist_ok=True)
+    for name in ("media.yaml", "technician.yaml", "kiosk.yaml", "catalog.json"):
+        shutil.copyfile(spec / name, root / name)
+    keys = root / "keys"
+    if (keys / "catalog.key").exists():
+        private = keys / "catalog.key"
+    else:
+        private, _public = keygen(keys)
+    agent = make_pe(root / "dist" / "amd64" / "prestart.exe", "amd64", size=0)
+    standin = make_winpe_standin(root / "winpe" / "amd64", size_mb=size_mb)
+    return MediaWorkspace(root, root / "media.yaml", standin, agent, private)
