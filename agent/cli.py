@@ -74,32 +74,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--profile", metavar="FILE", help="the profile (YAML); default: profile.yaml beside the agent")
     run.add_argument("--catalog", metavar="FILE", help="the catalog (JSON, signed or not); default: the media's")
-    run.add_argument("--trust-key", metavar="FILE", help="public key the catalog must be signed with; "
-                     "when given, an unsigned catalog is refused")
+    run.add_argument(
+        "--trust-key",
+        metavar="FILE",
+        help="public key the catalog must be signed with; when given, an unsigned catalog is refused",
+    )
     run.add_argument("--ca-bundle", metavar="FILE", help="CA certificates for catalog refresh and sign-in")
     run.add_argument("--facts", metavar="FILE", help="a JSON object of facts that replaces gathering")
     run.add_argument("--smbios", metavar="FILE", help="read SMBIOS from a `dmidecode --dump-bin` file")
     run.add_argument("--answers", metavar="FILE", help="answers: field id -> value, confirm page id -> typed text")
     run.add_argument("--unattended", action="store_true", help="answer every page from --answers; show no window")
-    run.add_argument("--sink", metavar="KIND:PATH", help="write variables to a file instead of the engine: "
-                     "json:PATH, mdt:PATH (VARIABLES.DAT) or cmd:PATH (set lines)")
+    run.add_argument(
+        "--sink",
+        metavar="KIND:PATH",
+        help="write variables to a file instead of the engine: "
+        "json:PATH, mdt:PATH (VARIABLES.DAT) or cmd:PATH (set lines)",
+    )
     run.add_argument("--hook", metavar="NAME", help="the boot engine: configmgr, mdt or winpe (default: detect)")
-    run.add_argument("--log-dir", metavar="DIR", help="where prestart.log and the receipt go "
-                     "(default: _SMSTSLogPath, else X:\\Windows\\Temp\\SMSTSLog)")
+    run.add_argument(
+        "--log-dir",
+        metavar="DIR",
+        help="where prestart.log and the receipt go (default: _SMSTSLogPath, else X:\\Windows\\Temp\\SMSTSLog)",
+    )
     run.add_argument("--no-refresh", action="store_true", help="use the catalog snapshot; do not fetch a newer one")
     run.add_argument("--role", help="start in this role instead of the profile's")
 
-    check = sub.add_parser("check", help="validate a profile (every problem, with file:line: path)",
-                           description="Check a profile's structure and meaning; exit 13 when any problem.")
+    check = sub.add_parser(
+        "check",
+        help="validate a profile (every problem, with file:line: path)",
+        description="Check a profile's structure and meaning; exit 13 when any problem.",
+    )
     check.add_argument("profile", metavar="PROFILE")
     check.add_argument("--catalog", metavar="FILE", help="also check lists and {item.*} against this catalog")
-    check.add_argument("--task-sequence", metavar="FILE.xml", action="append", default=[],
-                       help="warn about variables the sequence reads that nothing sets, and offered values "
-                       "no condition matches")
+    check.add_argument(
+        "--task-sequence",
+        metavar="FILE.xml",
+        action="append",
+        default=[],
+        help="warn about variables the sequence reads that nothing sets, and offered values no condition matches",
+    )
 
-    comp = sub.add_parser("compile", help="validate a profile and write it as compact JSON for media",
-                          description="The media builder stores profiles compiled: JSON is YAML too, and the agent "
-                          "reads it about 20x faster than YAML (it matters with thousands of rules).")
+    comp = sub.add_parser(
+        "compile",
+        help="validate a profile and write it as compact JSON for media",
+        description="The media builder stores profiles compiled: JSON is YAML too, and the agent "
+        "reads it about 20x faster than YAML (it matters with thousands of rules).",
+    )
     comp.add_argument("profile", metavar="PROFILE")
     comp.add_argument("-o", "--output", metavar="FILE", required=True)
     comp.add_argument("--catalog", metavar="FILE")
@@ -111,9 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     facts.add_argument("--smbios", metavar="FILE", help="a `dmidecode --dump-bin` file instead of this machine")
     facts.add_argument("--facts", metavar="FILE", help="merge facts from a JSON file over the gathered ones")
 
-    preview = sub.add_parser("preview", help="show the UI on any desktop; commit nothing, print the variables",
-                             description="Show the same pages as `run` would, on this desktop. Nothing is "
-                             "committed; the variables that would be set are printed as JSON.")
+    preview = sub.add_parser(
+        "preview",
+        help="show the UI on any desktop; commit nothing, print the variables",
+        description="Show the same pages as `run` would, on this desktop. Nothing is "
+        "committed; the variables that would be set are printed as JSON.",
+    )
     preview.add_argument("profile", metavar="PROFILE")
     preview.add_argument("--facts", metavar="FILE")
     preview.add_argument("--catalog", metavar="FILE")
@@ -328,8 +351,7 @@ class Session:
                 "signed": loaded.signed,
                 "key_id": loaded.key_id,
             }
-        flow = Flow(profile, loaded.catalog if loaded else None, facts, self.engine, role=args.role,
-                    catalog_note=note)
+        flow = Flow(profile, loaded.catalog if loaded else None, facts, self.engine, role=args.role, catalog_note=note)
         self.flow = flow
         self.loaded = loaded
         self.receipt.role = flow.role
@@ -348,8 +370,10 @@ class Session:
 
             key = Path(trust) if trust else base / PAYLOAD_PUBKEY
             if not key.exists():
-                raise InputError(f"{media_catalog}: the media carries no public key ({key})",
-                                 "rebuild the media with prestart-media, which adds catalog.pub")
+                raise InputError(
+                    f"{media_catalog}: the media carries no public key ({key})",
+                    "rebuild the media with prestart-media, which adds catalog.pub",
+                )
             return load_catalog(media_catalog, trust_key=key, origin="offline snapshot")
         return None
 

@@ -101,7 +101,7 @@ class InternalError(PrestartError):
 class Problem:
     """One validation problem: where (file, line, path) and what."""
 
-    __slots__ = ("file", "line", "path", "message", "hint")
+    __slots__ = ("file", "hint", "line", "message", "path")
 
     def __init__(self, path: str, message: str, *, file: str = "", line: int = 0, hint: str = "") -> None:
         self.file = file

@@ -233,8 +233,15 @@ class Flow:
             items: Sequence[Item] = self.catalog.items(fld.list)
         else:
             items = [
-                Item(id=c.value, label=c.label, value=c.value, roles=c.roles, group=c.group, requires=c.requires,
-                     attrs={"id": c.value, "label": c.label, "value": c.value, "group": c.group})
+                Item(
+                    id=c.value,
+                    label=c.label,
+                    value=c.value,
+                    roles=c.roles,
+                    group=c.group,
+                    requires=c.requires,
+                    attrs={"id": c.value, "label": c.label, "value": c.value, "group": c.group},
+                )
                 for c in fld.choices
             ]
         result = []
@@ -257,7 +264,7 @@ class Flow:
         if fld.type == "multi":
             if fld.array:
                 values = []
-                for i in range(1, 10 ** fld.array.digits):
+                for i in range(1, 10**fld.array.digits):
                     value = vars.lookup(fld.array.name(i))
                     if not value:
                         break
@@ -371,8 +378,8 @@ class Flow:
         # Catalog order, not click order: the task sequence installs in a predictable order.
         ordered = [o for o in options.values() if o.id.casefold() in picked]
         if fld.array:
-            if len(ordered) >= 10 ** fld.array.digits:
-                raise FieldError(fld.id, f"{fld.id}: at most {10 ** fld.array.digits - 1} entries fit {fld.array.base}")
+            if len(ordered) >= 10**fld.array.digits:
+                raise FieldError(fld.id, f"{fld.id}: at most {10**fld.array.digits - 1} entries fit {fld.array.base}")
             for i, option in enumerate(ordered, start=1):
                 state.set(fld.array.name(i), option.value, origin)
         if fld.variable and ordered:

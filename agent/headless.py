@@ -134,20 +134,30 @@ def _confirm(flow: Flow, page: Any, state: State, answer: Any, source: str) -> N
     if expected:
         if answer is None:
             if countdown is not None and countdown.on_timeout == "continue":
-                raise Cancelled(f"confirm page {page.id!r} needs typed text and none was answered",
-                                f"add `{page.id}: <text>` to the answers file")
-            raise Cancelled(f"confirm page {page.id!r}: nobody typed the confirmation; the countdown cancelled",
-                            f"add `{page.id}: <text>` to the answers file")
+                raise Cancelled(
+                    f"confirm page {page.id!r} needs typed text and none was answered",
+                    f"add `{page.id}: <text>` to the answers file",
+                )
+            raise Cancelled(
+                f"confirm page {page.id!r}: nobody typed the confirmation; the countdown cancelled",
+                f"add `{page.id}: <text>` to the answers file",
+            )
         if not flow.confirmation_ok(page, state, str(answer)):
-            raise Cancelled(f"confirm page {page.id!r}: the typed confirmation does not match",
-                            "type exactly what the page asks for")
+            raise Cancelled(
+                f"confirm page {page.id!r}: the typed confirmation does not match",
+                "type exactly what the page asks for",
+            )
         flow.confirmed[page.id] = str(answer)
         return
     if answer is True or (countdown is not None and countdown.on_timeout == "continue" and answer is None):
         flow.confirmed[page.id] = ""
         return
     if answer is not None and answer is not True:
-        raise InputError(f"{source}: confirm page {page.id!r} asks for no typed text; answer `true` to accept",
-                         f"write `{page.id}: true`")
-    raise Cancelled(f"confirm page {page.id!r} was not confirmed (its countdown cancels)",
-                    f"answer `{page.id}: true` to confirm unattended")
+        raise InputError(
+            f"{source}: confirm page {page.id!r} asks for no typed text; answer `true` to accept",
+            f"write `{page.id}: true`",
+        )
+    raise Cancelled(
+        f"confirm page {page.id!r} was not confirmed (its countdown cancels)",
+        f"answer `{page.id}: true` to confirm unattended",
+    )

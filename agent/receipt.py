@@ -53,9 +53,7 @@ class Receipt:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        choices = {
-            k: (MASK if k in self.secret_fields else _mask_any(v, self.mask)) for k, v in self.choices.items()
-        }
+        choices = {k: (MASK if k in self.secret_fields else _mask_any(v, self.mask)) for k, v in self.choices.items()}
         return {
             "receipt": 1,
             "agent": f"prestart {__version__}",

@@ -78,15 +78,18 @@ def load_text(text: str, file: str, *, fast: bool = True) -> Located:
             pass  # not strict JSON after all: YAML flow style; fall through
     try:
         loader = _Loader(text)
+        lines: dict[str, int] = {}
         try:
             node = loader.get_single_node()
-            data = None if node is None else _convert(node, "", lines := {}, loader)
+            data = None if node is None else _convert(node, "", lines, loader)
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
-        raise InputError(f"{where}: not valid YAML: {exc.problem or exc}", "check indentation and quoting there") from exc
+        raise InputError(
+            f"{where}: not valid YAML: {exc.problem or exc}", "check indentation and quoting there"
+        ) from exc
     except InputError as exc:
         raise InputError(f"{file}:{exc.message}", exc.hint) from exc
     return Located(data, lines if node is not None else {}, file)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from media_builder import iso
 from examples.standin import make_winpe_standin
+from media_builder import iso
 
 
 def median(fn: Callable[[], None], runs: int) -> float:

@@ -7,7 +7,6 @@ import platform
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from bench.common import REPO, RUNS
 
@@ -58,9 +57,12 @@ def main(argv: list[str]) -> int:
         parts += [f"## {title}", "", f"{what}. Command: `python -m {module}`.", ""]
         if rows:
             width = max(line.count("|") for line in rows) - 1
-            parts += ["| " + " | ".join(["measure", "figure", "ratio / target", "how"][:width]
-                                        + [""] * max(0, width - 4)) + " |",
-                      "|" + "---|" * width]
+            parts += [
+                "| "
+                + " | ".join(["measure", "figure", "ratio / target", "how"][:width] + [""] * max(0, width - 4))
+                + " |",
+                "|" + "---|" * width,
+            ]
             parts += rows
         if note:
             parts.append(f"\n_{note}_")

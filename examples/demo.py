@@ -55,11 +55,23 @@ def main(argv: list[str]) -> int:
         sink = out / "runs" / f"{case.stem}.json"
         sink.unlink(missing_ok=True)
         done = prestart(
-            "run", "--profile", str(SPEC / expected["profile"]), "--catalog", str(SPEC / expected["catalog"]),
-            "--facts", str(SPEC / expected["facts"]), "--answers", str(SPEC / expected["answers"]),
-            "--unattended", "--sink", f"json:{sink}", "--log-dir", str(out / "runs" / "logs"), check=False,
+            "run",
+            "--profile",
+            str(SPEC / expected["profile"]),
+            "--catalog",
+            str(SPEC / expected["catalog"]),
+            "--facts",
+            str(SPEC / expected["facts"]),
+            "--answers",
+            str(SPEC / expected["answers"]),
+            "--unattended",
+            "--sink",
+            f"json:{sink}",
+            "--log-dir",
+            str(out / "runs" / "logs"),
+            check=False,
         )
-        code = done.returncode if done.returncode < 256 else done.returncode
+        code = done.returncode
         want = expected["exit_code"] & 0xFF
         verdict = "as expected" if code == want else f"EXPECTED {expected['exit_code']}"
         print(f"   -> {case.stem}: exit {expected['exit_code'] if code == want else code} ({verdict})")
@@ -82,8 +94,10 @@ def main(argv: list[str]) -> int:
         if path.is_file() and path.parent.name != "_internal":
             depth = len(path.relative_to(media_out).parts)
             if depth <= 3:
-                print(f"   {path.relative_to(REPO) if path.is_relative_to(REPO) else path}  "
-                      f"({path.stat().st_size:,} bytes)")
+                print(
+                    f"   {path.relative_to(REPO) if path.is_relative_to(REPO) else path}  "
+                    f"({path.stat().st_size:,} bytes)"
+                )
     print(f"\nLogs and receipts of the headless runs: {out / 'runs' / 'logs'}")
     return 0
 

@@ -27,15 +27,23 @@ def spec_catalog(spec_dir: Path):  # type: ignore[no-untyped-def]
     return catalog_from_dict(json.loads((spec_dir / "catalog.json").read_text(encoding="utf-8")))
 
 
-def run_prestart(*args: str, env: dict[str, str] | None = None, timeout: float = 60,
-                 input: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_prestart(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m agent ARGS` as a user would, from the repo root."""
     full_env = dict(os.environ)
     full_env.pop("DISPLAY", None) if env is None or "DISPLAY" not in env else None
     full_env.update(env or {})
     full_env["PYTHONPATH"] = str(REPO)
-    return subprocess.run([sys.executable, "-m", "agent", *args], capture_output=True, text=True, timeout=timeout,
-                          env=full_env, cwd=REPO, input=input)
+    return subprocess.run(
+        [sys.executable, "-m", "agent", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        cwd=REPO,
+        input=input,
+    )
 
 
 def exit_status(code: int) -> int:

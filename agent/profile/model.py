@@ -232,7 +232,9 @@ def _field(raw: dict[str, Any]) -> Field:
         validate=_validation(raw.get("validate")),
         when=_text(raw.get("when")),
         roles=_roles(raw.get("roles")),
-        array=ArraySpec(base=str(array["base"]), digits=int(array.get("digits", 2))) if isinstance(array, dict) else None,
+        array=ArraySpec(base=str(array["base"]), digits=int(array.get("digits", 2)))
+        if isinstance(array, dict)
+        else None,
         secret=bool(raw.get("secret", False)),
         filter=bool(raw.get("filter", False)),
     )

@@ -84,7 +84,8 @@ FIELD = Obj(
         "array": Obj(
             {"base": Str(min_length=1), "digits": Int(minimum=1, maximum=4)},
             required=("base",),
-            description="Multi-select values become <base>01, <base>02, ... (digits: 2 for XApplications, 3 for PACKAGES).",
+            description="Multi-select values become <base>01, <base>02, ... "
+            "(digits: 2 for XApplications, 3 for PACKAGES).",
         ),
         "secret": Bool(description="Never log, show again or write to the receipt."),
         "filter": Bool(description="Show a type-to-filter box (long lists)."),
@@ -169,4 +170,6 @@ PROFILE = Obj(
 
 
 def profile_json_schema() -> dict[str, Any]:
-    return json_schema(PROFILE, title="Prestart profile", schema_id="https://prestart.invalid/schemas/profile.schema.json")
+    return json_schema(
+        PROFILE, title="Prestart profile", schema_id="https://prestart.invalid/schemas/profile.schema.json"
+    )

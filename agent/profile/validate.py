@@ -54,8 +54,9 @@ def _expr(findings: Findings, path: str, text: str) -> frozenset[str]:
         return frozenset()
 
 
-def _template(findings: Findings, path: str, text: str, *, item_list: str | None, catalog: Catalog | None,
-              item_scope: bool) -> frozenset[str]:
+def _template(
+    findings: Findings, path: str, text: str, *, item_list: str | None, catalog: Catalog | None, item_scope: bool
+) -> frozenset[str]:
     """Parse a template; report item attributes that nothing provides. Returns variable names read."""
     try:
         template = parse_template(text)
@@ -105,10 +106,15 @@ def _field_checks(findings: Findings, path: str, fld: Field, catalog: Catalog | 
         )
     if fld.type == "multi":
         if fld.set:
-            findings.add(f"{path}.set", "a multi field writes `array` or `variable`, not `set`", "replace `set` with `array`")
+            findings.add(
+                f"{path}.set", "a multi field writes `array` or `variable`, not `set`", "replace `set` with `array`"
+            )
         if not (fld.array or fld.variable):
-            findings.add(path, "a multi field needs `array: {base: NAME, digits: 2}` or `variable`",
-                         "add `array: {base: XApplications, digits: 2}`")
+            findings.add(
+                path,
+                "a multi field needs `array: {base: NAME, digits: 2}` or `variable`",
+                "add `array: {base: XApplications, digits: 2}`",
+            )
     elif fld.array:
         findings.add(f"{path}.array", "only multi fields write array variables", "remove `array`")
     if not (fld.variable or fld.set or fld.array):
@@ -121,27 +127,39 @@ def _field_checks(findings: Findings, path: str, fld: Field, catalog: Catalog | 
         sets.update(fld.array.name(i) for i in (1, 2))
     for name, value in fld.set:
         _variable(findings, f"{path}.set.{name}", name)
-        _template(findings, f"{path}.set.{name}", value, item_list=fld.list or None, catalog=catalog,
-                  item_scope=fld.type == "choice")
+        _template(
+            findings,
+            f"{path}.set.{name}",
+            value,
+            item_list=fld.list or None,
+            catalog=catalog,
+            item_scope=fld.type == "choice",
+        )
         sets.add(name)
     if fld.validate is not None:
         if fld.type not in ("text", "password"):
-            findings.add(f"{path}.validate", f"validation applies to text and password fields, not {fld.type}",
-                         "remove `validate`")
+            findings.add(
+                f"{path}.validate",
+                f"validation applies to text and password fields, not {fld.type}",
+                "remove `validate`",
+            )
         if fld.validate.regex:
             try:
                 re.compile(fld.validate.regex)
             except re.error as exc:
-                findings.add(f"{path}.validate.regex", f"regular expression does not compile: {exc}",
-                             "Python `re` syntax; quote the pattern in single quotes")
+                findings.add(
+                    f"{path}.validate.regex",
+                    f"regular expression does not compile: {exc}",
+                    "Python `re` syntax; quote the pattern in single quotes",
+                )
         lo, hi = fld.validate.min_length, fld.validate.max_length
         if lo is not None and hi is not None and lo > hi:
-            findings.add(f"{path}.validate", f"min_length {lo} is more than max_length {hi}",
-                         "swap them")
+            findings.add(f"{path}.validate", f"min_length {lo} is more than max_length {hi}", "swap them")
     _default_checks(findings, path, fld)
     if fld.type == "password" and fld.default not in (None, ""):
-        findings.add(f"{path}.default", "a password field cannot have a default: it would be on the media",
-                     "remove the default")
+        findings.add(
+            f"{path}.default", "a password field cannot have a default: it would be on the media", "remove the default"
+        )
     _expr(findings, f"{path}.when", fld.when)
     for index, choice in enumerate(fld.choices):
         _expr(findings, f"{path}.choices[{index}].requires", choice.requires)
@@ -165,8 +183,11 @@ def _default_checks(findings: Findings, path: str, fld: Field) -> None:
         except TemplateError:
             constant = False
         if constant:
-            findings.add(where, f"default {default!r} is not one of the choices",
-                         f"choices: {', '.join(c.value for c in fld.choices)}")
+            findings.add(
+                where,
+                f"default {default!r} is not one of the choices",
+                f"choices: {', '.join(c.value for c in fld.choices)}",
+            )
     elif isinstance(default, str):
         _template(findings, where, default, item_list=None, catalog=None, item_scope=False)
 
@@ -212,15 +233,23 @@ def check(profile: Profile, located: Located, catalog: Catalog | None = None) ->
             findings.add(path, "the rule does nothing", "add `set:` or `lock:`")
         if rule.lookup is not None:
             if catalog is not None and rule.lookup.list not in catalog.lists:
-                findings.add(f"{path}.lookup.list", f"list {rule.lookup.list!r} is missing from the catalog",
-                             f"lists in the catalog: {', '.join(sorted(catalog.lists)) or 'none'}")
+                findings.add(
+                    f"{path}.lookup.list",
+                    f"list {rule.lookup.list!r} is missing from the catalog",
+                    f"lists in the catalog: {', '.join(sorted(catalog.lists)) or 'none'}",
+                )
             for attr, var in rule.lookup.match:
                 read.append((f"{path}.lookup.match.{attr}", var))
         for name, value in rule.set:
             _variable(findings, f"{path}.set.{name}", name)
-            names = _template(findings, f"{path}.set.{name}", value,
-                              item_list=rule.lookup.list if rule.lookup else None, catalog=catalog,
-                              item_scope=rule.lookup is not None)
+            names = _template(
+                findings,
+                f"{path}.set.{name}",
+                value,
+                item_list=rule.lookup.list if rule.lookup else None,
+                catalog=catalog,
+                item_scope=rule.lookup is not None,
+            )
             read += [(f"{path}.set.{name}", n) for n in names]
             settable.add(name)
         for index_lock, name in enumerate(rule.lock):
@@ -228,14 +257,19 @@ def check(profile: Profile, located: Located, catalog: Catalog | None = None) ->
             if name.casefold() not in {n.casefold() for n, _ in rule.set} and not any(
                 name.casefold() == n.casefold() for n in settable
             ):
-                findings.add(f"{path}.lock[{index_lock}]", f"locks {name}, which no rule so far sets",
-                             "set it in this rule or an earlier one", warning=True)
+                findings.add(
+                    f"{path}.lock[{index_lock}]",
+                    f"locks {name}, which no rule so far sets",
+                    "set it in this rule or an earlier one",
+                    warning=True,
+                )
 
     for index, item in enumerate(profile.preflight):
         read += [(f"preflight[{index}].check", n) for n in _expr(findings, f"preflight[{index}].check", item.check)]
         if item.message:
-            _template(findings, f"preflight[{index}].message", item.message, item_list=None, catalog=None,
-                      item_scope=False)
+            _template(
+                findings, f"preflight[{index}].message", item.message, item_list=None, catalog=None, item_scope=False
+            )
 
     # Answers files name fields by id and confirm pages by page id: those share one namespace.
     page_ids: dict[str, str] = {}
@@ -264,8 +298,12 @@ def check(profile: Profile, located: Located, catalog: Catalog | None = None) ->
     known = {n.casefold() for n in settable}
     for path, name in read:
         if not is_known_fact(name) and name.casefold() not in known:
-            findings.add(path, f"{name} is not a fact and nothing in the profile sets it",
-                         "it is empty unless the engine sets it; check the spelling", warning=True)
+            findings.add(
+                path,
+                f"{name} is not a fact and nothing in the profile sets it",
+                "it is empty unless the engine sets it; check the spelling",
+                warning=True,
+            )
     return findings
 
 

@@ -11,8 +11,14 @@ DATA = Path(__file__).resolve().parent / "tasksequence" / "data"
 
 
 def test_check_warns_about_the_variable_contract_but_passes() -> None:
-    done = run_prestart("check", str(SPEC / "technician.yaml"), "--catalog", str(SPEC / "catalog.json"),
-                        "--task-sequence", str(DATA / "lab.xml"))
+    done = run_prestart(
+        "check",
+        str(SPEC / "technician.yaml"),
+        "--catalog",
+        str(SPEC / "catalog.json"),
+        "--task-sequence",
+        str(DATA / "lab.xml"),
+    )
     assert done.returncode == 0, done.stderr
     warnings = [line for line in done.stderr.splitlines() if line.endswith("[warning]")]
     # lab.xml reads OSDImageIndex, which nothing sets; the profile offers en-US, which no condition matches

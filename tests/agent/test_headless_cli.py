@@ -14,8 +14,14 @@ from agent.cmtrace import iter_records
 from tests.conftest import REPO, SPEC, exit_status, run_prestart
 
 
-def _run(tmp_path: Path, *, profile: Path | None = None, facts: str = "facts/laptop.json",
-         answers: str | dict | None = None, extra: tuple[str, ...] = ()) -> tuple[subprocess.CompletedProcess[str], Path]:
+def _run(
+    tmp_path: Path,
+    *,
+    profile: Path | None = None,
+    facts: str = "facts/laptop.json",
+    answers: str | dict | None = None,
+    extra: tuple[str, ...] = (),
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     if isinstance(answers, dict) or answers is None:
         path = tmp_path / "answers.yaml"
         path.write_text(json.dumps(answers or {}), encoding="utf-8")
@@ -24,10 +30,21 @@ def _run(tmp_path: Path, *, profile: Path | None = None, facts: str = "facts/lap
         answers_path = str(SPEC / answers)
     out = tmp_path / "out.json"
     done = run_prestart(
-        "run", "--profile", str(profile or SPEC / "technician.yaml"), "--catalog", str(SPEC / "catalog.json"),
-        "--facts", str(SPEC / facts) if not Path(facts).is_absolute() else facts,
-        "--answers", answers_path, "--unattended", "--sink", f"json:{out}",
-        "--log-dir", str(tmp_path / "log"), *extra,
+        "run",
+        "--profile",
+        str(profile or SPEC / "technician.yaml"),
+        "--catalog",
+        str(SPEC / "catalog.json"),
+        "--facts",
+        str(SPEC / facts) if not Path(facts).is_absolute() else facts,
+        "--answers",
+        answers_path,
+        "--unattended",
+        "--sink",
+        f"json:{out}",
+        "--log-dir",
+        str(tmp_path / "log"),
+        *extra,
     )
     return done, out
 
@@ -80,8 +97,11 @@ def test_missing_required_value_is_not_found(tmp_path: Path) -> None:
 
 
 def test_invalid_computer_name_is_invalid_data(tmp_path: Path) -> None:
-    done, out = _run(tmp_path, facts="facts/vm.json", answers={"deployment": "win11-core",
-                                                                "computer_name": "THIS NAME IS WAY TOO LONG"})
+    done, out = _run(
+        tmp_path,
+        facts="facts/vm.json",
+        answers={"deployment": "win11-core", "computer_name": "THIS NAME IS WAY TOO LONG"},
+    )
     assert done.returncode == 13
     assert "at most 15 characters" in done.stderr
     _assert_nothing_written(out)
@@ -122,7 +142,7 @@ def test_help_documents_exit_codes() -> None:
 
 
 def test_log_is_cmtrace_and_receipt_tells_where_values_came_from(tmp_path: Path) -> None:
-    done, out = _run(tmp_path, answers="answers/technician-laptop.yaml")
+    done, _ = _run(tmp_path, answers="answers/technician-laptop.yaml")
     assert done.returncode == 0, done.stderr
     log_text = (tmp_path / "log" / "prestart.log").read_text(encoding="utf-8")
     records = list(iter_records(log_text))
@@ -141,7 +161,7 @@ def test_log_is_cmtrace_and_receipt_tells_where_values_came_from(tmp_path: Path)
 
 
 def test_failed_run_writes_a_receipt_with_its_exit_code(tmp_path: Path) -> None:
-    done, out = _run(tmp_path, facts="facts/laptop-on-battery.json", answers="answers/technician-laptop.yaml")
+    done, _ = _run(tmp_path, facts="facts/laptop-on-battery.json", answers="answers/technician-laptop.yaml")
     assert done.returncode == 21
     receipt = json.loads((tmp_path / "log" / "prestart-receipt.json").read_text(encoding="utf-8"))
     assert receipt["exit_code"] == 21 and receipt["variables"] == {}
@@ -192,10 +212,10 @@ def test_headless_run_imports_neither_tkinter_nor_requests(tmp_path: Path) -> No
         f"""
         import sys
         from agent.cli import main
-        code = main(["run", "--profile", r"{SPEC / 'technician.yaml'}", "--catalog", r"{SPEC / 'catalog.json'}",
-                     "--facts", r"{SPEC / 'facts/laptop.json'}", "--answers",
-                     r"{SPEC / 'answers/technician-laptop.yaml'}", "--unattended", "--sink", r"json:{out}",
-                     "--log-dir", r"{tmp_path / 'log'}"])
+        code = main(["run", "--profile", r"{SPEC / "technician.yaml"}", "--catalog", r"{SPEC / "catalog.json"}",
+                     "--facts", r"{SPEC / "facts/laptop.json"}", "--answers",
+                     r"{SPEC / "answers/technician-laptop.yaml"}", "--unattended", "--sink", r"json:{out}",
+                     "--log-dir", r"{tmp_path / "log"}"])
         assert code == 0, code
         heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tkinter", "_tkinter", "requests", "urllib3"))
         print(",".join(heavy))
@@ -225,9 +245,20 @@ def test_receipt_shows_what_the_chosen_sequence_will_run(tmp_path: Path) -> None
     catalog_path.write_text(json.dumps(catalog), encoding="utf-8")
     out = tmp_path / "out.json"
     done = run_prestart(
-        "run", "--profile", str(SPEC / "technician.yaml"), "--catalog", str(catalog_path),
-        "--facts", str(SPEC / "facts/laptop.json"), "--answers", str(SPEC / "answers/technician-laptop.yaml"),
-        "--unattended", "--sink", f"json:{out}", "--log-dir", str(tmp_path / "log"),
+        "run",
+        "--profile",
+        str(SPEC / "technician.yaml"),
+        "--catalog",
+        str(catalog_path),
+        "--facts",
+        str(SPEC / "facts/laptop.json"),
+        "--answers",
+        str(SPEC / "answers/technician-laptop.yaml"),
+        "--unattended",
+        "--sink",
+        f"json:{out}",
+        "--log-dir",
+        str(tmp_path / "log"),
     )
     assert done.returncode == 0, done.stderr
     receipt = json.loads((tmp_path / "log" / "prestart-receipt.json").read_text(encoding="utf-8"))

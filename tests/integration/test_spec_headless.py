@@ -22,13 +22,19 @@ def test_reference_case(case: str, tmp_path: Path) -> None:
     out = tmp_path / "OUT.json"
     done = run_prestart(
         "run",
-        "--profile", str(SPEC / expected["profile"]),
-        "--catalog", str(SPEC / expected["catalog"]),
-        "--facts", str(SPEC / expected["facts"]),
-        "--answers", str(SPEC / expected["answers"]),
+        "--profile",
+        str(SPEC / expected["profile"]),
+        "--catalog",
+        str(SPEC / expected["catalog"]),
+        "--facts",
+        str(SPEC / expected["facts"]),
+        "--answers",
+        str(SPEC / expected["answers"]),
         "--unattended",
-        "--sink", f"json:{out}",
-        "--log-dir", str(tmp_path / "log"),
+        "--sink",
+        f"json:{out}",
+        "--log-dir",
+        str(tmp_path / "log"),
     )
     assert done.returncode == exit_status(expected["exit_code"]), done.stderr
     if expected["exit_code"] != 0:

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from agent.errors import ExitCode
+from examples.standin import make_pe as make_agent_exe
 from media_builder.cli import main
 from media_builder.iso import read_boot_catalog
 from media_builder.manifest import sha256_file
 from media_builder.stage import AGENT_EXE, CATALOG, PROFILE, PUBLIC_KEY
 from media_builder.wim import extract_files
 from tests.media_builder.conftest import MediaWorkspace
-from examples.standin import make_pe as make_agent_exe
 
 EPOCH = "1767225600"  # 2026-01-01
 

@@ -14,8 +14,8 @@ import pytest
 
 from agent import proc
 from agent.errors import DataError, InputError
-from media_builder import iso
 from examples.standin import StandIn, make_winpe_standin
+from media_builder import iso
 
 EPOCH = 1_714_000_000
 

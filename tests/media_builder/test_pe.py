@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from agent.errors import InputError
-from media_builder.pe import check_arch, normalize_arch, pe_machine
 from examples.standin import make_pe
+from media_builder.pe import check_arch, normalize_arch, pe_machine
 
 
 @pytest.mark.parametrize("arch", ["amd64", "x86", "arm64"])

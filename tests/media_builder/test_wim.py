@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from agent.errors import DataError, InputError
-from media_builder import wim
 from examples.standin import StandIn, make_winpe_standin
+from media_builder import wim
 
 EPOCH = 1_714_000_000
 

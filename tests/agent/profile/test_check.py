@@ -64,8 +64,7 @@ def test_schema_problems_all_reported_with_lines(tmp_path: Path) -> None:
 
 
 def test_meaning_problems_all_reported(tmp_path: Path, spec_catalog) -> None:  # type: ignore[no-untyped-def]
-    fixed = BAD.replace("colour: blue\n", "").replace("type: texty", "type: text").replace(
-        "label: [1, 2], ", "")
+    fixed = BAD.replace("colour: blue\n", "").replace("type: texty", "type: text").replace("label: [1, 2], ", "")
     _, problems, _ = _problems(tmp_path, fixed, spec_catalog)
     text = "\n".join(map(str, problems))
     assert "rules[0].when: expression does not parse" in text
