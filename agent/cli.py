@@ -184,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         }[command]
         return handler(args)
     except PrestartError as exc:
+        if _RUN_REDACTOR is not None:
+            exc.message, exc.hint = _RUN_REDACTOR.redact(exc.message), _RUN_REDACTOR.redact(exc.hint)
         _print_error(exc)
         # POSIX keeps only 8 bits of an exit code (1223 -> 199); say the real one.
         print(f"prestart: exit {int(exc.code)} ({_win32_name(exc.code)})", file=sys.stderr)
@@ -191,10 +193,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("prestart: cancelled", file=sys.stderr)
         return int(ExitCode.CANCELLED)
-    except Exception as exc:  # a bug: say so, keep the traceback
-        traceback.print_exc()
-        print(f"prestart: internal error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+    except Exception as exc:  # a bug: say so, keep the traceback (in the log when there is one)
+        text = f"{exc.__class__.__name__}: {exc}"
+        trace = traceback.format_exc()
+        if _RUN_REDACTOR is not None:  # secrets typed during the run must not reach stderr either
+            text, trace = _RUN_REDACTOR.redact(text), _RUN_REDACTOR.redact(trace)
+            print("prestart: the traceback is in prestart.log", file=sys.stderr)
+        else:
+            print(trace, file=sys.stderr, end="")
+        print(f"prestart: internal error: {text}", file=sys.stderr)
+        print(f"prestart: exit {int(ExitCode.INTERNAL_ERROR)} (ERROR_INTERNAL_ERROR)", file=sys.stderr)
         return int(ExitCode.INTERNAL_ERROR)
+
+
+# The redactor of the run in progress: main() uses it for anything it prints after a crash.
+_RUN_REDACTOR: Any = None
 
 
 def _win32_name(code: ExitCode) -> str:
@@ -436,7 +449,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     engine_facts = hook.facts() if hook is not None else {}
     hook_dir = hook.log_dir() if hook is not None else None
     log_dir = default_log_dir(engine, args.log_dir or (str(hook_dir) if hook_dir else None))
+    global _RUN_REDACTOR
     redactor, handler = _setup_logging(log_dir)
+    _RUN_REDACTOR = redactor
     session = Session(args, engine=engine, engine_facts=engine_facts)
     receipt = session.receipt
     code = ExitCode.INTERNAL_ERROR
@@ -449,7 +464,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             answers = headless.load_answers(args.answers)
             receipt.choices = dict(answers)
             receipt.secret_fields = {f.id for _, f in flow.profile.fields() if f.is_secret}
-            state = headless.run(flow, answers, source=str(args.answers))
+            state = headless.run(flow, answers, source=str(args.answers), ca_bundle=_ca_bundle(args))
         else:
             state = _interactive(session, hook, commit=True)
         for secret in flow.secrets:
@@ -487,7 +502,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if session.flow is not None:
             # Sign-in may have changed who is at the machine and their role since the flow was built.
             receipt.role = session.flow.role
-            receipt.user = getattr(session.flow, "user", "") or receipt.user
+            receipt.user = session.flow.user or receipt.user
         try:
             receipt.write(log_dir / "prestart-receipt.json")
         except OSError as exc:
@@ -495,11 +510,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         if session.flow is not None and session.flow.profile.audit_url:
             from agent.audit import send_receipt
 
-            ca = Path(args.ca_bundle) if args.ca_bundle else payload_dir() / PAYLOAD_CA
-            send_receipt(session.flow.profile.audit_url, receipt.to_dict(), ca_bundle=ca if ca.exists() else None)
+            send_receipt(session.flow.profile.audit_url, receipt.to_dict(), ca_bundle=_ca_bundle(args),
+                         timeout=session.flow.profile.audit_timeout)
         _finish(session, hook, code)
         logging.getLogger("prestart").removeHandler(handler)
         handler.close()
+
+
+def _ca_bundle(args: argparse.Namespace) -> Path | None:
+    """--ca-bundle, else the CA bundle the media carries beside the agent, else None (the system's)."""
+    if getattr(args, "ca_bundle", None):
+        return Path(args.ca_bundle)
+    media = payload_dir() / PAYLOAD_CA
+    return media if media.exists() else None
 
 
 def _secret_variables(flow: Any) -> set[str]:
@@ -534,7 +557,7 @@ def _refresh_job(session: Session) -> Any:
     flow = session.flow
     base = payload_dir()
     key = Path(args.trust_key) if args.trust_key else base / PAYLOAD_PUBKEY
-    ca = Path(args.ca_bundle) if args.ca_bundle else (base / PAYLOAD_CA if (base / PAYLOAD_CA).exists() else None)
+    ca = _ca_bundle(args)
     if flow.profile.refresh is None or args.no_refresh or session.loaded is None or not session.loaded.signed:
         return None
     if not key.exists():

@@ -128,6 +128,7 @@ class Flow:
         self.engine = dict(engine or {})
         self.role = role or profile.initial_role
         self.catalog_note = catalog_note
+        self.user = ""  # who signed in on a login page, for the receipt
         self.answers: dict[str, Any] = {}  # field id -> value the person gave
         self.confirmed: dict[str, str] = {}  # confirm page id -> typed text
         self.fired: list[str] = []

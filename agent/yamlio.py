@@ -40,8 +40,17 @@ def join(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
+# Aliases let a small file name a huge tree ("billion laughs"): a profile needs no more nodes than this.
+MAX_NODES = 200_000
+
+
 def _convert(node: yaml.Node, path: str, lines: dict[str, int], loader: Any) -> Any:
     lines[path] = node.start_mark.line + 1
+    if len(lines) > MAX_NODES:
+        raise InputError(
+            f"line {node.start_mark.line + 1}: more than {MAX_NODES:,} values (YAML aliases expanding?)",
+            "write the profile out without `&anchor`/`*alias` chains",
+        )
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -90,6 +99,8 @@ def load_text(text: str, file: str, *, fast: bool = True) -> Located:
         raise InputError(
             f"{where}: not valid YAML: {exc.problem or exc}", "check indentation and quoting there"
         ) from exc
+    except yaml.YAMLError as exc:  # unmarked errors, e.g. control characters the reader refuses
+        raise InputError(f"{file}: not valid YAML: {exc}", "save the file as plain UTF-8 text") from exc
     except InputError as exc:
         raise InputError(f"{file}:{exc.message}", exc.hint) from exc
     return Located(data, lines if node is not None else {}, file)

@@ -63,9 +63,12 @@ def render_variables_dat(variables: Mapping[str, str]) -> bytes:
 
 def parse_variables_dat(data: bytes, where: str) -> dict[str, str]:
     """Every variable in a VARIABLES.DAT document, names upper-cased as MDT keeps them."""
+    # MDT never writes a DTD; refusing one keeps entity expansion ("billion laughs") out of the agent.
+    if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
+        raise DataError(f"{where}: VARIABLES.DAT carries a DTD, which MDT never writes", "delete the file")
     try:
         root = ET.fromstring(data)
-    except ET.ParseError as exc:
+    except (ET.ParseError, LookupError, ValueError) as exc:
         raise DataError(
             f"{where}: not a readable VARIABLES.DAT: {exc}", "delete the file, or restore it from MDT's logs"
         ) from exc

@@ -139,6 +139,6 @@ class SignInGate:
         self.failures = 0
         self.flow.role = signed.role
         # Flow has no `user` yet (the lead owns it); the CLI reads it with getattr for the receipt.
-        setattr(self.flow, "user", signed.user)  # noqa: B010
+        self.flow.user = signed.user
         log.info("signed in as %s by %s; role %s", signed.user, signed.method, signed.role)
         return signed

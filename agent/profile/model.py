@@ -174,6 +174,7 @@ class Profile:
     kiosk: KioskSettings = field(default_factory=KioskSettings)
     on_cancel: str = "exit"
     audit_url: str = ""
+    audit_timeout: float = 5.0
     rules: tuple[Rule, ...] = ()
     preflight: tuple[Check, ...] = ()
     pages: tuple[Page, ...] = ()
@@ -316,6 +317,7 @@ def profile_from_data(data: dict[str, Any], *, source: str = "") -> Profile:
         ),
         on_cancel=_text((data.get("on_cancel") or {}).get("then")) or "exit",
         audit_url=_text((data.get("audit") or {}).get("url")),
+        audit_timeout=float((data.get("audit") or {}).get("timeout", 5.0)),
         rules=tuple(rules),
         preflight=tuple(
             Check(

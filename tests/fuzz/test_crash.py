@@ -67,8 +67,6 @@ def test_a_crash_exits_1359_and_writes_no_variables(tmp_path: Path, module: str,
         assert CANARY not in log + json.dumps(receipt)
 
 
-@pytest.mark.xfail(strict=True, reason="agent/cli.py main() prints the crash's traceback and message to stderr "
-                   "without the run's Redactor (reported to the lead)")
 def test_a_crash_message_on_stderr_masks_entered_secrets(tmp_path: Path) -> None:
     answers = yaml.safe_load((SPEC / "answers" / "technician-laptop.yaml").read_text(encoding="utf-8"))
     answers["join_password"] = CANARY

@@ -1,0 +1,288 @@
+"""Frozen agent vs frozen Tk and console hello-worlds: bytes added to an LZX WIM, cold and warm start, headless run.
+
+    python -m bench.bench_frozen        (PRESTART_BENCH_RUNS=N for N runs per figure; default 5)
+
+Builds (cached under $PRESTART_BENCH_CACHE, default /tmp/prestart-bench/frozen): the agent onedir and onefile
+through media_builder.freeze (packaging/prestart.spec), and the floors of this stack with the same PyInstaller
+options (stripped, no UPX, optimize=1): a Tk window with one label, and a console program that prints and exits.
+"Cold" runs follow `sync; echo 3 > /proc/sys/vm/drop_caches` (root only; otherwise the row says so).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import PyInstaller
+
+from bench.common import REPO, RUNS, SPEC, row
+from examples.standin import make_winpe_standin
+from media_builder import freeze
+
+CACHE = Path(os.environ.get("PRESTART_BENCH_CACHE", "/tmp/prestart-bench")) / "frozen"
+WIM_ENV = {**os.environ, "WIMLIB_IMAGEX_IGNORE_CASE": "1"}
+SIZE_TARGET, START_TARGET, HEADLESS_TARGET = 1.25, 1.3, 1.3
+
+# The floor of the UI: one label, timed to the same event the agent traces when its first page is drawn.
+TK_HELLO = """
+import os, sys, time, tkinter as tk
+root = tk.Tk()
+tk.Label(root, text="Hello").pack()
+def drawn():
+    path = os.environ.get("PRESTART_UI_TRACE")
+    if path:
+        with open(path, "a") as out:
+            out.write(f"{time.time():.3f} drawn\\n")
+root.bind("<Map>", lambda e: root.after_idle(drawn) if e.widget is root else None)
+root.mainloop()
+"""
+CONSOLE_HELLO = 'print("hello")\n'
+
+# The same options packaging/prestart.spec uses, with PyInstaller's default collection (no excludes).
+FLOOR_SPEC = """
+import os
+ONEFILE = os.environ.get("PRESTART_ONEFILE", "") == "1"
+a = Analysis([{script!r}], optimize=1)
+pyz = PYZ(a.pure)
+COMMON = dict(name={name!r}, debug=False, strip=True, upx=False, console=True)
+if ONEFILE:
+    exe = EXE(pyz, a.scripts, a.binaries, a.datas, [], runtime_tmpdir=None, **COMMON)
+else:
+    exe = EXE(pyz, a.scripts, [], exclude_binaries=True, **COMMON)
+    coll = COLLECT(exe, a.binaries, a.datas, strip=True, upx=False, name={name!r})
+"""
+
+
+def build_floor(name: str, source: str, *, onefile: bool) -> Path:
+    """The executable of a frozen hello-world, built once per source, spec and PyInstaller version."""
+    key = hashlib.sha256(f"{source}|{FLOOR_SPEC}|{PyInstaller.__version__}|{sys.version}".encode()).hexdigest()[:16]
+    folder = CACHE / "floors" / f"{name}-{'onefile' if onefile else 'onedir'}-{key}"
+    exe = folder / "dist" / (name if onefile else f"{name}/{name}")
+    if exe.is_file():
+        return exe
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    script = folder / f"{name}.py"
+    script.write_text(source, encoding="utf-8")
+    spec = folder / f"{name}.spec"
+    spec.write_text(FLOOR_SPEC.format(script=str(script), name=name), encoding="utf-8")
+    env = {**os.environ, "PRESTART_ONEFILE": "1" if onefile else "0"}
+    subprocess.run(
+        [sys.executable, "-m", "PyInstaller", str(spec), "--distpath", str(folder / "dist"),
+         "--workpath", str(folder / "build"), "--noconfirm", "--log-level", "WARN"],
+        check=True, env=env, cwd=folder, capture_output=True,
+    )  # fmt: skip
+    shutil.rmtree(folder / "build", ignore_errors=True)
+    return exe
+
+
+def build_agent(*, onefile: bool) -> Path:
+    return freeze.freeze(onefile=onefile, cache_dir=CACHE / "agent", arch=freeze.host_arch())
+
+
+def shipped(exe: Path, *, onefile: bool) -> Path:
+    """What goes on media: the file itself (onefile) or the folder it is in (onedir)."""
+    return exe if onefile else exe.parent
+
+
+def disk_bytes(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def base_wim() -> Path:
+    wim = CACHE / "standin" / "media" / "sources" / "boot.wim"
+    if not wim.is_file():
+        shutil.rmtree(CACHE / "standin", ignore_errors=True)
+        make_winpe_standin(CACHE / "standin", size_mb=2)
+    return wim
+
+
+def wim_added_bytes(path: Path) -> int:
+    """Bytes that adding `path` under /sms/bin grows an LZX boot.wim by (one in-place `wimlib-imagex update`)."""
+    base = base_wim()
+    with tempfile.TemporaryDirectory(prefix="prestart-bench-wim-") as tmp:
+        copy = Path(tmp) / "boot.wim"
+        shutil.copyfile(base, copy)
+        target = "/sms/bin" if path.is_dir() else f"/sms/bin/{path.name}"
+        commands = f"add '{path}' '{target}'\n".encode()
+        subprocess.run(["wimlib-imagex", "update", str(copy), "1"], input=commands, check=True, env=WIM_ENV,
+                       capture_output=True)  # fmt: skip
+        return copy.stat().st_size - base.stat().st_size
+
+
+def can_drop_caches() -> bool:
+    try:
+        drop_caches()
+    except OSError:
+        return False
+    return True
+
+
+def drop_caches() -> None:
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as fh:
+        fh.write("3\n")
+
+
+def median_of(measure: Callable[[], float], *, cold: bool, runs: int = RUNS) -> float:
+    """Median of `runs` measurements; cold ones drop the page cache first, warm ones follow a warm-up run."""
+    if not cold:
+        measure()
+    samples = []
+    for _ in range(runs):
+        if cold:
+            drop_caches()
+        samples.append(measure())
+    return statistics.median(samples)
+
+
+def first_draw(argv: list[str], env: dict[str, str]) -> float:
+    """Seconds from spawning `argv` to its `drawn` trace line (the first page, or the floor's first frame)."""
+    with tempfile.TemporaryDirectory(prefix="prestart-bench-trace-") as tmp:
+        trace = Path(tmp) / "trace"
+        started = time.time()
+        process = subprocess.Popen(argv, env={**env, "PRESTART_UI_TRACE": str(trace)}, cwd=tmp,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if trace.exists():
+                    for line in trace.read_text(encoding="utf-8").splitlines():
+                        stamp, _, event = line.partition(" ")
+                        if event == "drawn":
+                            return float(stamp) - started
+                if process.poll() is not None:
+                    raise SystemExit(f"{argv[0]} exited {process.returncode} before drawing: "
+                                     f"{process.stderr.read().decode(errors='replace') if process.stderr else ''}")
+                time.sleep(0.002)
+            raise SystemExit(f"no first draw from {argv}")
+        finally:
+            process.kill()
+            process.wait()
+
+
+def run_to_exit(argv: list[str], env: dict[str, str]) -> float:
+    with tempfile.TemporaryDirectory(prefix="prestart-bench-run-") as tmp:
+        started = time.perf_counter()
+        done = subprocess.run(argv, env=env, cwd=tmp, capture_output=True)
+        elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
+    return elapsed
+
+
+def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+                            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    os.close(write)
+    with os.fdopen(read) as fh:
+        number = fh.readline().strip()
+    return xvfb, f":{number}"
+
+
+def preview_args() -> list[str]:
+    return ["preview", str(SPEC / "technician.yaml"), "--facts", str(SPEC / "facts" / "laptop.json"),
+            "--catalog", str(SPEC / "catalog.json")]  # fmt: skip
+
+
+def run_args(out: Path) -> list[str]:
+    return ["run", "--profile", str(SPEC / "technician.yaml"), "--catalog", str(SPEC / "catalog.json"),
+            "--facts", str(SPEC / "facts" / "laptop.json"), "--answers", str(SPEC / "answers/technician-laptop.yaml"),
+            "--unattended", "--sink", f"json:{out}", "--log-dir", str(out.parent / "log")]  # fmt: skip
+
+
+def mb(n: int) -> str:
+    return f"{n / 1e6:.2f} MB"
+
+
+def ms(s: float) -> str:
+    return f"{s * 1000:.0f} ms"
+
+
+def verdict(ratio: float, target: float) -> str:
+    return f"{ratio:.2f}x (target ≤ {target}x: {'met' if ratio <= target else 'MISSED'})"
+
+
+def main() -> list[str]:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    rows: list[str] = []
+    builds = {}
+    for onefile in (False, True):
+        kind = "onefile" if onefile else "onedir"
+        builds[("agent", kind)] = build_agent(onefile=onefile)
+        builds[("tk", kind)] = build_floor("tkhello", TK_HELLO, onefile=onefile)
+        builds[("console", kind)] = build_floor("hello", CONSOLE_HELLO, onefile=onefile)
+
+    # Sizes are deterministic: one measurement each.
+    for kind in ("onedir", "onefile"):
+        onefile = kind == "onefile"
+        agent = shipped(builds[("agent", kind)], onefile=onefile)
+        tk = shipped(builds[("tk", kind)], onefile=onefile)
+        a_wim, t_wim = wim_added_bytes(agent), wim_added_bytes(tk)
+        rows.append(row(f"frozen Tk hello-world {kind}: bytes added to LZX boot.wim (floor)", mb(t_wim),
+                        "1.00x", f"`wimlib-imagex update boot.wim 1` `add {kind} /sms/bin`; {mb(disk_bytes(tk))} "
+                        "on disk"))  # fmt: skip
+        rows.append(row(f"frozen agent {kind}: bytes added to LZX boot.wim", mb(a_wim),
+                        verdict(a_wim / t_wim, SIZE_TARGET) if kind == "onedir" else f"{a_wim / t_wim:.2f}x",
+                        f"same; {mb(disk_bytes(agent))} on disk; "
+                        "`python -m PyInstaller packaging/prestart.spec` (PRESTART_ONEFILE=1 for onefile)"))  # fmt: skip
+
+    cold_ok = can_drop_caches()
+    cold_how = "page cache dropped before each run" if cold_ok else "cannot drop caches: not measured"
+    xvfb, display = start_xvfb()
+    try:
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PRESTART_UI_TRACE")}
+        env["DISPLAY"] = display
+        for kind in ("onedir", "onefile"):
+            agent_ui = [str(builds[("agent", kind)]), *preview_args()]
+            tk_ui = [str(builds[("tk", kind)])]
+            for temp, cold in (("warm", False), ("cold", True)):
+                if cold and not cold_ok:
+                    continue
+                t_tk = median_of(lambda: first_draw(tk_ui, env), cold=cold)
+                t_agent = median_of(lambda: first_draw(agent_ui, env), cold=cold)
+                how = cold_how if cold else "after one warm-up run"
+                rows.append(row(f"Tk hello-world {kind}, {temp}: first frame (floor)", ms(t_tk), "1.00x",
+                                f"`tkhello` under Xvfb, spawn to `<Map>`+idle; {how}"))  # fmt: skip
+                rows.append(row(f"agent {kind}, {temp}: first page", ms(t_agent),
+                                verdict(t_agent / t_tk, START_TARGET),
+                                f"`prestart preview technician.yaml --facts laptop.json --catalog catalog.json`, "
+                                f"PRESTART_UI_TRACE `drawn`; {how}"))  # fmt: skip
+        with tempfile.TemporaryDirectory(prefix="prestart-bench-out-") as tmp:
+            out = Path(tmp) / "vars.json"
+            for kind in ("onedir", "onefile"):
+                agent_run = [str(builds[("agent", kind)]), *run_args(out)]
+                hello = [str(builds[("console", kind)])]
+                for temp, cold in (("warm", False), ("cold", True)):
+                    if cold and not cold_ok:
+                        continue
+                    t_hello = median_of(lambda: run_to_exit(hello, env), cold=cold)
+                    t_run = median_of(lambda: run_to_exit(agent_run, env), cold=cold)
+                    how = cold_how if cold else "after one warm-up run"
+                    rows.append(row(f"console hello-world {kind}, {temp}: to exit (floor)", ms(t_hello), "1.00x",
+                                    f"`hello` (print and exit); {how}"))  # fmt: skip
+                    rows.append(row(f"agent {kind}, {temp}: headless run to exit", ms(t_run),
+                                    verdict(t_run / t_hello, HEADLESS_TARGET),
+                                    "`prestart run --profile technician.yaml --facts laptop.json --answers "
+                                    f"technician-laptop.yaml --unattended --sink json:OUT`; {how}"))  # fmt: skip
+    finally:
+        xvfb.terminate()
+        xvfb.wait()
+    return rows
+
+
+if __name__ == "__main__":
+    for line in main():
+        print(line)
+    sys.exit(0)
