@@ -169,6 +169,10 @@ class _Builder:
     """The per-boot-image work; one instance per build, shared by the worker threads."""
 
     def __init__(self, plan: Plan, options: BuildOptions, progress: Progress) -> None:
+        from agent.profile import load_profile
+
+        # Kiosk media get the escape checks (F8 command support in the boot image).
+        self.kiosk = load_profile(plan.definition.profile).is_kiosk
         self.plan = plan
         self.options = options
         self.progress = progress
@@ -226,6 +230,12 @@ class _Builder:
             with timer.step("read_back"):
                 wimlib.verify_payload(built, image.index, staged.payload)
             record = self._record(image, staged, built)
+            if self.kiosk:
+                from media_builder.escapes import kiosk_warnings
+
+                record["warnings"] = kiosk_warnings(image.name, image.wim, image.index)
+                for warning in record["warnings"]:
+                    self.progress.info(f"warning: {warning}")
             ctx = output_kinds.OutputContext(d, image, built, staged, epoch, report)
             for kind in d.outputs_for(image):
                 self._check_cancel()
