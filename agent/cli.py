@@ -471,7 +471,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             redactor.add(secret)
             receipt.secrets.add(secret)
         variables = flow.result(state)
-        secret_vars = _secret_variables(flow)
+        secret_vars = flow.secret_variables()
         receipt.set_variables(variables, flow.sources(state), secret_vars)
         receipt.plan = flow.what_will_run(state)
         store.commit(variables)
@@ -523,16 +523,6 @@ def _ca_bundle(args: argparse.Namespace) -> Path | None:
         return Path(args.ca_bundle)
     media = payload_dir() / PAYLOAD_CA
     return media if media.exists() else None
-
-
-def _secret_variables(flow: Any) -> set[str]:
-    names: set[str] = set()
-    for _, fld in flow.profile.fields():
-        if fld.is_secret:
-            if fld.variable:
-                names.add(fld.variable.casefold())
-            names |= {n.casefold() for n, _ in fld.set}
-    return names
 
 
 def _finish(session: Session, hook: Any, code: ExitCode) -> None:
@@ -594,8 +584,11 @@ def _interactive(session: Session, hook: Any, *, commit: bool) -> Any:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
+    # Preview never talks to the network or an engine: the catalog given is the catalog shown.
     args.trust_key = None
     args.smbios = None
+    args.no_refresh = True
+    args.ca_bundle = None
     session = Session(args, engine={}, engine_facts={})
     flow = session.build()
     if args.kiosk_windowed:

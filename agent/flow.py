@@ -450,6 +450,16 @@ class Flow:
             out["PrestartCatalogSerial"] = str(self.catalog.serial)
         return out
 
+    def secret_variables(self) -> set[str]:
+        """Folded names of the variables secret fields write: never logged, masked on screen and in receipts."""
+        names: set[str] = set()
+        for _, fld in self.profile.fields():
+            if fld.is_secret:
+                if fld.variable:
+                    names.add(fld.variable.casefold())
+                names |= {n.casefold() for n, _ in fld.set}
+        return names
+
     def what_will_run(self, state: State) -> list[dict[str, str]]:
         """For a chosen item that carries its task sequence (`sequence` XML, from the AdminService source):
         every step as run / skip / runtime with the reason, given the variables this run sets."""

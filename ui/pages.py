@@ -35,17 +35,6 @@ def _entries(options: Sequence[Option]) -> list[Entry]:
     return [Entry(o.id, o.label, o.group, o.enabled, o.reason) for o in options]
 
 
-def secret_variables(flow: Flow) -> set[str]:
-    """Folded names of variables that secret fields write; the summary masks their values."""
-    names: set[str] = set()
-    for _, fld in flow.profile.fields():
-        if fld.is_secret:
-            if fld.variable:
-                names.add(fld.variable.casefold())
-            names |= {n.casefold() for n, _ in fld.set}
-    return names
-
-
 class PageView:
     """A page's widgets inside the window body; built when shown, destroyed when left."""
 
@@ -286,7 +275,7 @@ class ConfirmView(PageView):
         tree.configure(yscrollcommand=bar.set)
         tree.pack(side="left", fill="both", expand=True)
         bar.pack(side="right", fill="y")
-        secret = secret_variables(flow)
+        secret = flow.secret_variables()
         sources = flow.sources(self.state)
         for name, value in flow.result(self.state).items():
             shown = "********" if name.casefold() in secret else value
