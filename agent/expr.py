@@ -466,6 +466,7 @@ _T = TypeVar("_T", Decimal, str)
 _NUMERIC_VALUE = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*")
 
 
+@functools.lru_cache(maxsize=8192)
 def _number(text: str) -> Decimal | None:
     # Decimal, not float: "0.1" + exactness, and 20-digit serial numbers compare correctly.
     if _NUMERIC_VALUE.fullmatch(text):
@@ -513,9 +514,35 @@ def _like_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.DOTALL | re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)
+def _like_matcher(pattern: str) -> Callable[[str], bool]:
+    """A matcher for one pattern. The common shapes (`%x%`, `x%`, `%x`, `x`) on ASCII text skip the regex:
+    profiles with thousands of `Model like "%...%"` rules would otherwise spend most of a run compiling."""
+    core = pattern.strip("%")
+    if "_" not in pattern and "%" not in core and core.isascii():
+        needle = core.lower()
+        head, tail = pattern.startswith("%"), pattern.endswith("%")
+
+        def fast(value: str) -> bool:
+            if not value.isascii():
+                return _like_regex(pattern).fullmatch(value) is not None
+            text = value.lower()
+            if head and tail:
+                return needle in text
+            if head:
+                return text.endswith(needle)
+            if tail:
+                return text.startswith(needle)
+            return text == needle
+
+        return fast
+    slow = _like_regex(pattern)
+    return lambda value: slow.fullmatch(value) is not None
+
+
 def like(value: str, pattern: str) -> bool:
     """WQL LIKE: `%` any run, `_` one character, case-insensitive, whole value. Patterns are compiled once."""
-    return _like_regex(pattern).fullmatch(value) is not None
+    return _like_matcher(pattern)(value)
 
 
 def is_truthy(value: str) -> bool:
@@ -534,9 +561,15 @@ def evaluate(expr: Expr, lookup: Callable[[str], str]) -> bool:
     if isinstance(expr, Compare):
         return compare(_value(expr.left, lookup), expr.op, _value(expr.right, lookup))
     if isinstance(expr, And):
-        return all(evaluate(op, lookup) for op in expr.operands)
+        for operand in expr.operands:  # noqa: SIM110 - a loop, not all(genexpr): rules run thousands of times
+            if not evaluate(operand, lookup):
+                return False
+        return True
     if isinstance(expr, Or):
-        return any(evaluate(op, lookup) for op in expr.operands)
+        for operand in expr.operands:  # noqa: SIM110
+            if evaluate(operand, lookup):
+                return True
+        return False
     if isinstance(expr, Not):
         return not evaluate(expr.operand, lookup)
     if isinstance(expr, Like):
