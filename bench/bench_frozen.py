@@ -23,7 +23,7 @@ from pathlib import Path
 
 import PyInstaller
 
-from bench.common import REPO, RUNS, SPEC, row
+from bench.common import RUNS, SPEC, row
 from examples.standin import make_winpe_standin
 from media_builder import freeze
 
@@ -76,10 +76,24 @@ def build_floor(name: str, source: str, *, onefile: bool) -> Path:
     spec.write_text(FLOOR_SPEC.format(script=str(script), name=name), encoding="utf-8")
     env = {**os.environ, "PRESTART_ONEFILE": "1" if onefile else "0"}
     subprocess.run(
-        [sys.executable, "-m", "PyInstaller", str(spec), "--distpath", str(folder / "dist"),
-         "--workpath", str(folder / "build"), "--noconfirm", "--log-level", "WARN"],
-        check=True, env=env, cwd=folder, capture_output=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "PyInstaller",
+            str(spec),
+            "--distpath",
+            str(folder / "dist"),
+            "--workpath",
+            str(folder / "build"),
+            "--noconfirm",
+            "--log-level",
+            "WARN",
+        ],
+        check=True,
+        env=env,
+        cwd=folder,
+        capture_output=True,
+    )
     shutil.rmtree(folder / "build", ignore_errors=True)
     return exe
 
@@ -115,8 +129,9 @@ def wim_added_bytes(path: Path) -> int:
         shutil.copyfile(base, copy)
         target = "/sms/bin" if path.is_dir() else f"/sms/bin/{path.name}"
         commands = f"add '{path}' '{target}'\n".encode()
-        subprocess.run(["wimlib-imagex", "update", str(copy), "1"], input=commands, check=True, env=WIM_ENV,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["wimlib-imagex", "update", str(copy), "1"], input=commands, check=True, env=WIM_ENV, capture_output=True
+        )
         return copy.stat().st_size - base.stat().st_size
 
 
@@ -134,15 +149,18 @@ def drop_caches() -> None:
         fh.write("3\n")
 
 
-def median_of(measure: Callable[[], float], *, cold: bool, runs: int = RUNS) -> float:
+Measure = Callable[[list[str], dict[str, str]], float]
+
+
+def median_of(measure: Measure, argv: list[str], env: dict[str, str], *, cold: bool, runs: int = RUNS) -> float:
     """Median of `runs` measurements; cold ones drop the page cache first, warm ones follow a warm-up run."""
     if not cold:
-        measure()
+        measure(argv, env)
     samples = []
     for _ in range(runs):
         if cold:
             drop_caches()
-        samples.append(measure())
+        samples.append(measure(argv, env))
     return statistics.median(samples)
 
 
@@ -151,8 +169,13 @@ def first_draw(argv: list[str], env: dict[str, str]) -> float:
     with tempfile.TemporaryDirectory(prefix="prestart-bench-trace-") as tmp:
         trace = Path(tmp) / "trace"
         started = time.time()
-        process = subprocess.Popen(argv, env={**env, "PRESTART_UI_TRACE": str(trace)}, cwd=tmp,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        process = subprocess.Popen(
+            argv,
+            env={**env, "PRESTART_UI_TRACE": str(trace)},
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
@@ -162,8 +185,10 @@ def first_draw(argv: list[str], env: dict[str, str]) -> float:
                         if event == "drawn":
                             return float(stamp) - started
                 if process.poll() is not None:
-                    raise SystemExit(f"{argv[0]} exited {process.returncode} before drawing: "
-                                     f"{process.stderr.read().decode(errors='replace') if process.stderr else ''}")
+                    raise SystemExit(
+                        f"{argv[0]} exited {process.returncode} before drawing: "
+                        f"{process.stderr.read().decode(errors='replace') if process.stderr else ''}"
+                    )
                 time.sleep(0.002)
             raise SystemExit(f"no first draw from {argv}")
         finally:
@@ -183,23 +208,46 @@ def run_to_exit(argv: list[str], env: dict[str, str]) -> float:
 
 def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
     read, write = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+        pass_fds=(write,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write)
     with os.fdopen(read) as fh:
         number = fh.readline().strip()
     return xvfb, f":{number}"
 
 
-def preview_args() -> list[str]:
-    return ["preview", str(SPEC / "technician.yaml"), "--facts", str(SPEC / "facts" / "laptop.json"),
-            "--catalog", str(SPEC / "catalog.json")]  # fmt: skip
+def preview_args(profile: Path) -> list[str]:
+    return [
+        "preview",
+        str(profile),
+        "--facts",
+        str(SPEC / "facts" / "laptop.json"),
+        "--catalog",
+        str(SPEC / "catalog.json"),
+    ]
 
 
 def run_args(out: Path) -> list[str]:
-    return ["run", "--profile", str(SPEC / "technician.yaml"), "--catalog", str(SPEC / "catalog.json"),
-            "--facts", str(SPEC / "facts" / "laptop.json"), "--answers", str(SPEC / "answers/technician-laptop.yaml"),
-            "--unattended", "--sink", f"json:{out}", "--log-dir", str(out.parent / "log")]  # fmt: skip
+    return [
+        "run",
+        "--profile",
+        str(SPEC / "technician.yaml"),
+        "--catalog",
+        str(SPEC / "catalog.json"),
+        "--facts",
+        str(SPEC / "facts" / "laptop.json"),
+        "--answers",
+        str(SPEC / "answers/technician-laptop.yaml"),
+        "--unattended",
+        "--sink",
+        f"json:{out}",
+        "--log-dir",
+        str(out.parent / "log"),
+    ]
 
 
 def mb(n: int) -> str:
@@ -230,35 +278,58 @@ def main() -> list[str]:
         agent = shipped(builds[("agent", kind)], onefile=onefile)
         tk = shipped(builds[("tk", kind)], onefile=onefile)
         a_wim, t_wim = wim_added_bytes(agent), wim_added_bytes(tk)
-        rows.append(row(f"frozen Tk hello-world {kind}: bytes added to LZX boot.wim (floor)", mb(t_wim),
-                        "1.00x", f"`wimlib-imagex update boot.wim 1` `add {kind} /sms/bin`; {mb(disk_bytes(tk))} "
-                        "on disk"))  # fmt: skip
-        rows.append(row(f"frozen agent {kind}: bytes added to LZX boot.wim", mb(a_wim),
-                        verdict(a_wim / t_wim, SIZE_TARGET) if kind == "onedir" else f"{a_wim / t_wim:.2f}x",
-                        f"same; {mb(disk_bytes(agent))} on disk; "
-                        "`python -m PyInstaller packaging/prestart.spec` (PRESTART_ONEFILE=1 for onefile)"))  # fmt: skip
+        rows.append(
+            row(
+                f"frozen Tk hello-world {kind}: bytes added to LZX boot.wim (floor)",
+                mb(t_wim),
+                "1.00x",
+                f"`wimlib-imagex update boot.wim 1` `add {kind} /sms/bin`; {mb(disk_bytes(tk))} on disk",
+            )
+        )
+        rows.append(
+            row(
+                f"frozen agent {kind}: bytes added to LZX boot.wim",
+                mb(a_wim),
+                verdict(a_wim / t_wim, SIZE_TARGET) if kind == "onedir" else f"{a_wim / t_wim:.2f}x",
+                f"same; {mb(disk_bytes(agent))} on disk; "
+                "`python -m PyInstaller packaging/prestart.spec` (PRESTART_ONEFILE=1 for onefile)",
+            )
+        )
 
     cold_ok = can_drop_caches()
     cold_how = "page cache dropped before each run" if cold_ok else "cannot drop caches: not measured"
     xvfb, display = start_xvfb()
+    profile = SPEC / "technician.yaml"
     try:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PRESTART_UI_TRACE")}
         env["DISPLAY"] = display
         for kind in ("onedir", "onefile"):
-            agent_ui = [str(builds[("agent", kind)]), *preview_args()]
+            agent_ui = [str(builds[("agent", kind)]), *preview_args(profile)]
             tk_ui = [str(builds[("tk", kind)])]
             for temp, cold in (("warm", False), ("cold", True)):
                 if cold and not cold_ok:
                     continue
-                t_tk = median_of(lambda: first_draw(tk_ui, env), cold=cold)
-                t_agent = median_of(lambda: first_draw(agent_ui, env), cold=cold)
+                t_tk = median_of(first_draw, tk_ui, env, cold=cold)
+                t_agent = median_of(first_draw, agent_ui, env, cold=cold)
                 how = cold_how if cold else "after one warm-up run"
-                rows.append(row(f"Tk hello-world {kind}, {temp}: first frame (floor)", ms(t_tk), "1.00x",
-                                f"`tkhello` under Xvfb, spawn to `<Map>`+idle; {how}"))  # fmt: skip
-                rows.append(row(f"agent {kind}, {temp}: first page", ms(t_agent),
-                                verdict(t_agent / t_tk, START_TARGET),
-                                f"`prestart preview technician.yaml --facts laptop.json --catalog catalog.json`, "
-                                f"PRESTART_UI_TRACE `drawn`; {how}"))  # fmt: skip
+                rows.append(
+                    row(
+                        f"Tk hello-world {kind}, {temp}: first frame (floor)",
+                        ms(t_tk),
+                        "1.00x",
+                        f"`tkhello` under Xvfb, spawn to `<Map>`+idle; {how}",
+                    )
+                )
+                rows.append(
+                    row(
+                        f"agent {kind}, {temp}: first page",
+                        ms(t_agent),
+                        verdict(t_agent / t_tk, START_TARGET),
+                        "`prestart preview technician.yaml` "
+                        "`--facts laptop.json --catalog catalog.json`, "
+                        f"PRESTART_UI_TRACE `drawn`; {how}",
+                    )
+                )
         with tempfile.TemporaryDirectory(prefix="prestart-bench-out-") as tmp:
             out = Path(tmp) / "vars.json"
             for kind in ("onedir", "onefile"):
@@ -267,15 +338,26 @@ def main() -> list[str]:
                 for temp, cold in (("warm", False), ("cold", True)):
                     if cold and not cold_ok:
                         continue
-                    t_hello = median_of(lambda: run_to_exit(hello, env), cold=cold)
-                    t_run = median_of(lambda: run_to_exit(agent_run, env), cold=cold)
+                    t_hello = median_of(run_to_exit, hello, env, cold=cold)
+                    t_run = median_of(run_to_exit, agent_run, env, cold=cold)
                     how = cold_how if cold else "after one warm-up run"
-                    rows.append(row(f"console hello-world {kind}, {temp}: to exit (floor)", ms(t_hello), "1.00x",
-                                    f"`hello` (print and exit); {how}"))  # fmt: skip
-                    rows.append(row(f"agent {kind}, {temp}: headless run to exit", ms(t_run),
-                                    verdict(t_run / t_hello, HEADLESS_TARGET),
-                                    "`prestart run --profile technician.yaml --facts laptop.json --answers "
-                                    f"technician-laptop.yaml --unattended --sink json:OUT`; {how}"))  # fmt: skip
+                    rows.append(
+                        row(
+                            f"console hello-world {kind}, {temp}: to exit (floor)",
+                            ms(t_hello),
+                            "1.00x",
+                            f"`hello` (print and exit); {how}",
+                        )
+                    )
+                    rows.append(
+                        row(
+                            f"agent {kind}, {temp}: headless run to exit",
+                            ms(t_run),
+                            verdict(t_run / t_hello, HEADLESS_TARGET),
+                            "`prestart run --profile technician.yaml --facts laptop.json --answers "
+                            f"technician-laptop.yaml --unattended --sink json:OUT`; {how}",
+                        )
+                    )
     finally:
         xvfb.terminate()
         xvfb.wait()

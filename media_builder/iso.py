@@ -106,6 +106,41 @@ class _PinnedClock:
 
 
 _clock_lock = threading.Lock()
+_PYCDLIB_COPY_YIELD: Any = None  # pycdlib's own copy loop, for objects without a file descriptor
+
+
+def _copy_data_yield(data_length: int, blocksize: int, infp: Any, outfp: Any) -> Iterator[int]:
+    """pycdlib.utils.copy_data_yield, but file to file in the kernel (copy_file_range) where it can.
+
+    pycdlib copies through Python bytes objects: a fresh multi-MB buffer per block, about 3x slower than a
+    file copy. Same bytes, same yields; any object without a real file descriptor takes pycdlib's own path.
+    """
+    try:
+        in_fd, out_fd = infp.fileno(), outfp.fileno()
+    except (AttributeError, OSError, ValueError):
+        in_fd = out_fd = -1
+    if in_fd < 0 or not hasattr(os, "copy_file_range"):
+        yield from _PYCDLIB_COPY_YIELD(data_length, blocksize, infp, outfp)
+        return
+    outfp.flush()  # pycdlib's metadata writes may still sit in the buffer
+    src, dst = infp.tell(), outfp.tell()
+    left = data_length
+    while left > 0:
+        n = os.copy_file_range(in_fd, out_fd, min(blocksize, left), src, dst)
+        if n <= 0:  # the file is shorter than pycdlib thinks: stop, as pycdlib does
+            n = left
+        else:
+            src += n
+            dst += n
+        left -= n
+        yield n
+    infp.seek(src)
+    outfp.seek(dst)
+
+
+def _copy_data(data_length: int, blocksize: int, infp: Any, outfp: Any) -> None:
+    for _ in _copy_data_yield(data_length, blocksize, infp, outfp):
+        pass
 
 
 @contextlib.contextmanager
@@ -121,6 +156,8 @@ def pinned_pycdlib_clock(epoch: int) -> Iterator[None]:
     import pycdlib.udf
     import pycdlib.utils
 
+    global _PYCDLIB_COPY_YIELD
+    _PYCDLIB_COPY_YIELD = _PYCDLIB_COPY_YIELD or pycdlib.utils.copy_data_yield
     clock = _PinnedClock(epoch)
     patched = [
         (pycdlib.dates, "time", clock),
@@ -129,6 +166,8 @@ def pinned_pycdlib_clock(epoch: int) -> Iterator[None]:
         (pycdlib.udf, "time", clock),
         (pycdlib.utils, "time", clock),
         (pycdlib.udf, "random", random.Random(epoch)),
+        (pycdlib.utils, "copy_data_yield", _copy_data_yield),
+        (pycdlib.utils, "copy_data", _copy_data),
     ]
     with _clock_lock:
         saved = [(mod, name, getattr(mod, name)) for mod, name, _ in patched]

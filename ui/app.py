@@ -74,6 +74,7 @@ class App:
         self.view: pages.PageView | None = None
         self.pos = 0
         self.dialog: tk.Toplevel | None = None
+        self._dialog_focused: tk.Misc | None = None  # where the dialog's focus goes back to
         self._countdown_job: str | None = None
         self._countdown_left = 0
         self._countdown_stopped = False
@@ -158,6 +159,9 @@ class App:
             root.bind_all(chord, self._unlock_chord)
         for sequence in ("<KeyPress>", "<ButtonPress>", "<Motion>"):
             root.bind_all(sequence, self._activity, add="+")
+        # Every window this process maps (ours, or a Tcl dialog, menu or tooltip) is traced, so the kiosk
+        # escape tests can show that only the kiosk window and its own dialogs ever appear.
+        root.bind_all("<Map>", self._window_mapped, add="+")
         if self.kiosk_rules and self.profile.kiosk.idle_reset_seconds > 0:
             root.after(1000, self._idle_check)
 
@@ -169,17 +173,49 @@ class App:
         if self.kiosk:
             self.root.after(20, self._keep_focus)
 
+    def _window_mapped(self, event: tk.Event) -> None:
+        path = str(event.widget)
+        with contextlib.suppress(tk.TclError):
+            if self.root.tk.call("winfo", "toplevel", path) != path:
+                return  # a widget inside a window, not a window
+            try:
+                title = str(self.root.tk.call("wm", "title", path))
+            except tk.TclError:  # a menu: no wm title
+                title = str(self.root.tk.call("winfo", "class", path))
+            self.trace(f"window {title}")
+
     def _keep_focus(self) -> None:
         """Kiosk: an override-redirect window gets no focus from a window manager, and nothing else
         on this screen should have it; take it back whenever it is lost."""
+        if self.root.state() == "iconic":  # a window manager's menu or taskbar minimised it: back at once
+            self.root.deiconify()
         if self.dialog is None and self.root.focus_get() is None:
             self.root.lift()
             self.root.focus_force()
             self._focus_page()
-        elif self.dialog is not None and self.dialog.focus_get() is None:
-            self.dialog.lift()
-            self.dialog.focus_force()
+        elif self.dialog is not None:
+            focused = self._dialog_focus(self.dialog)
+            if focused is None:
+                # Also when a click on the kiosk behind it took the focus: the dialog's keys would go nowhere.
+                self.dialog.lift()
+                self.dialog.focus_force()
+                if self._dialog_focused is not None:
+                    with contextlib.suppress(tk.TclError):
+                        self._dialog_focused.focus_set()
+            else:
+                self._dialog_focused = focused
         self.root.after(300, self._keep_focus)
+
+    @staticmethod
+    def _dialog_focus(dialog: tk.Toplevel) -> tk.Misc | None:
+        """The widget inside `dialog` that has the keyboard focus, if one has."""
+        try:
+            focused = dialog.focus_get()
+        except KeyError:  # a Tcl-only widget has it: not ours
+            return None
+        if focused is None or focused is dialog or focused.winfo_toplevel() is not dialog:
+            return None
+        return focused
 
     def run(self) -> State:
         try:
@@ -571,9 +607,11 @@ class App:
             log.debug("dialog grab failed", exc_info=True)
         dialog.focus_force()
         focus.focus_set()
+        self._dialog_focused = focus
 
     def _close_dialog(self) -> None:
         dialog, self.dialog = self.dialog, None
+        self._dialog_focused = None
         if dialog is not None:
             with contextlib.suppress(tk.TclError):
                 dialog.grab_release()

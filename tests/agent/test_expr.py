@@ -449,3 +449,18 @@ def test_two_thousand_rules_are_cheap() -> None:
     elapsed = time.perf_counter() - started
     assert results[0] is True and results[-1] is False
     assert elapsed < 2.0, f"2,000 distinct rules took {elapsed:.2f} s"
+
+
+@FUZZ
+@given(st.text(alphabet=st.sampled_from(list("ab_1-.\"' =!<>()[],\t%xANDorNot9é")), max_size=30) | st.text(max_size=20))
+def test_fast_tokenizer_agrees_with_the_careful_one(text: str) -> None:
+    from agent.expr import _tokenize, _tokenize_careful
+
+    try:
+        careful = _tokenize_careful(text)
+    except ExprError as exc:
+        with pytest.raises(ExprError) as raised:
+            _tokenize(text)
+        assert (raised.value.column, str(raised.value)) == (exc.column, str(exc))
+        return
+    assert _tokenize(text) == careful
