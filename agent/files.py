@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -49,3 +50,12 @@ def create_private(path: str | os.PathLike[str], data: bytes) -> None:
     fd = os.open(target, flags, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a file as hex, read in 1 MiB blocks (boot.wim files are hundreds of MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()

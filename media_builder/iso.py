@@ -19,6 +19,7 @@ from time import struct_time
 from typing import Any
 
 from agent.errors import DataError, InputError
+from agent.files import sha256_file as _sha256
 
 Progress = Callable[[str, float], None]
 
@@ -201,14 +202,6 @@ def _iso9660_names(names: list[str], *, is_dir: dict[str, bool]) -> dict[str, st
         used.add(full)
         out[name] = full if is_dir[name] else full + (";1" if ext else ".;1")
     return out
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _check_boot_files(boot: BootFiles) -> None:

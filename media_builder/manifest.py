@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -12,18 +11,10 @@ from typing import Any
 
 from agent import proc
 from agent.errors import DataError, InputError
-from agent.files import write_text
+from agent.files import sha256_file, write_text
 
 MANIFEST = "manifest.json"
 FORMAT = 1
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def file_record(path: Path, root: Path) -> dict[str, Any]:

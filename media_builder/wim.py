@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import shutil
@@ -14,6 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from agent import proc
 from agent.errors import DataError, InputError
+from agent.files import sha256_file as _sha256
 
 Progress = Callable[[str, float], None]
 
@@ -287,14 +287,6 @@ def extract_files(wim: Path, index: int, paths: list[str]) -> dict[str, bytes]:
     with tempfile.TemporaryDirectory(prefix="prestart-wimx-") as work:
         files = _extract_to(wim, index, paths, Path(work) / "out")
         return {path: file.read_bytes() for path, file in files.items()}
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def verify_payload(wim: Path, index: int, payload: Mapping[str, Path]) -> None:

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from agent.errors import InputError
+from agent.files import sha256_file as _sha256
 from media_builder.outputs import FAT32_MAX_FILE, OutputContext, find_ci, media_files, media_tree
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class UsbOutput:
