@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from examples.workspace import SPEC, make_workspace
+from examples.workspace import SPEC, make_workspace, reference_run_args
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,23 +54,7 @@ def main(argv: list[str]) -> int:
         expected = json.loads(case.read_text(encoding="utf-8"))
         sink = out / "runs" / f"{case.stem}.json"
         sink.unlink(missing_ok=True)
-        done = prestart(
-            "run",
-            "--profile",
-            str(SPEC / expected["profile"]),
-            "--catalog",
-            str(SPEC / expected["catalog"]),
-            "--facts",
-            str(SPEC / expected["facts"]),
-            "--answers",
-            str(SPEC / expected["answers"]),
-            "--unattended",
-            "--sink",
-            f"json:{sink}",
-            "--log-dir",
-            str(out / "runs" / "logs"),
-            check=False,
-        )
+        done = prestart(*reference_run_args(expected, sink, out / "runs" / "logs"), check=False)
         code = done.returncode
         want = expected["exit_code"] & 0xFF
         verdict = "as expected" if code == want else f"EXPECTED {expected['exit_code']}"

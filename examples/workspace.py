@@ -36,3 +36,17 @@ def make_workspace(root: Path, spec: Path = SPEC, *, size_mb: int = 2) -> MediaW
     agent = make_pe(root / "dist" / "amd64" / "prestart.exe", "amd64", size=0)
     standin = make_winpe_standin(root / "winpe" / "amd64", size_mb=size_mb)
     return MediaWorkspace(root, root / "media.yaml", standin, agent, private)
+
+
+def reference_run_args(case: dict[str, object], sink: Path, log_dir: Path, spec: Path = SPEC) -> list[str]:
+    """`prestart` arguments for one case of spec/expected, exactly as spec/README.md says to run it."""
+    return [
+        "run",
+        "--profile", str(spec / str(case["profile"])),
+        "--catalog", str(spec / str(case["catalog"])),
+        "--facts", str(spec / str(case["facts"])),
+        "--answers", str(spec / str(case["answers"])),
+        "--unattended",
+        "--sink", f"json:{sink}",
+        "--log-dir", str(log_dir),
+    ]  # fmt: skip

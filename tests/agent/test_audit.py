@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,33 +111,6 @@ def test_a_wrong_certificate_is_refused_and_the_run_still_succeeds(https: HTTPSe
     assert out.exists()
     assert len(https.log) == 0  # nothing reached the server
     assert "TLS error" in (tmp_path / "log" / "prestart.log").read_text(encoding="utf-8")
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A listener that accepts and never answers, so the TLS handshake hangs until the client gives up."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(5)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        sock.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(sock.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield int(sock.getsockname()[1])
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    sock.close()
 
 
 def test_a_server_that_never_answers_costs_at_most_the_timeout(silent_port: int, ca_pem: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from examples.workspace import reference_run_args
 from tests.conftest import SPEC, exit_status, run_prestart
 
 CASES = sorted(p.stem for p in (SPEC / "expected").glob("*.json"))
@@ -20,22 +21,7 @@ def test_there_are_reference_cases() -> None:
 def test_reference_case(case: str, tmp_path: Path) -> None:
     expected = json.loads((SPEC / "expected" / f"{case}.json").read_text(encoding="utf-8"))
     out = tmp_path / "OUT.json"
-    done = run_prestart(
-        "run",
-        "--profile",
-        str(SPEC / expected["profile"]),
-        "--catalog",
-        str(SPEC / expected["catalog"]),
-        "--facts",
-        str(SPEC / expected["facts"]),
-        "--answers",
-        str(SPEC / expected["answers"]),
-        "--unattended",
-        "--sink",
-        f"json:{out}",
-        "--log-dir",
-        str(tmp_path / "log"),
-    )
+    done = run_prestart(*reference_run_args(expected, out, tmp_path / "log"))
     assert done.returncode == exit_status(expected["exit_code"]), done.stderr
     if expected["exit_code"] != 0:
         assert not out.exists()
