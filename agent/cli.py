@@ -355,6 +355,11 @@ class Session:
         facts.update(self.engine_facts)
         self.receipt.facts = dict(facts)
         note = _catalog_note(loaded)
+        stale = _stale_note(loaded, profile.max_age_days)
+        if stale:
+            # Old choices still beat none: say so on screen and in the log, and go on.
+            log.warning("catalog: %s", stale)
+            note = f"{note} — {stale}"
         if loaded is not None:
             self.receipt.catalog = {
                 "serial": loaded.catalog.serial,
@@ -369,6 +374,8 @@ class Session:
         self.loaded = loaded
         self.receipt.role = flow.role
         self.receipt.rules_fired = list(flow.fired)
+        if stale:
+            self.receipt.catalog["stale"] = stale
         return flow
 
     def _catalog(self, base: Path) -> Any:
@@ -399,6 +406,20 @@ class Session:
         from agent.facts import gather
 
         return gather(smbios_file=Path(args.smbios) if getattr(args, "smbios", None) else None)
+
+
+def _stale_note(loaded: Any, max_age_days: int | None) -> str:
+    """Why the catalog is older than the profile's `catalog.max_age_days`, or ""."""
+    if loaded is None or not max_age_days or not loaded.catalog.generated:
+        return ""
+    from datetime import UTC, datetime
+
+    from agent.catalog.model import parse_time
+
+    age = datetime.now(UTC) - parse_time(loaded.catalog.generated)
+    if age.days <= max_age_days:
+        return ""
+    return f"{age.days} days old, older than the {max_age_days} days the profile allows; rebuild or refresh it"
 
 
 def _payload_profile(base: Path) -> Path:
@@ -510,8 +531,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         if session.flow is not None and session.flow.profile.audit_url:
             from agent.audit import send_receipt
 
-            send_receipt(session.flow.profile.audit_url, receipt.to_dict(), ca_bundle=_ca_bundle(args),
-                         timeout=session.flow.profile.audit_timeout)
+            send_receipt(
+                session.flow.profile.audit_url,
+                receipt.to_dict(),
+                ca_bundle=_ca_bundle(args),
+                timeout=session.flow.profile.audit_timeout,
+            )
         _finish(session, hook, code)
         logging.getLogger("prestart").removeHandler(handler)
         handler.close()

@@ -264,3 +264,20 @@ def test_receipt_shows_what_the_chosen_sequence_will_run(tmp_path: Path) -> None
     receipt = json.loads((tmp_path / "log" / "prestart-receipt.json").read_text(encoding="utf-8"))
     statuses = {entry["path"]: entry["status"] for entry in receipt["plan"]}
     assert statuses == {"German only": "run", "French only": "skip"}
+
+
+def test_a_catalog_older_than_max_age_days_is_logged_and_kept(tmp_path: Path) -> None:
+    catalog = json.loads((SPEC / "catalog.json").read_text(encoding="utf-8"))
+    catalog["generated"] = "2020-01-01T00:00:00Z"
+    catalog_path = tmp_path / "old.json"
+    catalog_path.write_text(json.dumps(catalog), encoding="utf-8")
+    out = tmp_path / "out.json"
+    done = run_prestart(
+        "run", "--profile", str(SPEC / "technician.yaml"), "--catalog", str(catalog_path),
+        "--facts", str(SPEC / "facts/vm.json"), "--answers", str(SPEC / "answers/technician-vm.yaml"),
+        "--unattended", "--sink", f"json:{out}", "--log-dir", str(tmp_path / "log"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr  # old choices still work
+    assert "older than the 30 days the profile allows" in (tmp_path / "log" / "prestart.log").read_text("utf-8")
+    receipt = json.loads((tmp_path / "log" / "prestart-receipt.json").read_text(encoding="utf-8"))
+    assert "older than the 30 days" in receipt["catalog"]["stale"]
