@@ -8,25 +8,15 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from bench.common import time_call
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from examples.standin import make_winpe_standin
 from media_builder import iso
-
-
-def median(fn: Callable[[], None], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def main() -> int:
@@ -53,8 +43,8 @@ def main() -> int:
     def write() -> None:
         iso.write_iso(media, out / "a.iso", boot=boot, label="BENCH", epoch=1_700_000_000)
 
-    t_copy = median(copy, args.runs)
-    t_iso = median(write, args.runs)
+    t_copy = time_call(copy, runs=args.runs)
+    t_iso = time_call(write, runs=args.runs)
     setup = f"media folder {total / 1e6:.0f} MB, median of {args.runs}"
     ratio = t_iso / t_copy
     verdict = f"{ratio:.2f}x (target ≤ 2x: {'met' if ratio <= 2 else 'MISSED'})"

@@ -10,12 +10,11 @@ import argparse
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from bench.common import time_call
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -62,15 +61,6 @@ def payload(cache: Path) -> dict[str, Path]:
     return files
 
 
-def median(fn: Callable[[], None], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--size-mb", type=int, default=300)
@@ -107,9 +97,9 @@ def main() -> int:
         subprocess.run(["wimlib-imagex", "capture", str(tree), str(work / "re.wim"), "WinPE", "--compress=LZX"],
                        check=True, env=ENV, capture_output=True)  # fmt: skip
 
-    t_bare = median(bare, args.runs)
-    t_ours = median(ours, args.runs)
-    t_re = median(recapture, args.runs)
+    t_bare = time_call(bare, runs=args.runs)
+    t_ours = time_call(ours, runs=args.runs)
+    t_re = time_call(recapture, runs=args.runs)
     size = src.stat().st_size / 1e6
     setup = f"{size:.0f} MB LZX base, 15 MB payload in 40 files, median of {args.runs}"
     ratio = t_ours / t_bare
