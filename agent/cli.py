@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -605,6 +606,10 @@ def _interactive(session: Session, hook: Any, *, commit: bool) -> Any:
     from ui.app import run_ui
 
     job = _refresh_job(session)
+    # The entry point starts with the collector off (agent/__main__.py). The wizard may run for an hour:
+    # collect again from here, but never rescan what was loaded at start (catalog, profile, modules).
+    gc.freeze()
+    gc.enable()
     return run_ui(session.flow, preview=not commit, hook=hook, background=[job] if job else [])
 
 

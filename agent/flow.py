@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from agent import __version__
 from agent.catalog.model import Catalog, Item
@@ -44,9 +44,11 @@ class CheckResult:
         return not self.passed and self.severity == "error"
 
 
-@dataclass(frozen=True)
-class Option:
-    """One entry a choice or multi field offers: enabled, or disabled with the reason."""
+class Option(NamedTuple):
+    """One entry a choice or multi field offers: enabled, or disabled with the reason.
+
+    A NamedTuple: a 10,000-application field builds 10,000 of them (bench/tried.md).
+    """
 
     id: str
     label: str
@@ -134,6 +136,10 @@ class Flow:
         self.fired: list[str] = []
         self.secrets: set[str] = set()
         self._index: dict[tuple[str, tuple[str, ...]], dict[tuple[str, ...], Item]] = {}
+        # Options of fields whose items have no `requires` depend on the role alone: built once per role.
+        self._options: dict[tuple[str, str], tuple[Option, ...]] = {}
+        self._by_id_for: tuple[Option, ...] | None = None
+        self._by_id_map: dict[str, Option] = {}
         self.base = self._apply_rules()
 
     # -- rules ---------------------------------------------------------------------------------
@@ -193,6 +199,7 @@ class Flow:
         self.catalog = catalog
         self.catalog_note = note
         self._index.clear()
+        self._options.clear()
         self.base = self._apply_rules()
 
     # -- preflight -----------------------------------------------------------------------------
@@ -227,9 +234,12 @@ class Flow:
             return False
         return not fld.when or check_expr(fld.when, vars.lookup)
 
-    def options(self, fld: Field, vars: Variables | None = None) -> list[Option]:
+    def options(self, fld: Field, vars: Variables | None = None) -> tuple[Option, ...]:
         """What a choice or multi field offers to the current role; `requires` false = disabled."""
-        lookup = (vars or self.base.vars).lookup
+        key = (fld.id, self.role.casefold())
+        cached = self._options.get(key)
+        if cached is not None:
+            return cached
         if fld.list:
             items: Sequence[Item] = self.catalog.items(fld.list)
         else:
@@ -245,14 +255,32 @@ class Flow:
                 )
                 for c in fld.choices
             ]
-        result = []
+        lookup = (vars or self.base.vars).lookup
+        role = self.role
+        conditional = False
+        result: list[Option] = []
+        append = result.append
         for item in items:
-            if not item.offered_to(self.role):
+            if item.roles is not None and not item.offered_to(role):
                 continue
-            enabled = not item.requires or check_expr(item.requires, lookup)
-            reason = "" if enabled else f"requires {item.requires}"
-            result.append(Option(item.id, item.label, item.value, item.group, enabled, reason, item))
-        return result
+            if item.requires:
+                conditional = True
+                enabled = check_expr(item.requires, lookup)
+                reason = "" if enabled else f"requires {item.requires}"
+            else:
+                enabled, reason = True, ""
+            append(Option(item.id, item.label, item.value, item.group, enabled, reason, item))
+        options = tuple(result)
+        if not conditional:
+            self._options[key] = options
+        return options
+
+    def _by_id(self, options: tuple[Option, ...]) -> dict[str, Option]:
+        """Options by case-folded id; remembered for the last option tuple (the cached ones repeat)."""
+        if self._by_id_for is not options:
+            self._by_id_map = {o.id.casefold(): o for o in options}
+            self._by_id_for = options
+        return self._by_id_map
 
     def locked_by(self, fld: Field, state: State) -> str:
         """The rule that locked this field's variable, or ""."""
@@ -345,7 +373,7 @@ class Flow:
             if text:
                 self._write(fld, text, None, state, origin)
             return
-        options = {o.id.casefold(): o for o in self.options(fld, state.vars)}
+        options = self._by_id(self.options(fld, state.vars))
         if fld.type == "choice":
             if isinstance(value, (list, dict)):
                 raise FieldError(fld.id, f"{fld.id}: expected one choice")

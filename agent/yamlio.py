@@ -106,12 +106,16 @@ def load_text(text: str, file: str, *, fast: bool = True) -> Located:
     return Located(data, lines if node is not None else {}, file)
 
 
-def load_file(path: str | Path, *, fast: bool = True) -> Located:
-    """Read and parse a YAML file; an unreadable file is the caller's input problem."""
+def read_text(path: str | Path) -> str:
+    """A text file's contents; an unreadable file is the caller's input problem."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        return Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}", "check the path and permissions") from exc
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text", "save the file as UTF-8") from exc
-    return load_text(text, str(path), fast=fast)
+
+
+def load_file(path: str | Path, *, fast: bool = True) -> Located:
+    """Read and parse a YAML file; an unreadable file is the caller's input problem."""
+    return load_text(read_text(path), str(path), fast=fast)

@@ -18,20 +18,29 @@ RUNS = int(os.environ.get("PRESTART_BENCH_RUNS", "5"))
 
 def time_command(argv: Sequence[str], *, runs: int = RUNS, env: dict[str, str] | None = None, expect: int = 0) -> float:
     """Median wall time in seconds of `argv` over `runs` runs (after one warm-up run)."""
+    return time_commands([argv], runs=runs, env=env, expect=expect)[0]
+
+
+def time_commands(
+    argvs: Sequence[Sequence[str]], *, runs: int = RUNS, env: dict[str, str] | None = None, expect: int = 0
+) -> list[float]:
+    """Median wall time of each command, run in turns (a, b, a, b, ...) so that a noisy neighbour slows
+    every command alike and the ratios between them hold. One warm-up round first."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    samples = []
+    samples: list[list[float]] = [[] for _ in argvs]
     for index in range(runs + 1):
-        start = time.perf_counter()
-        done = subprocess.run(list(argv), capture_output=True, env=full_env, cwd=REPO)
-        elapsed = time.perf_counter() - start
-        if done.returncode != expect:
-            raise SystemExit(
-                f"benchmark command failed ({done.returncode}): {shlex.join(argv)}\n"
-                f"{done.stderr.decode(errors='replace')}"
-            )
-        if index:  # the first run warms the page cache
-            samples.append(elapsed)
-    return statistics.median(samples)
+        for argv, kept in zip(argvs, samples, strict=True):
+            start = time.perf_counter()
+            done = subprocess.run(list(argv), capture_output=True, env=full_env, cwd=REPO)
+            elapsed = time.perf_counter() - start
+            if done.returncode != expect:
+                raise SystemExit(
+                    f"benchmark command failed ({done.returncode}): {shlex.join(argv)}\n"
+                    f"{done.stderr.decode(errors='replace')}"
+                )
+            if index:  # the first round warms the page cache
+                kept.append(elapsed)
+    return [statistics.median(kept) for kept in samples]
 
 
 def time_call(fn: Callable[[], object], *, runs: int = RUNS) -> float:

@@ -1,9 +1,12 @@
 """PyInstaller entry point of the frozen agent: the `prestart` command."""
 
+import gc
 import sys
 import warnings
 
-from agent.cli import main
+gc.disable()  # as in agent/__main__.py: nothing loaded at start needs the cyclic collector
+
+from agent.cli import main  # noqa: E402 (after gc.disable: imports allocate too)
 
 # The frozen agent leaves out charset_normalizer (packaging/prestart.spec); requests warns about that
 # on import although the agent never asks it to guess a text encoding.

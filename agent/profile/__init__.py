@@ -1,15 +1,43 @@
-"""Profiles: the schema, loading with line numbers, and the meaning checks."""
+"""Profiles: the schema, loading with line numbers, the meaning checks, and compiling for media."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import re
 from pathlib import Path
 
+from agent import __version__
 from agent.catalog.model import Catalog
 from agent.errors import Problem, ValidationFailed
 from agent.profile.model import Profile, profile_from_data
-from agent.yamlio import Located, load_file
+from agent.yamlio import Located, load_file, load_text, read_text
 
-__all__ = ["Profile", "check_file", "load_profile"]
+__all__ = ["Profile", "check_file", "compile_profile", "load_profile"]
+
+log = logging.getLogger("prestart.profile")
+
+# A compiled profile opens with its stamp: the agent that checked it and a SHA-256 of everything after.
+COMPILED_BY = f"prestart {__version__}"
+_STAMP = re.compile(r'\{"compiled":\{"by":("(?:[^"\\]|\\.)*"),"sha256":"([0-9a-f]{64})"\},')
+
+
+def stamp_holds(text: str) -> bool:
+    """True when `text` is a profile this agent version compiled and nobody changed since.
+
+    Such a profile already passed every check that does not depend on the catalog; the agent skips them
+    at boot (2,000 rules: tens of milliseconds). A hand-edited compiled file fails the digest and is
+    checked in full, like any other profile.
+    """
+    match = _STAMP.match(text)
+    if match is None:
+        return False
+    body = text[match.end() :].rstrip()
+    return (
+        json.loads(match.group(1)) == COMPILED_BY
+        and hashlib.sha256(body.encode("utf-8")).hexdigest() == match.group(2)
+    )
 
 
 def check_file(
@@ -17,19 +45,29 @@ def check_file(
 ) -> tuple[Profile | None, list[Problem], list[Problem]]:
     """Load and check a profile: (profile or None, problems, warnings). Unreadable YAML raises InputError."""
     from agent.profile.schema import PROFILE
-    from agent.profile.validate import check
+    from agent.profile.validate import Findings, check, check_against_catalog
 
-    located: Located = load_file(path, fast=fast)
+    text = read_text(path)
+    located: Located = load_text(text, str(path), fast=fast)
     problems: list[Problem] = []
 
     def report(p: str, message: str, hint: str) -> None:
         problems.append(Problem(p, message, file=located.file, line=located.line(p), hint=hint))
 
+    if fast and isinstance(located.data, dict) and stamp_holds(text):
+        trusted = profile_from_data(located.data, source=str(path))
+        findings = Findings(located)
+        if catalog is not None:
+            check_against_catalog(trusted, catalog, findings)
+        if not findings.problems:
+            log.debug("%s: compiled by %s and unchanged; catalog checks only", path, COMPILED_BY)
+            return trusted, [], findings.warnings
+        return check_file(path, catalog, fast=False)  # say where, with line numbers
     if not isinstance(located.data, dict):
         report("", "a profile is a YAML mapping", "start with `version: 1`")
         return None, problems, []
     PROFILE.check(located.data, "", report)
-    profile = None
+    profile: Profile | None = None
     warnings: list[Problem] = []
     if not problems:
         profile = profile_from_data(located.data, source=str(path))
@@ -42,12 +80,16 @@ def check_file(
 
 
 def compile_profile(path: str | Path, catalog: Catalog | None = None) -> str:
-    """The profile as compact JSON (valid YAML too) for media: the agent reads it ~20x faster."""
-    import json
-
+    """The profile as compact JSON (valid YAML too) for media, stamped: the agent reads it ~20x faster
+    than YAML and skips the checks done here (see `stamp_holds`)."""
     load_profile(path, catalog)  # refuse to compile anything invalid
     data = load_file(path, fast=False).data
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    data.pop("compiled", None)  # compiling a compiled profile stamps it afresh
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    rest = body[1:]  # after the opening brace
+    digest = hashlib.sha256(rest.encode("utf-8")).hexdigest()
+    by = json.dumps(COMPILED_BY, ensure_ascii=False)
+    return f'{{"compiled":{{"by":{by},"sha256":"{digest}"}},{rest}\n'
 
 
 def load_profile(path: str | Path, catalog: Catalog | None = None) -> Profile:

@@ -128,6 +128,12 @@ PAGE = Obj(
 PROFILE = Obj(
     {
         "$schema": Str(),
+        "compiled": Obj(
+            {"by": Str(), "sha256": Str(min_length=64)},
+            required=("by", "sha256"),
+            description="Written by `prestart compile`: the agent that compiled the profile and a digest of the rest. "
+            "Edit the YAML source, not the compiled file.",
+        ),
         "version": Int(minimum=1, maximum=1),
         "title": Str(),
         "mode": Str(enum=("technician", "kiosk")),

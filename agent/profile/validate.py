@@ -54,10 +54,8 @@ def _expr(findings: Findings, path: str, text: str) -> frozenset[str]:
         return frozenset()
 
 
-def _template(
-    findings: Findings, path: str, text: str, *, item_list: str | None, catalog: Catalog | None, item_scope: bool
-) -> frozenset[str]:
-    """Parse a template; report item attributes that nothing provides. Returns variable names read."""
+def _template(findings: Findings, path: str, text: str, *, item_scope: bool) -> frozenset[str]:
+    """Parse a template; report `{item.*}` where no item is in scope. Returns variable names read."""
     try:
         template = parse_template(text)
     except TemplateError as exc:
@@ -69,17 +67,34 @@ def _template(
             f"{{item.{sorted(template.item_attrs)[0]}}} names nothing: no catalog item is chosen or matched here",
             "use {item.*} only in a choice field's `set` or a rule with `lookup`",
         )
-    elif template.item_attrs and catalog is not None and item_list:
-        items = catalog.items(item_list)
-        if items:
-            for attr in sorted(template.item_attrs):
-                if not any(attr.casefold() in {k.casefold() for k in item.attrs} for item in items):
-                    findings.add(
-                        path,
-                        f"{{item.{attr}}} names nothing: no item of catalog list {item_list!r} has {attr!r}",
-                        f"attributes there: {', '.join(sorted({k for i in items for k in i.attrs}))}",
-                    )
     return template.names
+
+
+def _item_attrs(
+    findings: Findings, path: str, text: str, item_list: str, catalog: Catalog, known: dict[tuple[str, str], bool]
+) -> None:
+    """Report `{item.attr}` that no item of the catalog list has (an empty list proves nothing).
+
+    `known` remembers each (list, attribute) answer: 500 lookup rules on one 10,000-item list ask the same.
+    """
+    try:
+        wanted = parse_template(text).item_attrs
+    except TemplateError:
+        return  # check_structure reports it
+    items = catalog.items(item_list)
+    if not wanted or not items:
+        return
+    for attr in sorted(wanted):
+        folded = attr.casefold()
+        key = (item_list, folded)
+        if key not in known:
+            known[key] = any(folded in {k.casefold() for k in item.attrs} for item in items)
+        if not known[key]:
+            findings.add(
+                path,
+                f"{{item.{attr}}} names nothing: no item of catalog list {item_list!r} has {attr!r}",
+                f"attributes there: {', '.join(sorted({k for i in items for k in i.attrs}))}",
+            )
 
 
 def _variable(findings: Findings, path: str, name: str) -> None:
@@ -88,7 +103,7 @@ def _variable(findings: Findings, path: str, name: str) -> None:
         findings.add(path, why, "task sequence variables: letters, digits, '_' and '-', starting with a letter")
 
 
-def _field_checks(findings: Findings, path: str, fld: Field, catalog: Catalog | None) -> set[str]:
+def _field_checks(findings: Findings, path: str, fld: Field) -> set[str]:
     """Check one field; return the variable names it sets."""
     sets: set[str] = set()
     has_items = bool(fld.list or fld.choices)
@@ -98,12 +113,6 @@ def _field_checks(findings: Findings, path: str, fld: Field, catalog: Catalog | 
         findings.add(path, "give either `list` or `choices`, not both", "remove one of them")
     if fld.type not in ("choice", "multi") and has_items:
         findings.add(path, f"a {fld.type} field takes no `list` or `choices`", "make it a choice or multi field")
-    if fld.list and catalog is not None and fld.list not in catalog.lists:
-        findings.add(
-            f"{path}.list",
-            f"list {fld.list!r} is missing from the catalog",
-            f"lists in the catalog: {', '.join(sorted(catalog.lists)) or 'none'}",
-        )
     if fld.type == "multi":
         if fld.set:
             findings.add(
@@ -131,8 +140,6 @@ def _field_checks(findings: Findings, path: str, fld: Field, catalog: Catalog | 
             findings,
             f"{path}.set.{name}",
             value,
-            item_list=fld.list or None,
-            catalog=catalog,
             item_scope=fld.type == "choice",
         )
         sets.add(name)
@@ -189,7 +196,7 @@ def _default_checks(findings: Findings, path: str, fld: Field) -> None:
                 f"choices: {', '.join(c.value for c in fld.choices)}",
             )
     elif isinstance(default, str):
-        _template(findings, where, default, item_list=None, catalog=None, item_scope=False)
+        _template(findings, where, default, item_scope=False)
 
 
 def _page_checks(findings: Findings, path: str, page: Page) -> None:
@@ -210,7 +217,7 @@ def _page_checks(findings: Findings, path: str, page: Page) -> None:
     for key in ("text", "type_to_confirm"):
         value = getattr(page, key)
         if value:
-            _template(findings, f"{path}.{key}", value, item_list=None, catalog=None, item_scope=False)
+            _template(findings, f"{path}.{key}", value, item_scope=False)
 
 
 def _pin_hash_problem(text: str) -> str | None:
@@ -221,7 +228,44 @@ def _pin_hash_problem(text: str) -> str | None:
 
 
 def check(profile: Profile, located: Located, catalog: Catalog | None = None) -> Findings:
-    """Every meaning problem of a profile the schema has accepted."""
+    """Every meaning problem of a profile the schema has accepted: its own, then against the catalog."""
+    findings = check_structure(profile, located)
+    if catalog is not None:
+        check_against_catalog(profile, catalog, findings)
+    return findings
+
+
+def check_against_catalog(profile: Profile, catalog: Catalog, findings: Findings) -> Findings:
+    """What only the catalog at hand can answer: the lists named exist, and items have the attributes used.
+
+    The agent runs this even on a compiled profile: the catalog at boot may be newer than the build's.
+    """
+    missing = f"lists in the catalog: {', '.join(sorted(catalog.lists)) or 'none'}"
+    known: dict[tuple[str, str], bool] = {}
+    for index, rule in enumerate(profile.rules):
+        if rule.lookup is None:
+            continue
+        path = f"rules[{index}]"
+        if rule.lookup.list not in catalog.lists:
+            findings.add(f"{path}.lookup.list", f"list {rule.lookup.list!r} is missing from the catalog", missing)
+        for name, value in rule.set:
+            _item_attrs(findings, f"{path}.set.{name}", value, rule.lookup.list, catalog, known)
+    for p_index, page in enumerate(profile.pages):
+        for f_index, fld in enumerate(page.fields):
+            if not fld.list:
+                continue
+            path = f"pages[{p_index}].fields[{f_index}]"
+            if fld.list not in catalog.lists:
+                findings.add(f"{path}.list", f"list {fld.list!r} is missing from the catalog", missing)
+            if fld.type != "choice":
+                continue
+            for name, value in fld.set:
+                _item_attrs(findings, f"{path}.set.{name}", value, fld.list, catalog, known)
+    return findings
+
+
+def check_structure(profile: Profile, located: Located) -> Findings:
+    """Every meaning problem a profile has on its own, whatever the catalog (`prestart compile` runs these)."""
     findings = Findings(located)
     settable: set[str] = set()
     read: list[tuple[str, str]] = []  # (path, name) of every variable read, for the "names nothing" warning
@@ -232,12 +276,6 @@ def check(profile: Profile, located: Located, catalog: Catalog | None = None) ->
         if not rule.set and not rule.lock:
             findings.add(path, "the rule does nothing", "add `set:` or `lock:`")
         if rule.lookup is not None:
-            if catalog is not None and rule.lookup.list not in catalog.lists:
-                findings.add(
-                    f"{path}.lookup.list",
-                    f"list {rule.lookup.list!r} is missing from the catalog",
-                    f"lists in the catalog: {', '.join(sorted(catalog.lists)) or 'none'}",
-                )
             for attr, var in rule.lookup.match:
                 read.append((f"{path}.lookup.match.{attr}", var))
         for name, value in rule.set:
@@ -246,8 +284,6 @@ def check(profile: Profile, located: Located, catalog: Catalog | None = None) ->
                 findings,
                 f"{path}.set.{name}",
                 value,
-                item_list=rule.lookup.list if rule.lookup else None,
-                catalog=catalog,
                 item_scope=rule.lookup is not None,
             )
             read += [(f"{path}.set.{name}", n) for n in names]
@@ -268,7 +304,7 @@ def check(profile: Profile, located: Located, catalog: Catalog | None = None) ->
         read += [(f"preflight[{index}].check", n) for n in _expr(findings, f"preflight[{index}].check", item.check)]
         if item.message:
             _template(
-                findings, f"preflight[{index}].message", item.message, item_list=None, catalog=None, item_scope=False
+                findings, f"preflight[{index}].message", item.message, item_scope=False
             )
 
     # Answers files name fields by id and confirm pages by page id: those share one namespace.
@@ -283,7 +319,7 @@ def check(profile: Profile, located: Located, catalog: Catalog | None = None) ->
         for f_index, fld in enumerate(page.fields):
             f_path = f"{path}.fields[{f_index}]"
             _claim(findings, ids, fld.id.casefold(), f"{f_path}.id", f"field id {fld.id!r}")
-            settable |= _field_checks(findings, f_path, fld, catalog)
+            settable |= _field_checks(findings, f_path, fld)
 
     unlock = profile.kiosk.technician_unlock
     if unlock is not None:

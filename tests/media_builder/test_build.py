@@ -64,10 +64,16 @@ def test_builds_every_output_and_verifies_them(
         ],
     )
     assert got[f"{payload}/{AGENT_EXE}"] == workspace.agent.read_bytes()
-    # The profile travels compiled (JSON, which is YAML too): the same data, read ~20x faster at boot.
+    # The profile travels compiled (JSON, which is YAML too): the same data, read ~20x faster at boot,
+    # stamped so that the agent skips the checks the builder ran.
     import yaml
 
-    assert json.loads(got[f"{payload}/{PROFILE}"]) == yaml.safe_load((workspace.root / "technician.yaml").read_text())
+    from agent.profile import stamp_holds
+
+    compiled = json.loads(got[f"{payload}/{PROFILE}"])
+    assert compiled.pop("compiled")["by"].startswith("prestart ")
+    assert compiled == yaml.safe_load((workspace.root / "technician.yaml").read_text())
+    assert stamp_holds(got[f"{payload}/{PROFILE}"].decode("utf-8"))
     assert b"[CustomHook]" in got["TSCONFIG.INI"]
     assert b"prestart-ed25519-private" not in b"".join(got.values())
 

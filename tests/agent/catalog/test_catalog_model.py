@@ -9,9 +9,11 @@ from typing import Any
 
 import jsonschema  # type: ignore[import-untyped,unused-ignore]
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from agent.catalog.model import catalog_from_dict, catalog_from_json
-from agent.errors import DataError, ValidationFailed
+from agent.catalog.model import _check_unique_ids, _item_checked, catalog_from_dict, catalog_from_json
+from agent.errors import DataError, Problem, ValidationFailed
 
 SCHEMA_FILE = Path(__file__).resolve().parents[3] / "agent" / "catalog" / "catalog.schema.json"
 
@@ -101,3 +103,42 @@ def test_round_trip_keeps_free_attributes(spec_dir: Path) -> None:
     catalog = catalog_from_dict(raw)
     again = catalog_from_json(catalog.to_json())
     assert again == catalog
+
+
+# Attribute values a catalog item may carry, plus a few it may not, so both tiers meet bad items too.
+_values = st.one_of(st.text(max_size=4), st.integers(-3, 3), st.booleans(), st.none(), st.lists(st.text(max_size=2)))
+_raw_item = st.one_of(
+    st.dictionaries(st.sampled_from(["id", "label", "value", "group", "roles", "requires", "x", ""]), _values),
+    st.fixed_dictionaries(
+        {"id": st.text(min_size=1, max_size=3)},
+        optional={k: st.text(max_size=3) for k in ("label", "value", "group", "x")},
+    ),
+    st.integers(),
+)
+
+
+_plain_item = _raw_item.filter(lambda r: isinstance(r, dict) and all(type(v) is str for v in r.values()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(_raw_item, max_size=12), st.lists(_plain_item, max_size=6)))
+def test_bulk_items_match_one_by_one_checking(raw_items: list[Any]) -> None:
+    """The bulk fast path builds exactly the items (and problems) the careful path builds, in catalog order."""
+    doc = {"lists": {"x": raw_items}}
+    try:
+        fast = catalog_from_dict(doc).items("x")
+        fast_problems: list[str] = []
+    except ValidationFailed as exc:
+        fast, fast_problems = (), [str(p) for p in exc.problems]
+    careful_problems: list[Problem] = []
+    careful = [
+        item
+        for index, raw in enumerate(raw_items)
+        if (item := _item_checked(raw, f"lists.x[{index}]", careful_problems, "catalog")) is not None
+    ]
+    _check_unique_ids("x", raw_items, careful, careful_problems, "catalog")
+    assert fast_problems == [str(p) for p in careful_problems]
+    if not careful_problems:
+        assert [(i.id, i.label, i.value, i.roles, i.group, i.requires, dict(i.attrs)) for i in fast] == [
+            (i.id, i.label, i.value, i.roles, i.group, i.requires, dict(i.attrs)) for i in careful
+        ]

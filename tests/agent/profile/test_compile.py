@@ -1,0 +1,83 @@
+"""`prestart compile`: stamped JSON for media; the agent trusts the stamp only while it holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+import agent.profile as profile_module
+from agent.catalog.model import catalog_from_dict
+from agent.profile import check_file, compile_profile, load_profile, stamp_holds
+from tests.conftest import SPEC, run_prestart
+
+
+@pytest.mark.parametrize("name", ["technician.yaml", "kiosk.yaml"])
+def test_compiled_profile_is_the_same_profile(tmp_path: Path, name: str, spec_catalog) -> None:  # type: ignore[no-untyped-def]
+    compiled = tmp_path / "profile.json"
+    compiled.write_text(compile_profile(SPEC / name, spec_catalog), encoding="utf-8")
+    data = json.loads(compiled.read_text(encoding="utf-8"))
+    stamp = data.pop("compiled")
+    assert stamp["by"] == profile_module.COMPILED_BY
+    assert data == yaml.safe_load((SPEC / name).read_text(encoding="utf-8"))
+    assert stamp_holds(compiled.read_text(encoding="utf-8"))
+    from_json = load_profile(compiled, spec_catalog)
+    from_yaml = load_profile(SPEC / name, spec_catalog)
+    assert from_json.rules == from_yaml.rules and from_json.pages == from_yaml.pages
+    # Compiling the compiled file again gives the same bytes: the stamp is replaced, not nested.
+    assert compile_profile(compiled, spec_catalog) == compiled.read_text(encoding="utf-8")
+
+
+def test_hand_edited_compiled_profile_is_checked_in_full(tmp_path: Path) -> None:
+    compiled = tmp_path / "profile.json"
+    compiled.write_text(compile_profile(SPEC / "technician.yaml"), encoding="utf-8")
+    # Someone "fixes" media by hand, adding a rule that does nothing (a meaning check, not the schema's).
+    text = compiled.read_text(encoding="utf-8")
+    text = text.replace('"rules":[', '"rules":[{"when":"Model like \\"%x%\\""},', 1)
+    compiled.write_text(text, encoding="utf-8")
+    assert not stamp_holds(text)
+    _, problems, _ = check_file(compiled)
+    shown = [str(p) for p in problems]
+    assert any("rules[0]: the rule does nothing" in s for s in shown), shown
+    assert all(f"{compiled}:1:" in s for s in shown)  # located: the JSON is read again as YAML
+
+
+def test_profile_compiled_by_another_agent_version_is_checked_in_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled = tmp_path / "profile.json"
+    compiled.write_text(compile_profile(SPEC / "technician.yaml"), encoding="utf-8")
+    assert stamp_holds(compiled.read_text(encoding="utf-8"))
+    monkeypatch.setattr(profile_module, "COMPILED_BY", "prestart 99.0")
+    assert not stamp_holds(compiled.read_text(encoding="utf-8"))
+    profile, problems, _ = check_file(compiled)
+    assert profile is not None and not problems  # still a valid profile, just not trusted blindly
+
+
+def test_compiled_profile_is_still_checked_against_the_boot_catalog(tmp_path: Path, spec_catalog) -> None:  # type: ignore[no-untyped-def]
+    compiled = tmp_path / "profile.json"
+    compiled.write_text(compile_profile(SPEC / "technician.yaml", spec_catalog), encoding="utf-8")
+    # The catalog at boot (a live refresh, a newer snapshot) lost a list the profile uses.
+    raw = json.loads((SPEC / "catalog.json").read_text(encoding="utf-8"))
+    del raw["lists"]["applications"]
+    _, problems, _ = check_file(compiled, catalog_from_dict(raw))
+    assert any("list 'applications' is missing from the catalog" in str(p) for p in problems), problems
+
+
+def test_cli_compile_writes_a_stamped_profile_the_agent_runs(tmp_path: Path) -> None:
+    out = tmp_path / "profile.json"
+    done = run_prestart("compile", str(SPEC / "technician.yaml"), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert stamp_holds(out.read_text(encoding="utf-8"))
+    sink = tmp_path / "vars.json"
+    done = run_prestart(
+        "run", "--profile", str(out), "--catalog", str(SPEC / "catalog.json"),
+        "--facts", str(SPEC / "facts" / "laptop.json"), "--answers", str(SPEC / "answers" / "technician-laptop.yaml"),
+        "--unattended", "--sink", f"json:{sink}", "--log-dir", str(tmp_path / "log"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    expected = json.loads((SPEC / "expected" / "technician-laptop.json").read_text(encoding="utf-8"))
+    got = json.loads(sink.read_text(encoding="utf-8"))
+    assert {name: got.get(name) for name in expected["variables"]} == expected["variables"]
