@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -20,6 +21,7 @@ log = logging.getLogger("prestart.flow")
 # Where a variable's value came from, for the receipt and the confirm page.
 ENGINE, FACT, DEFAULT, RULE, LOOKUP, USER = "engine", "fact", "default", "rule", "lookup", "user"
 
+_SHOW_IDS = 20  # ids an error lists before "and N more": a list may hold 10,000 applications
 _NETBIOS = re.compile(r"[A-Za-z0-9-]{1,15}")
 
 
@@ -138,8 +140,8 @@ class Flow:
         self._index: dict[tuple[str, tuple[str, ...]], dict[tuple[str, ...], Item]] = {}
         # Options of fields whose items have no `requires` depend on the role alone: built once per role.
         self._options: dict[tuple[str, str], tuple[Option, ...]] = {}
-        self._by_id_for: tuple[Option, ...] | None = None
-        self._by_id_map: dict[str, Option] = {}
+        self._offered_cache: dict[tuple[str, str], tuple[Item, ...]] = {}
+        self._offered_index: dict[tuple[str, str], dict[str, tuple[int, Item]]] = {}
         self.base = self._apply_rules()
 
     # -- rules ---------------------------------------------------------------------------------
@@ -158,6 +160,9 @@ class Flow:
 
     def _lookup(self, rule: Rule, vars: Variables) -> Item | None:
         assert rule.lookup is not None
+        wanted = tuple(vars.lookup(v).casefold() for _, v in rule.lookup.match)
+        if not all(wanted):
+            return None  # an empty variable matches nothing: no need to index the list
         attrs = tuple(a for a, _ in rule.lookup.match)
         key = (rule.lookup.list, attrs)
         index = self._index.get(key)
@@ -165,12 +170,10 @@ class Flow:
             # Built once per (list, attributes): lookups stay O(1) with 10,000 items and 2,000 rules.
             index = {}
             for item in self.catalog.items(rule.lookup.list):
-                values = tuple(item.attr(a).casefold() for a in attrs)
-                index.setdefault(values, item)
+                values = tuple([item.attr(a).casefold() for a in attrs])
+                if values not in index:
+                    index[values] = item
             self._index[key] = index
-        wanted = tuple(vars.lookup(v).casefold() for _, v in rule.lookup.match)
-        if not all(wanted):
-            return None
         return index.get(wanted)
 
     def _apply_rules(self) -> State:
@@ -200,6 +203,8 @@ class Flow:
         self.catalog_note = note
         self._index.clear()
         self._options.clear()
+        self._offered_cache.clear()
+        self._offered_index.clear()
         self.base = self._apply_rules()
 
     # -- preflight -----------------------------------------------------------------------------
@@ -234,53 +239,63 @@ class Flow:
             return False
         return not fld.when or check_expr(fld.when, vars.lookup)
 
+    def _offered(self, fld: Field) -> tuple[Item, ...]:
+        """The items a choice or multi field offers to the current role, in order; cached per role."""
+        key = (fld.id, self.role.casefold())
+        offered = self._offered_cache.get(key)
+        if offered is None:
+            if fld.list:
+                items: Sequence[Item] = self.catalog.items(fld.list)
+            else:
+                items = [
+                    Item(
+                        id=c.value,
+                        label=c.label,
+                        value=c.value,
+                        roles=c.roles,
+                        group=c.group,
+                        requires=c.requires,
+                        attrs={"id": c.value, "label": c.label, "value": c.value, "group": c.group},
+                    )
+                    for c in fld.choices
+                ]
+            role = self.role
+            offered = tuple(item for item in items if item.roles is None or item.offered_to(role))
+            self._offered_cache[key] = offered
+        return offered
+
+    def _offered_by_id(self, fld: Field) -> dict[str, tuple[int, Item]]:
+        """Offered items by case-folded id, with their position: answers name a few of 10,000 items."""
+        key = (fld.id, self.role.casefold())
+        index = self._offered_index.get(key)
+        if index is None:
+            index = {item.id.casefold(): (position, item) for position, item in enumerate(self._offered(fld))}
+            self._offered_index[key] = index
+        return index
+
+    @staticmethod
+    def _option(item: Item, lookup: Callable[[str], str]) -> Option:
+        enabled = not item.requires or check_expr(item.requires, lookup)
+        reason = "" if enabled else f"requires {item.requires}"
+        return Option(item.id, item.label, item.value, item.group, enabled, reason, item)
+
     def options(self, fld: Field, vars: Variables | None = None) -> tuple[Option, ...]:
         """What a choice or multi field offers to the current role; `requires` false = disabled."""
         key = (fld.id, self.role.casefold())
         cached = self._options.get(key)
         if cached is not None:
             return cached
-        if fld.list:
-            items: Sequence[Item] = self.catalog.items(fld.list)
-        else:
-            items = [
-                Item(
-                    id=c.value,
-                    label=c.label,
-                    value=c.value,
-                    roles=c.roles,
-                    group=c.group,
-                    requires=c.requires,
-                    attrs={"id": c.value, "label": c.label, "value": c.value, "group": c.group},
-                )
-                for c in fld.choices
-            ]
         lookup = (vars or self.base.vars).lookup
-        role = self.role
-        conditional = False
-        result: list[Option] = []
-        append = result.append
-        for item in items:
-            if item.roles is not None and not item.offered_to(role):
-                continue
-            if item.requires:
-                conditional = True
-                enabled = check_expr(item.requires, lookup)
-                reason = "" if enabled else f"requires {item.requires}"
-            else:
-                enabled, reason = True, ""
-            append(Option(item.id, item.label, item.value, item.group, enabled, reason, item))
-        options = tuple(result)
-        if not conditional:
-            self._options[key] = options
+        offered = self._offered(fld)
+        options = tuple([self._option(item, lookup) for item in offered])
+        if not any(item.requires for item in offered):
+            self._options[key] = options  # nothing depends on variables: the same for every page visit
         return options
 
-    def _by_id(self, options: tuple[Option, ...]) -> dict[str, Option]:
-        """Options by case-folded id; remembered for the last option tuple (the cached ones repeat)."""
-        if self._by_id_for is not options:
-            self._by_id_map = {o.id.casefold(): o for o in options}
-            self._by_id_for = options
-        return self._by_id_map
+    def _not_offered(self, fld: Field, entry: object) -> FieldError:
+        ids = [item.id for item in self._offered(fld)]
+        shown = ", ".join(ids[:_SHOW_IDS]) + (f" and {len(ids) - _SHOW_IDS} more" if len(ids) > _SHOW_IDS else "")
+        return FieldError(fld.id, f"{fld.id}: {entry!r} is not an allowed choice (offered: {shown or 'none'})")
 
     def locked_by(self, fld: Field, state: State) -> str:
         """The rule that locked this field's variable, or ""."""
@@ -373,7 +388,8 @@ class Flow:
             if text:
                 self._write(fld, text, None, state, origin)
             return
-        options = self._by_id(self.options(fld, state.vars))
+        index = self._offered_by_id(fld)
+        lookup = state.vars.lookup
         if fld.type == "choice":
             if isinstance(value, (list, dict)):
                 raise FieldError(fld.id, f"{fld.id}: expected one choice")
@@ -382,10 +398,10 @@ class Flow:
                 if fld.required:
                     raise FieldError(fld.id, f"{fld.label or fld.id}: a choice is required", "missing")
                 return
-            option = options.get(chosen.casefold())
-            if option is None:
-                offered = ", ".join(o.id for o in options.values()) or "none"
-                raise FieldError(fld.id, f"{fld.id}: {chosen!r} is not an allowed choice (offered: {offered})")
+            found = index.get(chosen.casefold())
+            if found is None:
+                raise self._not_offered(fld, chosen)
+            option = self._option(found[1], lookup)
             if not option.enabled:
                 raise FieldError(fld.id, f"{fld.id}: {option.label} cannot be chosen: {option.reason}", "disabled")
             self._write(fld, option.value, option.item, state, origin)
@@ -393,19 +409,19 @@ class Flow:
             return
         # multi
         chosen_ids = value if isinstance(value, list) else ([] if value in (None, "") else [value])
-        picked: dict[str, Option] = {}
+        picked: dict[str, tuple[int, Option]] = {}
         for entry in chosen_ids:
-            option = options.get(str(entry).casefold())
-            if option is None:
-                offered = ", ".join(o.id for o in options.values()) or "none"
-                raise FieldError(fld.id, f"{fld.id}: {entry!r} is not an allowed choice (offered: {offered})")
+            found = index.get(str(entry).casefold())
+            if found is None:
+                raise self._not_offered(fld, entry)
+            option = self._option(found[1], lookup)
             if not option.enabled:
                 raise FieldError(fld.id, f"{fld.id}: {option.label} cannot be chosen: {option.reason}", "disabled")
-            picked[option.id.casefold()] = option
+            picked[option.id.casefold()] = (found[0], option)
         if fld.required and not picked:
             raise FieldError(fld.id, f"{fld.label or fld.id}: choose at least one", "missing")
         # Catalog order, not click order: the task sequence installs in a predictable order.
-        ordered = [o for o in options.values() if o.id.casefold() in picked]
+        ordered = [option for _, option in sorted(picked.values(), key=itemgetter(0))]
         if fld.array:
             if len(ordered) >= 10**fld.array.digits:
                 raise FieldError(fld.id, f"{fld.id}: at most {10**fld.array.digits - 1} entries fit {fld.array.base}")

@@ -188,14 +188,26 @@ def _filter(text: str, at: int, segment: str) -> Filter:
     return Filter(fname)
 
 
+_BRACE = re.compile(r"[{}]")
+
+
 @functools.lru_cache(maxsize=8192)
 def parse_template(text: str) -> Template:
     """Parse a template; raises TemplateError (with a 1-based column). Memoised."""
+    if "{" not in text and "}" not in text:  # most values in `set:` are plain text
+        return Template(text, (text,) if text else ())
     parts: list[str | Placeholder] = []
     literal: list[str] = []
     i = 0
     n = len(text)
     while i < n:
+        brace = _BRACE.search(text, i)
+        if brace is None:
+            literal.append(text[i:])
+            break
+        if brace.start() > i:
+            literal.append(text[i : brace.start()])
+            i = brace.start()
         ch = text[i]
         if ch == "{":
             if text.startswith("{{", i):
@@ -221,8 +233,6 @@ def parse_template(text: str) -> Template:
                 i += 2
                 continue
             raise _fail(text, i, "unmatched '}'; write '}}' for a literal brace")
-        literal.append(ch)
-        i += 1
     if literal:
         parts.append("".join(literal))
     return Template(text, tuple(parts))

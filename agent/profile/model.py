@@ -279,18 +279,23 @@ def profile_from_data(data: dict[str, Any], *, source: str = "") -> Profile:
     kiosk = data.get("kiosk") or {}
     unlock = kiosk.get("technician_unlock")
     rules = []
+    append = rules.append
+    # Positional and without helper calls for the common keys: profiles with 2,000 rules load at every boot.
     for index, raw in enumerate(data.get("rules") or ()):
-        lookup = raw.get("lookup")
-        rules.append(
+        get = raw.get
+        name, when, values, lookup, lock = get("name"), get("when"), get("set"), get("lookup"), get("lock")
+        append(
             Rule(
-                index=index,
-                name=_text(raw.get("name")),
-                when=_text(raw.get("when")),
-                set=_set(raw.get("set")),
-                lookup=Lookup(str(lookup["list"]), tuple((str(k), str(v)) for k, v in lookup["match"].items()))
-                if isinstance(lookup, dict)
+                index,
+                name if type(name) is str else _text(name),
+                when if type(when) is str else _text(when),
+                tuple([(str(k), v if type(v) is str else _text(v)) for k, v in values.items()])
+                if type(values) is dict
+                else (),
+                Lookup(str(lookup["list"]), tuple((str(k), str(v)) for k, v in lookup["match"].items()))
+                if type(lookup) is dict
                 else None,
-                lock=_tuple(raw.get("lock")),
+                _tuple(lock) if lock is not None else (),
             )
         )
     return Profile(
