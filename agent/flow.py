@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -21,6 +21,7 @@ log = logging.getLogger("prestart.flow")
 # Where a variable's value came from, for the receipt and the confirm page.
 ENGINE, FACT, DEFAULT, RULE, LOOKUP, USER = "engine", "fact", "default", "rule", "lookup", "user"
 
+_ID, _ROLES = attrgetter("id"), attrgetter("roles")
 _SHOW_IDS = 20  # ids an error lists before "and N more": a list may hold 10,000 applications
 _NETBIOS = re.compile(r"[A-Za-z0-9-]{1,15}")
 
@@ -260,7 +261,10 @@ class Flow:
                     for c in fld.choices
                 ]
             role = self.role
-            offered = tuple(item for item in items if item.roles is None or item.offered_to(role))
+            if list(map(_ROLES, items)).count(None) == len(items):  # every item for everyone (checked in C)
+                offered = tuple(items)
+            else:
+                offered = tuple(item for item in items if item.roles is None or item.offered_to(role))
             self._offered_cache[key] = offered
         return offered
 
@@ -269,7 +273,8 @@ class Flow:
         key = (fld.id, self.role.casefold())
         index = self._offered_index.get(key)
         if index is None:
-            index = {item.id.casefold(): (position, item) for position, item in enumerate(self._offered(fld))}
+            offered = self._offered(fld)
+            index = dict(zip(map(str.casefold, map(_ID, offered)), enumerate(offered), strict=True))
             self._offered_index[key] = index
         return index
 
