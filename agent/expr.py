@@ -198,7 +198,7 @@ def _tokenize(text: str) -> list[_Token] | None:
     """Tokens without columns for text the fast regex takes whole; None for anything else."""
     tokens: list[_Token] = []
     append = tokens.append
-    for num, word, string, op, punct, other in _FAST.findall(text):
+    for num, word, string, op, punct, _other in _FAST.findall(text):
         if word:
             lowered = word.lower()
             if lowered in KEYWORDS:

@@ -278,7 +278,7 @@ def profile_from_data(data: dict[str, Any], *, source: str = "") -> Profile:
     catalog = data.get("catalog") or {}
     kiosk = data.get("kiosk") or {}
     unlock = kiosk.get("technician_unlock")
-    rules = []
+    rules: list[Rule] = []
     append = rules.append
     # Positional and without helper calls for the common keys: profiles with 2,000 rules load at every boot.
     for index, raw in enumerate(data.get("rules") or ()):
