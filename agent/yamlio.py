@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import InputError
 
-# The C loader is ~10x faster; fall back to pure Python where libyaml is missing.
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    import yaml
+
+
+def _yaml() -> Any:
+    """PyYAML, imported on first use: media carry JSON (the compiled profile, the catalog), and importing
+    PyYAML costs ~15 ms at start (its reader compiles a large regular expression)."""
+    import yaml
+
+    return yaml
 
 
 class Located:
@@ -45,6 +51,7 @@ MAX_NODES = 200_000
 
 
 def _convert(node: yaml.Node, path: str, lines: dict[str, int], loader: Any) -> Any:
+    yaml = _yaml()
     lines[path] = node.start_mark.line + 1
     if len(lines) > MAX_NODES:
         raise InputError(
@@ -85,8 +92,10 @@ def load_text(text: str, file: str, *, fast: bool = True) -> Located:
             return Located(json.loads(text), {}, file)
         except ValueError:
             pass  # not strict JSON after all: YAML flow style; fall through
+    yaml = _yaml()
     try:
-        loader = _Loader(text)
+        # The C loader is ~10x faster; fall back to pure Python where libyaml is missing.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
         lines: dict[str, int] = {}
         try:
             node = loader.get_single_node()

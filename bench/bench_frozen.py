@@ -152,16 +152,20 @@ def drop_caches() -> None:
 Measure = Callable[[list[str], dict[str, str]], float]
 
 
-def median_of(measure: Measure, argv: list[str], env: dict[str, str], *, cold: bool, runs: int = RUNS) -> float:
-    """Median of `runs` measurements; cold ones drop the page cache first, warm ones follow a warm-up run."""
+def medians_in_turns(
+    measure: Measure, floor: list[str], agent: list[str], env: dict[str, str], *, cold: bool, runs: int = RUNS
+) -> tuple[float, float]:
+    """Medians for the floor and the agent, measured in turns so that a noisy neighbour slows both alike."""
     if not cold:
-        measure(argv, env)
-    samples = []
+        measure(floor, env)
+        measure(agent, env)
+    samples: tuple[list[float], list[float]] = ([], [])
     for _ in range(runs):
-        if cold:
-            drop_caches()
-        samples.append(measure(argv, env))
-    return statistics.median(samples)
+        for argv, kept in zip((floor, agent), samples, strict=True):
+            if cold:
+                drop_caches()
+            kept.append(measure(argv, env))
+    return statistics.median(samples[0]), statistics.median(samples[1])
 
 
 def first_draw(argv: list[str], env: dict[str, str]) -> float:
@@ -231,11 +235,11 @@ def preview_args(profile: Path) -> list[str]:
     ]
 
 
-def run_args(out: Path) -> list[str]:
+def run_args(profile: Path, out: Path) -> list[str]:
     return [
         "run",
         "--profile",
-        str(SPEC / "technician.yaml"),
+        str(profile),
         "--catalog",
         str(SPEC / "catalog.json"),
         "--facts",
@@ -299,7 +303,12 @@ def main() -> list[str]:
     cold_ok = can_drop_caches()
     cold_how = "page cache dropped before each run" if cold_ok else "cannot drop caches: not measured"
     xvfb, display = start_xvfb()
-    profile = SPEC / "technician.yaml"
+    # As on media: the builder stores the profile compiled (profile.json); it boots without PyYAML.
+    from agent.profile import compile_profile
+
+    compiled_dir = tempfile.mkdtemp(prefix="prestart-bench-profile-")
+    profile = Path(compiled_dir) / "profile.json"
+    profile.write_text(compile_profile(SPEC / "technician.yaml"), encoding="utf-8")
     try:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PRESTART_UI_TRACE")}
         env["DISPLAY"] = display
@@ -309,8 +318,7 @@ def main() -> list[str]:
             for temp, cold in (("warm", False), ("cold", True)):
                 if cold and not cold_ok:
                     continue
-                t_tk = median_of(first_draw, tk_ui, env, cold=cold)
-                t_agent = median_of(first_draw, agent_ui, env, cold=cold)
+                t_tk, t_agent = medians_in_turns(first_draw, tk_ui, agent_ui, env, cold=cold)
                 how = cold_how if cold else "after one warm-up run"
                 rows.append(
                     row(
@@ -325,7 +333,7 @@ def main() -> list[str]:
                         f"agent {kind}, {temp}: first page",
                         ms(t_agent),
                         verdict(t_agent / t_tk, START_TARGET),
-                        "`prestart preview technician.yaml` "
+                        "`prestart preview profile.json` (technician.yaml compiled, as on media) "
                         "`--facts laptop.json --catalog catalog.json`, "
                         f"PRESTART_UI_TRACE `drawn`; {how}",
                     )
@@ -333,13 +341,12 @@ def main() -> list[str]:
         with tempfile.TemporaryDirectory(prefix="prestart-bench-out-") as tmp:
             out = Path(tmp) / "vars.json"
             for kind in ("onedir", "onefile"):
-                agent_run = [str(builds[("agent", kind)]), *run_args(out)]
+                agent_run = [str(builds[("agent", kind)]), *run_args(profile, out)]
                 hello = [str(builds[("console", kind)])]
                 for temp, cold in (("warm", False), ("cold", True)):
                     if cold and not cold_ok:
                         continue
-                    t_hello = median_of(run_to_exit, hello, env, cold=cold)
-                    t_run = median_of(run_to_exit, agent_run, env, cold=cold)
+                    t_hello, t_run = medians_in_turns(run_to_exit, hello, agent_run, env, cold=cold)
                     how = cold_how if cold else "after one warm-up run"
                     rows.append(
                         row(
@@ -354,13 +361,14 @@ def main() -> list[str]:
                             f"agent {kind}, {temp}: headless run to exit",
                             ms(t_run),
                             verdict(t_run / t_hello, HEADLESS_TARGET),
-                            "`prestart run --profile technician.yaml --facts laptop.json --answers "
+                            "`prestart run --profile profile.json --facts laptop.json --answers "
                             f"technician-laptop.yaml --unattended --sink json:OUT`; {how}",
                         )
                     )
     finally:
         xvfb.terminate()
         xvfb.wait()
+        shutil.rmtree(compiled_dir, ignore_errors=True)
     return rows
 
 

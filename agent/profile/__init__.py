@@ -44,7 +44,6 @@ def check_file(
     path: str | Path, catalog: Catalog | None = None, *, fast: bool = True
 ) -> tuple[Profile | None, list[Problem], list[Problem]]:
     """Load and check a profile: (profile or None, problems, warnings). Unreadable YAML raises InputError."""
-    from agent.profile.schema import PROFILE
     from agent.profile.validate import Findings, check, check_against_catalog
 
     text = read_text(path)
@@ -66,6 +65,8 @@ def check_file(
     if not isinstance(located.data, dict):
         report("", "a profile is a YAML mapping", "start with `version: 1`")
         return None, problems, []
+    from agent.profile.schema import PROFILE  # not needed for a trusted compiled profile
+
     PROFILE.check(located.data, "", report)
     profile: Profile | None = None
     warnings: list[Problem] = []
