@@ -1,7 +1,6 @@
 """Entry point for `python -m agent`."""
 
 import gc
-import sys
 
 # A run allocates a few hundred thousand objects that all live until exit (modules, the profile, a
 # 10,000-item catalog); the cyclic collector would rescan them again and again for nothing: half the
@@ -9,6 +8,6 @@ import sys
 # (agent.cli._interactive); a headless run exits within a second.
 gc.disable()
 
-from agent.cli import main  # noqa: E402 (after gc.disable: imports allocate too)
+from agent.cli import exit_now, main  # noqa: E402 (after gc.disable: imports allocate too)
 
-sys.exit(main())
+exit_now(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import logging
@@ -205,6 +206,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"prestart: internal error: {text}", file=sys.stderr)
         print(f"prestart: exit {int(ExitCode.INTERNAL_ERROR)} (ERROR_INTERNAL_ERROR)", file=sys.stderr)
         return int(ExitCode.INTERNAL_ERROR)
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with `code` without tearing the interpreter down.
+
+    Everything that matters is already on disk: variables are committed atomically and the log handler is
+    closed before main() returns. Freeing a large run's objects one by one at exit (a 10,000-item catalog,
+    2,000 rules) took ~16 ms for nothing, so the entry points flush and leave (bench/tried.md).
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 # The redactor of the run in progress: main() uses it for anything it prints after a crash.

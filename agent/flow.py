@@ -26,8 +26,7 @@ _SHOW_IDS = 20  # ids an error lists before "and N more": a list may hold 10,000
 _NETBIOS = re.compile(r"[A-Za-z0-9-]{1,15}")
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):  # one per variable set: a NamedTuple is built ~4x faster than a frozen dataclass
     kind: str  # engine | fact | default | rule | lookup | user
     detail: str = ""  # rule label or field id
 
@@ -189,12 +188,13 @@ class Flow:
                 item = self._lookup(rule, state.vars)
                 if item is None:
                     continue
-            origin = Origin(LOOKUP if item is not None else RULE, rule.label)
+            label = rule.label
+            origin = Origin(LOOKUP if item is not None else RULE, label)
             for name, template in rule.set:
                 state.set(name, parse_template(template).render(lookup, item), origin)
             for name in rule.lock:
-                state.locked.setdefault(name.casefold(), rule.label)
-            self.fired.append(rule.label)
+                state.locked.setdefault(name.casefold(), label)
+            self.fired.append(label)
         log.info("rules fired: %s", ", ".join(self.fired) or "none")
         return state
 
