@@ -25,6 +25,7 @@ import PyInstaller
 
 from bench.common import RUNS, SPEC, row
 from examples.standin import make_winpe_standin
+from examples.workspace import reference_case, reference_run_args
 from media_builder import freeze
 
 CACHE = Path(os.environ.get("PRESTART_BENCH_CACHE", "/tmp/prestart-bench")) / "frozen"
@@ -236,22 +237,8 @@ def preview_args(profile: Path) -> list[str]:
 
 
 def run_args(profile: Path, out: Path) -> list[str]:
-    return [
-        "run",
-        "--profile",
-        str(profile),
-        "--catalog",
-        str(SPEC / "catalog.json"),
-        "--facts",
-        str(SPEC / "facts" / "laptop.json"),
-        "--answers",
-        str(SPEC / "answers/technician-laptop.yaml"),
-        "--unattended",
-        "--sink",
-        f"json:{out}",
-        "--log-dir",
-        str(out.parent / "log"),
-    ]
+    """The technician-laptop reference run, with this profile."""
+    return reference_run_args(reference_case(profile=profile), out, out.parent / "log")
 
 
 def mb(n: int) -> str:
@@ -312,59 +299,43 @@ def main() -> list[str]:
     try:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PRESTART_UI_TRACE")}
         env["DISPLAY"] = display
-        for kind in ("onedir", "onefile"):
-            agent_ui = [str(builds[("agent", kind)]), *preview_args(profile)]
-            tk_ui = [str(builds[("tk", kind)])]
-            for temp, cold in (("warm", False), ("cold", True)):
-                if cold and not cold_ok:
-                    continue
-                t_tk, t_agent = medians_in_turns(first_draw, tk_ui, agent_ui, env, cold=cold)
-                how = cold_how if cold else "after one warm-up run"
-                rows.append(
-                    row(
-                        f"Tk hello-world {kind}, {temp}: first frame (floor)",
-                        ms(t_tk),
-                        "1.00x",
-                        f"`tkhello` under Xvfb, spawn to `<Map>`+idle; {how}",
-                    )
-                )
-                rows.append(
-                    row(
-                        f"agent {kind}, {temp}: first page",
-                        ms(t_agent),
-                        verdict(t_agent / t_tk, START_TARGET),
-                        "`prestart preview profile.json` (technician.yaml compiled, as on media) "
-                        "`--facts laptop.json --catalog catalog.json`, "
-                        f"PRESTART_UI_TRACE `drawn`; {how}",
-                    )
-                )
         with tempfile.TemporaryDirectory(prefix="prestart-bench-out-") as tmp:
             out = Path(tmp) / "vars.json"
-            for kind in ("onedir", "onefile"):
-                agent_run = [str(builds[("agent", kind)]), *run_args(profile, out)]
-                hello = [str(builds[("console", kind)])]
-                for temp, cold in (("warm", False), ("cold", True)):
-                    if cold and not cold_ok:
-                        continue
-                    t_hello, t_run = medians_in_turns(run_to_exit, hello, agent_run, env, cold=cold)
-                    how = cold_how if cold else "after one warm-up run"
-                    rows.append(
-                        row(
-                            f"console hello-world {kind}, {temp}: to exit (floor)",
-                            ms(t_hello),
-                            "1.00x",
-                            f"`hello` (print and exit); {how}",
+            # (measure, floor build, floor row, agent arguments, agent row, target)
+            comparisons = [
+                (
+                    first_draw, "tk", "Tk hello-world {kind}, {temp}: first frame (floor)",
+                    "`tkhello` under Xvfb, spawn to `<Map>`+idle", preview_args(profile),
+                    "agent {kind}, {temp}: first page",
+                    "`prestart preview profile.json` (technician.yaml compiled, as on media) "
+                    "`--facts laptop.json --catalog catalog.json`, PRESTART_UI_TRACE `drawn`", START_TARGET,
+                ),
+                (
+                    run_to_exit, "console", "console hello-world {kind}, {temp}: to exit (floor)",
+                    "`hello` (print and exit)", run_args(profile, out), "agent {kind}, {temp}: headless run to exit",
+                    "`prestart run --profile profile.json --facts laptop.json --answers "
+                    "technician-laptop.yaml --unattended --sink json:OUT`", HEADLESS_TARGET,
+                ),
+            ]  # fmt: skip
+            for measure, floor, floor_row, floor_how, agent_args, agent_row, agent_how, target in comparisons:
+                for kind in ("onedir", "onefile"):
+                    floor_argv = [str(builds[(floor, kind)])]
+                    agent_argv = [str(builds[("agent", kind)]), *agent_args]
+                    for temp, cold in (("warm", False), ("cold", True)):
+                        if cold and not cold_ok:
+                            continue
+                        t_floor, t_agent = medians_in_turns(measure, floor_argv, agent_argv, env, cold=cold)
+                        how = cold_how if cold else "after one warm-up run"
+                        floor_name = floor_row.format(kind=kind, temp=temp)
+                        rows.append(row(floor_name, ms(t_floor), "1.00x", f"{floor_how}; {how}"))
+                        rows.append(
+                            row(
+                                agent_row.format(kind=kind, temp=temp),
+                                ms(t_agent),
+                                verdict(t_agent / t_floor, target),
+                                f"{agent_how}; {how}",
+                            )
                         )
-                    )
-                    rows.append(
-                        row(
-                            f"agent {kind}, {temp}: headless run to exit",
-                            ms(t_run),
-                            verdict(t_run / t_hello, HEADLESS_TARGET),
-                            "`prestart run --profile profile.json --facts laptop.json --answers "
-                            f"technician-laptop.yaml --unattended --sink json:OUT`; {how}",
-                        )
-                    )
     finally:
         xvfb.terminate()
         xvfb.wait()

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from bench.common import RUNS, SPEC, python, row, time_commands
+from examples.workspace import reference_case, reference_run_args
 
 
 def make_big_inputs(folder: Path, *, rules: int = 2000, apps: int = 10000) -> tuple[Path, Path]:
@@ -45,25 +46,9 @@ def make_big_inputs(folder: Path, *, rules: int = 2000, apps: int = 10000) -> tu
 
 
 def run_argv(profile: Path, catalog: Path, out: Path, log_dir: Path) -> list[str]:
-    return [
-        python(),
-        "-m",
-        "agent",
-        "run",
-        "--profile",
-        str(profile),
-        "--catalog",
-        str(catalog),
-        "--facts",
-        str(SPEC / "facts/laptop.json"),
-        "--answers",
-        str(SPEC / "answers/technician-laptop.yaml"),
-        "--unattended",
-        "--sink",
-        f"json:{out}",
-        "--log-dir",
-        str(log_dir),
-    ]
+    """The technician-laptop reference run, with this profile and catalog."""
+    case = reference_case(profile=profile, catalog=catalog)
+    return [python(), "-m", "agent", *reference_run_args(case, out, log_dir)]
 
 
 def main() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,12 @@ def make_workspace(root: Path, spec: Path = SPEC, *, size_mb: int = 2) -> MediaW
     agent = make_pe(root / "dist" / "amd64" / "prestart.exe", "amd64", size=0)
     standin = make_winpe_standin(root / "winpe" / "amd64", size_mb=size_mb)
     return MediaWorkspace(root, root / "media.yaml", standin, agent, private)
+
+
+def reference_case(name: str = "technician-laptop", *, spec: Path = SPEC, **inputs: Path) -> dict[str, object]:
+    """A case of spec/expected, with some inputs swapped (`profile=compiled_path`); absolute paths win."""
+    case: dict[str, object] = json.loads((spec / "expected" / f"{name}.json").read_text(encoding="utf-8"))
+    return {**case, **{key: str(path) for key, path in inputs.items()}}
 
 
 def reference_run_args(case: dict[str, object], sink: Path, log_dir: Path, spec: Path = SPEC) -> list[str]:

@@ -11,6 +11,7 @@ import yaml
 import agent.profile as profile_module
 from agent.catalog.model import catalog_from_dict
 from agent.profile import check_file, compile_profile, load_profile, stamp_holds
+from examples.workspace import reference_case, reference_run_args
 from tests.conftest import SPEC, run_prestart
 
 
@@ -72,12 +73,10 @@ def test_cli_compile_writes_a_stamped_profile_the_agent_runs(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert stamp_holds(out.read_text(encoding="utf-8"))
     sink = tmp_path / "vars.json"
-    done = run_prestart(
-        "run", "--profile", str(out), "--catalog", str(SPEC / "catalog.json"),
-        "--facts", str(SPEC / "facts" / "laptop.json"), "--answers", str(SPEC / "answers" / "technician-laptop.yaml"),
-        "--unattended", "--sink", f"json:{sink}", "--log-dir", str(tmp_path / "log"),
-    )  # fmt: skip
+    case = reference_case(profile=out)
+    done = run_prestart(*reference_run_args(case, sink, tmp_path / "log"))
     assert done.returncode == 0, done.stderr
-    expected = json.loads((SPEC / "expected" / "technician-laptop.json").read_text(encoding="utf-8"))
     got = json.loads(sink.read_text(encoding="utf-8"))
-    assert {name: got.get(name) for name in expected["variables"]} == expected["variables"]
+    expected = case["variables"]
+    assert isinstance(expected, dict)
+    assert {name: got.get(name) for name in expected} == expected
