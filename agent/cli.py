@@ -39,8 +39,33 @@ exit codes (Win32 codes; a task sequence shows them in hex):
 On any non-zero exit no variable is written."""
 
 
+def _terminal_width() -> int:
+    """As shutil.get_terminal_size().columns (COLUMNS, else the terminal, else 80), without importing shutil."""
+    with contextlib.suppress(KeyError, ValueError):
+        return int(os.environ["COLUMNS"])
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    return 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, told the width: argparse asks shutil, and importing shutil (with bz2 and lzma)
+    cost every boot ~2 ms, because argparse builds a formatter for every add_argument."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
+        super().__init__(prog, indent_increment, max_help_position, _terminal_width() - 2 if width is None else width)
+
+
+class _RawHelpFormatter(_HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Descriptions and epilogs as written (the exit code table)."""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse exits with 2 on bad usage; a task sequence expects 87 (ERROR_INVALID_PARAMETER)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
@@ -53,17 +78,25 @@ def payload_dir() -> Path:
     return Path.cwd()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only`, just that command's arguments (`main` passes the command it
+    was given: building all eight commands' parsers took a few milliseconds of every boot)."""
     parser = _Parser(
         prog="prestart",
         description="Prestart: gather facts, apply rules, ask what is left, and hand task sequence variables "
         "to the boot engine (ConfigMgr, MDT or plain WinPE).",
         epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_RawHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"prestart {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, add in _COMMANDS.items():
+        if only is None or name == only:
+            add(sub)
+    return parser
 
+
+def _add_run(sub: argparse._SubParsersAction[Any]) -> None:
     run = sub.add_parser(
         "run",
         help="run the agent (what the boot engine starts)",
@@ -72,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "files beside the executable are used (profile.yaml, catalog.json, catalog.pub, ca-bundle.pem).",
         epilog="example:\n  prestart run --profile technician.yaml --catalog catalog.json --facts laptop.json \\\n"
         "      --answers answers.yaml --unattended --sink json:out.json\n\n" + EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_RawHelpFormatter,
     )
     run.add_argument("--profile", metavar="FILE", help="the profile (YAML); default: profile.yaml beside the agent")
     run.add_argument("--catalog", metavar="FILE", help="the catalog (JSON, signed or not); default: the media's")
@@ -101,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-refresh", action="store_true", help="use the catalog snapshot; do not fetch a newer one")
     run.add_argument("--role", help="start in this role instead of the profile's")
 
+
+def _add_check(sub: argparse._SubParsersAction[Any]) -> None:
     check = sub.add_parser(
         "check",
         help="validate a profile (every problem, with file:line: path)",
@@ -116,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="warn about variables the sequence reads that nothing sets, and offered values no condition matches",
     )
 
+
+def _add_compile(sub: argparse._SubParsersAction[Any]) -> None:
     comp = sub.add_parser(
         "compile",
         help="validate a profile and write it as compact JSON for media",
@@ -126,13 +163,19 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("-o", "--output", metavar="FILE", required=True)
     comp.add_argument("--catalog", metavar="FILE")
 
+
+def _add_schema(sub: argparse._SubParsersAction[Any]) -> None:
     schema = sub.add_parser("schema", help="print a JSON Schema (2020-12) for editors")
     schema.add_argument("kind", nargs="?", default="profile", choices=["profile", "catalog", "answers"])
 
+
+def _add_facts(sub: argparse._SubParsersAction[Any]) -> None:
     facts = sub.add_parser("facts", help="print this machine's facts as JSON (MDT names)")
     facts.add_argument("--smbios", metavar="FILE", help="a `dmidecode --dump-bin` file instead of this machine")
     facts.add_argument("--facts", metavar="FILE", help="merge facts from a JSON file over the gathered ones")
 
+
+def _add_preview(sub: argparse._SubParsersAction[Any]) -> None:
     preview = sub.add_parser(
         "preview",
         help="show the UI on any desktop; commit nothing, print the variables",
@@ -145,9 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--role")
     preview.add_argument("--kiosk-windowed", action="store_true", help="show a kiosk profile in a normal window")
 
+
+def _add_pin_hash(sub: argparse._SubParsersAction[Any]) -> None:
     pin = sub.add_parser("pin-hash", help="make a scrypt hash of a technician PIN for kiosk.technician_unlock")
     pin.add_argument("--stdin", action="store_true", help="read the PIN from standard input instead of prompting")
 
+
+def _add_sequence(sub: argparse._SubParsersAction[Any]) -> None:
     seq = sub.add_parser("sequence", help="task sequences: what will run, normalise the XML")
     seq_sub = seq.add_subparsers(dest="sequence_command", metavar="ACTION", parser_class=_Parser)
     plan = seq_sub.add_parser("plan", help="print what will run as JSON")
@@ -158,14 +205,27 @@ def build_parser() -> argparse.ArgumentParser:
     norm = seq_sub.add_parser("normalize", help="read and write the sequence XML back")
     norm.add_argument("xml", metavar="FILE.xml")
     norm.add_argument("-o", "--output", metavar="OUT", help="write here ('-' = standard output); default: in place")
-    return parser
+
+
+_COMMANDS = {
+    "run": _add_run,
+    "check": _add_check,
+    "compile": _add_compile,
+    "schema": _add_schema,
+    "facts": _add_facts,
+    "preview": _add_preview,
+    "pin-hash": _add_pin_hash,
+    "sequence": _add_sequence,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    given = arguments[0] if arguments and arguments[0] in _COMMANDS else None
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(only=given).parse_args(arguments)
     except UsageError as exc:
-        print(f"prestart: error: {exc}", file=sys.stderr)
+        _print_error(exc)
         return int(exc.code)
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)

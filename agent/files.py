@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -27,7 +25,7 @@ def open_atomic(path: str | os.PathLike[str], how: str = "wb", *, mode: int | No
     """Yield a temp file beside `path`; rename it over `path` only if the block succeeds."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    fd, tmp = _create_beside(target)
     try:
         if mode is not None:
             os.chmod(tmp, mode)
@@ -42,6 +40,29 @@ def open_atomic(path: str | os.PathLike[str], how: str = "wb", *, mode: int | No
         raise
 
 
+# As tempfile.mkstemp opens its files (owner only, not inherited, never through a link); tempfile itself
+# pulls in shutil, random and their compression modules, which every boot would pay for.
+_NEW_FILE = (
+    os.O_RDWR
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_NOINHERIT", 0)
+)
+
+
+def _create_beside(target: Path) -> tuple[int, str]:
+    """A new, empty temp file in `target`'s folder (same file system, so the rename is atomic)."""
+    for _ in range(100):
+        tmp = str(target.parent / f".{target.name}.{os.urandom(6).hex()}.part")
+        try:
+            return os.open(tmp, _NEW_FILE, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {target}")
+
+
 def create_private(path: str | os.PathLike[str], data: bytes) -> None:
     """Create a file readable by its owner only (0600) from the first byte; refuse to overwrite."""
     target = Path(path)
@@ -54,6 +75,8 @@ def create_private(path: str | os.PathLike[str], data: bytes) -> None:
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
     """The SHA-256 of a file as hex, read in 1 MiB blocks (boot.wim files are hundreds of MB)."""
+    import hashlib  # the builder's, not the agent's start path
+
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(1024 * 1024):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
@@ -34,8 +33,7 @@ class Origin(NamedTuple):  # one per variable set: a NamedTuple is built ~4x fas
         return f"{self.kind} ({self.detail})" if self.detail else self.kind
 
 
-@dataclass(frozen=True)
-class CheckResult:
+class CheckResult(NamedTuple):
     name: str
     severity: str  # error | warning
     passed: bool
@@ -86,15 +84,24 @@ def netbios_problem(value: str) -> str | None:
     return None
 
 
-@dataclass
 class State:
-    """Variables and where each came from, at one point of the flow."""
+    """Variables and where each came from, at one point of the flow (runtime state, so a plain class)."""
 
-    vars: Variables
-    origins: dict[str, Origin] = field(default_factory=dict)
-    written: dict[str, None] = field(default_factory=dict)  # folded names rules/fields wrote, in order
-    locked: dict[str, str] = field(default_factory=dict)  # folded name -> rule label
-    chosen: dict[str, Item] = field(default_factory=dict)  # choice field id -> the item chosen
+    __slots__ = ("chosen", "locked", "origins", "vars", "written")
+
+    def __init__(
+        self,
+        vars: Variables,
+        origins: dict[str, Origin] | None = None,
+        written: dict[str, None] | None = None,
+        locked: dict[str, str] | None = None,
+        chosen: dict[str, Item] | None = None,
+    ) -> None:
+        self.vars = vars
+        self.origins = {} if origins is None else origins
+        self.written = {} if written is None else written  # folded names rules/fields wrote, in order
+        self.locked = {} if locked is None else locked  # folded name -> rule label
+        self.chosen = {} if chosen is None else chosen  # choice field id -> the item chosen
 
     def copy(self) -> State:
         return State(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,26 +14,29 @@ MASK = "********"
 IDENTITY = ("Make", "Model", "SerialNumber", "UUID", "AssetTag", "MacAddress001", "HostName")
 
 
-@dataclass
 class Receipt:
-    """Filled in as the run goes; written once at the end, whatever the outcome."""
+    """Filled in as the run goes; written once at the end, whatever the outcome.
 
-    profile: str = ""
-    mode: str = ""
-    role: str = ""
-    user: str = ""
-    facts: dict[str, str] = field(default_factory=dict)
-    catalog: dict[str, Any] = field(default_factory=dict)
-    rules_fired: list[str] = field(default_factory=list)
-    preflight: list[dict[str, Any]] = field(default_factory=list)
-    choices: dict[str, Any] = field(default_factory=dict)
-    variables: dict[str, dict[str, str]] = field(default_factory=dict)
-    plan: list[dict[str, str]] = field(default_factory=list)
-    exit_code: int | None = None
-    result: str = ""
-    message: str = ""
-    secrets: set[str] = field(default_factory=set)
-    secret_fields: set[str] = field(default_factory=set)
+    Runtime state, so a plain class: a dataclass would cost every start its class-building time.
+    """
+
+    def __init__(self) -> None:
+        self.profile = ""
+        self.mode = ""
+        self.role = ""
+        self.user = ""
+        self.facts: dict[str, str] = {}
+        self.catalog: dict[str, Any] = {}
+        self.rules_fired: list[str] = []
+        self.preflight: list[dict[str, Any]] = []
+        self.choices: dict[str, Any] = {}
+        self.variables: dict[str, dict[str, str]] = {}
+        self.plan: list[dict[str, str]] = []
+        self.exit_code: int | None = None
+        self.result = ""
+        self.message = ""
+        self.secrets: set[str] = set()
+        self.secret_fields: set[str] = set()
 
     def mask(self, text: str) -> str:
         for secret in sorted(self.secrets, key=len, reverse=True):

@@ -15,8 +15,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from agent.errors import InputError
 
@@ -46,8 +45,7 @@ class HasAttr(Protocol):
     def attr(self, name: str) -> str: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Filter:
+class Filter(NamedTuple):
     name: str  # lower case, one of FILTERS
     arg: str = ""  # the digits for left/right, the text for default
 
@@ -72,8 +70,7 @@ class Filter:
         return f"{self.name}:{self.arg}" if self.name in _NEEDS_ARG else self.name
 
 
-@dataclass(frozen=True, slots=True)
-class Placeholder:
+class Placeholder(NamedTuple):
     """One `{...}`: a variable (`name`) or an item attribute (`attr`), then filters."""
 
     name: str | None
@@ -96,8 +93,7 @@ class Placeholder:
         return "{" + "|".join([head, *(f.text() for f in self.filters)]) + "}"
 
 
-@dataclass(frozen=True, slots=True)
-class Template:
+class Template(NamedTuple):
     """A parsed template: literal strings and placeholders in order."""
 
     source: str

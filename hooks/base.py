@@ -5,9 +5,8 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from agent.errors import InputError, SourceUnavailable
 from agent.variables import name_problem, value_problem
@@ -118,8 +117,7 @@ def stale_array_entries(new: Mapping[str, str], existing: Iterable[str]) -> list
     return stale
 
 
-@dataclass(frozen=True)
-class HookEntry:
+class HookEntry(NamedTuple):
     """A registered engine: its name and where its module lives (imported lazily)."""
 
     name: str
@@ -183,8 +181,7 @@ def open_sink(spec: str) -> VariableStore:
     return store
 
 
-@dataclass(frozen=True)
-class GlueRequest:
+class GlueRequest(NamedTuple):
     """What the builder tells an engine's glue about the payload it is about to inject."""
 
     arch: str  # amd64 | x86 | arm64
@@ -195,8 +192,7 @@ class GlueRequest:
     extra_args: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Glue:
+class Glue(NamedTuple):
     """What an engine needs in the image: where the payload goes, extra files, the command."""
 
     payload_dir: str  # inside the image, forward slashes, no leading slash, e.g. "sms/PKG/PRST0001"

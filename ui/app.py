@@ -19,6 +19,7 @@ from agent.errors import Cancelled, NotReady, PrestartError
 from agent.flow import CheckResult, FieldError, Flow, State
 from ui import pages, theme
 from ui.widgets import breaking
+from ui.window import open_window
 
 if TYPE_CHECKING:
     from agent.auth.pin import PinGate
@@ -90,7 +91,7 @@ class App:
 
             self.gate = PinGate(unlock.pin_hash, unlock.max_attempts)
 
-        self.root = root = tk.Tk(className="Prestart")
+        self.root = root = open_window()
         self.x11 = root.tk.call("tk", "windowingsystem") == "x11"
         root.title(profile.title)
         self.look = theme.apply(root, profile, kiosk=self.kiosk_rules)

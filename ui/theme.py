@@ -6,9 +6,9 @@ import contextlib
 import logging
 import tkinter as tk
 import tkinter.font as tkfont
-from dataclasses import dataclass
 from pathlib import Path
 from tkinter import ttk
+from typing import NamedTuple
 
 from agent.profile.model import Profile
 
@@ -21,8 +21,7 @@ TITLE_EXTRA = 6
 MIN_TOUCH_PIXELS = 44  # a finger-sized target (Windows/Apple guidance), at 96 dpi
 
 
-@dataclass(frozen=True)
-class Look:
+class Look(NamedTuple):
     """What the pages need to lay themselves out; built once per window."""
 
     accent: str
@@ -79,8 +78,9 @@ def apply(root: tk.Tk, profile: Profile, *, kiosk: bool) -> Look:
     style.configure(".", font=body)
     style.configure("TButton", padding=pad)
     style.configure("Accent.TButton", background=accent, foreground=look.accent_text, padding=pad)
-    style.map("Accent.TButton", background=[("disabled", "#c8c8c8"), ("active", accent)],
-              foreground=[("disabled", "#6d6d6d")])
+    style.map(
+        "Accent.TButton", background=[("disabled", "#c8c8c8"), ("active", accent)], foreground=[("disabled", "#6d6d6d")]
+    )
     style.configure("Header.TFrame", background=accent)
     style.configure("Header.TLabel", background=accent, foreground=look.accent_text, font=title)
     style.configure("Title.TLabel", font=title)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import tkinter as tk
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from tkinter import ttk
+from typing import NamedTuple
 
 from ui.theme import Look
 
@@ -14,8 +14,7 @@ DISABLED_FG = "#8a8a8a"
 GROUP_BG = "#e8e8e8"
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One row a list offers (a view of agent.flow.Option without the catalog item)."""
 
     id: str
@@ -31,9 +30,19 @@ class Entry:
 
 def _listbox(parent: tk.Misc, look: Look, height: int) -> tuple[tk.Listbox, ttk.Frame]:
     frame = ttk.Frame(parent)
-    box = tk.Listbox(frame, height=height, exportselection=False, activestyle="none", font=look.body,
-                     selectbackground=look.accent, selectforeground=look.accent_text, highlightthickness=2,
-                     highlightcolor=look.accent, relief="solid", borderwidth=1)
+    box = tk.Listbox(
+        frame,
+        height=height,
+        exportselection=False,
+        activestyle="none",
+        font=look.body,
+        selectbackground=look.accent,
+        selectforeground=look.accent_text,
+        highlightthickness=2,
+        highlightcolor=look.accent,
+        relief="solid",
+        borderwidth=1,
+    )
     bar = ttk.Scrollbar(frame, orient="vertical", command=box.yview)
     box.configure(yscrollcommand=bar.set)
     box.pack(side="left", fill="both", expand=True)
@@ -64,9 +73,17 @@ class FilterList(ttk.Frame):
     per key (ttk.Treeview needs one detach per row and is several times slower).
     """
 
-    def __init__(self, parent: tk.Misc, look: Look, entries: Sequence[Entry], *, selected: str = "",
-                 on_change: Callable[[str], None] | None = None, filter: bool = False,
-                 notify: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        parent: tk.Misc,
+        look: Look,
+        entries: Sequence[Entry],
+        *,
+        selected: str = "",
+        on_change: Callable[[str], None] | None = None,
+        filter: bool = False,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.entries = list(entries)
         self.selected = selected
@@ -166,9 +183,16 @@ class GroupedChecklist(ttk.Frame):
     """A multi-choice checklist grouped by the items' `group`: a filter box, and a header row per group
     that selects (or clears) every visible item of that group with Space, Enter-free, or a click."""
 
-    def __init__(self, parent: tk.Misc, look: Look, entries: Sequence[Entry], *, checked: Sequence[str] = (),
-                 on_change: Callable[[list[str]], None] | None = None,
-                 notify: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        parent: tk.Misc,
+        look: Look,
+        entries: Sequence[Entry],
+        *,
+        checked: Sequence[str] = (),
+        on_change: Callable[[list[str]], None] | None = None,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.entries = list(entries)
         self.checked = {c for c in checked}
@@ -332,8 +356,17 @@ class GroupedChecklist(ttk.Frame):
 class ValidatedEntry(ttk.Frame):
     """A text entry whose problem (from `check`) shows beneath it as you type."""
 
-    def __init__(self, parent: tk.Misc, look: Look, *, value: str = "", check: Callable[[str], str | None],
-                 on_change: Callable[[str], None] | None = None, secret: bool = False, locked: str = "") -> None:
+    def __init__(
+        self,
+        parent: tk.Misc,
+        look: Look,
+        *,
+        value: str = "",
+        check: Callable[[str], str | None],
+        on_change: Callable[[str], None] | None = None,
+        secret: bool = False,
+        locked: str = "",
+    ) -> None:
         super().__init__(parent)
         self.check = check
         self.on_change = on_change

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from agent.catalog.verify import LoadedCatalog, PublicKey, load_catalog_bytes, read_public_key
 from agent.errors import PrestartError, Problem, ValidationFailed
@@ -24,8 +23,7 @@ _NUMBERS = {
 }
 
 
-@dataclass(frozen=True)
-class RefreshSettings:
+class RefreshSettings(NamedTuple):
     """Profile `catalog.refresh`: where to look and how long to try (seconds; `timeout` is the total budget)."""
 
     url: str
@@ -77,8 +75,7 @@ class RefreshSettings:
         )
 
 
-@dataclass(frozen=True)
-class RefreshResult:
+class RefreshResult(NamedTuple):
     """What the run uses, and a sentence for the log and the screen."""
 
     loaded: LoadedCatalog

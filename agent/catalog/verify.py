@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from agent.catalog.model import Catalog, catalog_from_dict, catalog_from_json, parse_json
+from agent.digest import sha256_hex
 from agent.errors import DataError, InputError
 
 SIGNED_MARKER = "prestart_signed_catalog"
@@ -30,11 +29,10 @@ PRIVATE_PREFIX = "prestart-ed25519-private"
 
 def key_id(public_key: bytes) -> str:
     """First 16 hex digits of SHA-256 of the raw 32-byte public key: names a key in files and messages."""
-    return hashlib.sha256(public_key).hexdigest()[:16]
+    return sha256_hex(public_key)[:16]
 
 
-@dataclass(frozen=True)
-class PublicKey:
+class PublicKey(NamedTuple):
     """A trusted Ed25519 public key and where it came from."""
 
     raw: bytes
@@ -48,8 +46,7 @@ class PublicKey:
         return f"{PUBLIC_PREFIX} {base64.b64encode(self.raw).decode('ascii')}\n"
 
 
-@dataclass(frozen=True)
-class LoadedCatalog:
+class LoadedCatalog(NamedTuple):
     """A catalog that passed every check, and how it got here."""
 
     catalog: Catalog
@@ -164,7 +161,7 @@ def load_catalog_bytes(
                 f"{file} is not signed, but key {trust_key.key_id} is trusted",
                 "use the signed catalog written by prestart-media fetch or publish",
             )
-        catalog = catalog_from_dict(doc, file=file)  # parsed once: 10,000 items are ~1.4 MB of JSON
+        catalog = catalog_from_dict(doc, file=file, from_json=True)  # parsed once: 10,000 items are ~1.4 MB of JSON
         signer = ""
     moment = now or datetime.now(UTC)
     if catalog.expired(moment):

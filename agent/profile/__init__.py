@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -10,6 +9,7 @@ from pathlib import Path
 
 from agent import __version__
 from agent.catalog.model import Catalog
+from agent.digest import sha256_hex
 from agent.errors import Problem, ValidationFailed
 from agent.profile.model import Profile, profile_from_data
 from agent.yamlio import Located, load_file, load_text, read_text
@@ -36,7 +36,7 @@ def stamp_holds(text: str) -> bool:
     body = text[match.end() :].rstrip()
     return (
         json.loads(match.group(1)) == COMPILED_BY
-        and hashlib.sha256(body.encode("utf-8")).hexdigest() == match.group(2)
+        and sha256_hex(body.encode("utf-8")) == match.group(2)
     )
 
 
@@ -88,7 +88,7 @@ def compile_profile(path: str | Path, catalog: Catalog | None = None) -> str:
     data.pop("compiled", None)  # compiling a compiled profile stamps it afresh
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     rest = body[1:]  # after the opening brace
-    digest = hashlib.sha256(rest.encode("utf-8")).hexdigest()
+    digest = sha256_hex(rest.encode("utf-8"))
     by = json.dumps(COMPILED_BY, ensure_ascii=False)
     return f'{{"compiled":{{"by":{by},"sha256":"{digest}"}},{rest}\n'
 

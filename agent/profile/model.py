@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 
@@ -48,8 +47,7 @@ class Rule(NamedTuple):
         return self.name or f"rules[{self.position}]"
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     name: str
     check: str
     severity: str = "error"
@@ -57,8 +55,7 @@ class Check:
     roles: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):
     value: str
     label: str
     group: str = ""
@@ -66,8 +63,7 @@ class Choice:
     roles: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True)
-class Validation:
+class Validation(NamedTuple):
     preset: str = ""
     regex: str = ""
     min_length: int | None = None
@@ -75,8 +71,7 @@ class Validation:
     message: str = ""
 
 
-@dataclass(frozen=True)
-class ArraySpec:
+class ArraySpec(NamedTuple):
     base: str
     digits: int = 2
 
@@ -85,8 +80,7 @@ class ArraySpec:
         return f"{self.base}{index:0{self.digits}d}"
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     id: str
     type: str
     label: str = ""
@@ -109,14 +103,12 @@ class Field:
         return self.secret or self.type == "password"
 
 
-@dataclass(frozen=True)
-class Countdown:
+class Countdown(NamedTuple):
     seconds: int
     on_timeout: str = "continue"
 
 
-@dataclass(frozen=True)
-class LdapSettings:
+class LdapSettings(NamedTuple):
     server: str
     base_dn: str = ""
     domain: str = ""
@@ -125,8 +117,7 @@ class LdapSettings:
     timeout: float = 10.0
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(NamedTuple):
     id: str
     type: str = "form"
     title: str = ""
@@ -142,36 +133,32 @@ class Page:
     max_attempts: int = 3
 
 
-@dataclass(frozen=True)
-class TechnicianUnlock:
+class TechnicianUnlock(NamedTuple):
     pin_hash: str
     role: str = "technician"
     max_attempts: int = 5
 
 
-@dataclass(frozen=True)
-class KioskSettings:
+class KioskSettings(NamedTuple):
     idle_reset_seconds: int = 0
     technician_unlock: TechnicianUnlock | None = None
 
 
-@dataclass(frozen=True)
-class Theme:
+class Theme(NamedTuple):
     accent: str = "#0067b8"
     logo: str = ""
     scale: float = 1.0
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     version: int
     title: str = "Prestart"
     mode: str = "technician"
     role: str = ""
-    theme: Theme = field(default_factory=Theme)
+    theme: Theme = Theme()
     refresh: Mapping[str, Any] | None = None
     max_age_days: int | None = None
-    kiosk: KioskSettings = field(default_factory=KioskSettings)
+    kiosk: KioskSettings = KioskSettings()
     on_cancel: str = "exit"
     audit_url: str = ""
     audit_timeout: float = 5.0

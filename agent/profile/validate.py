@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from agent.catalog.model import Catalog
 from agent.errors import InputError, Problem
@@ -29,13 +28,13 @@ def is_known_fact(name: str) -> bool:
     )
 
 
-@dataclass
 class Findings:
     """Problems (exit 13) and warnings (shown, not fatal), each located in the file."""
 
-    located: Located
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
+    def __init__(self, located: Located) -> None:
+        self.located = located
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def add(self, path: str, message: str, hint: str = "", *, warning: bool = False) -> None:
         problem = Problem(path, message, file=self.located.file, line=self.located.line(path), hint=hint)

@@ -281,3 +281,48 @@ def test_a_catalog_older_than_max_age_days_is_logged_and_kept(tmp_path: Path) ->
     assert "older than the 30 days the profile allows" in (tmp_path / "log" / "prestart.log").read_text("utf-8")
     receipt = json.loads((tmp_path / "log" / "prestart-receipt.json").read_text(encoding="utf-8"))
     assert "older than the 30 days" in receipt["catalog"]["stale"]
+
+
+def test_a_boot_from_media_loads_only_what_it_uses(tmp_path: Path) -> None:
+    """Start time is a feature (docs/performance.md): with the compiled profile media carry and JSON
+    answers, a run never loads PyYAML, OpenSSL's hashlib, dataclasses or tempfile's compression modules."""
+    import yaml
+
+    compiled = tmp_path / "profile.json"
+    assert run_prestart("compile", str(SPEC / "technician.yaml"), "-o", str(compiled)).returncode == 0
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps(yaml.safe_load((SPEC / "answers/technician-laptop.yaml").read_text("utf-8"))))
+    out = tmp_path / "o.json"
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from agent.cli import main
+        code = main(["run", "--profile", r"{compiled}", "--catalog", r"{SPEC / "catalog.json"}",
+                     "--facts", r"{SPEC / "facts/laptop.json"}", "--answers", r"{answers}", "--unattended",
+                     "--sink", r"json:{out}", "--log-dir", r"{tmp_path / "log"}"])
+        assert code == 0, code
+        unused = ("yaml", "hashlib", "_hashlib", "dataclasses", "inspect", "tempfile", "shutil", "decimal", "bz2")
+        print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in unused)))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+    got = json.loads(out.read_text(encoding="utf-8"))
+    expected = json.loads((SPEC / "expected" / "technician-laptop.json").read_text(encoding="utf-8"))["variables"]
+    assert {name: got.get(name) for name in expected} == expected
+
+
+def test_every_command_has_help_and_the_top_level_lists_them_all() -> None:
+    from agent.cli import _COMMANDS
+
+    top = run_prestart("--help")
+    assert top.returncode == 0
+    for name in _COMMANDS:
+        assert name in top.stdout
+        done = run_prestart(name, "--help")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(f"usage: prestart {name}")
+    unknown = run_prestart("bogus")
+    assert unknown.returncode == 87 and "invalid choice: 'bogus'" in unknown.stderr
+    assert "hint: see `prestart --help`" in unknown.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import statistics
 import threading
@@ -78,7 +77,7 @@ def test_kiosk_idle_reset_goes_back_to_the_first_page_and_the_kiosk_role(display
     monkeypatch.setenv("PRESTART_KIOSK_WINDOWED", "1")
     profile = load_profile(spec_dir / "kiosk.yaml")
     # The schema asks for at least 10 s; the shell itself takes any value.
-    profile = dataclasses.replace(profile, kiosk=dataclasses.replace(profile.kiosk, idle_reset_seconds=1))
+    profile = profile._replace(kiosk=profile.kiosk._replace(idle_reset_seconds=1))
     flow = _flow(spec_dir, profile)
     app = App(flow, preview=True)
     seen: dict[str, object] = {}

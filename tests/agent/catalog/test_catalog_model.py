@@ -130,6 +130,13 @@ def test_bulk_items_match_one_by_one_checking(raw_items: list[Any]) -> None:
         fast_problems: list[str] = []
     except ValidationFailed as exc:
         fast, fast_problems = (), [str(p) for p in exc.problems]
+    # From JSON (keys always text, so their check is skipped): the same items and problems.
+    try:
+        from_json = catalog_from_json(json.dumps(doc).encode()).items("x")
+        json_problems: list[str] = []
+    except ValidationFailed as exc:
+        from_json, json_problems = (), [str(p) for p in exc.problems]
+    assert (from_json, json_problems) == (fast, fast_problems)
     careful_problems: list[Problem] = []
     careful = [
         item

@@ -1,0 +1,69 @@
+"""agent.files: atomic writes leave the old file or the whole new one, never a part, and no litter."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from agent import files
+
+
+def test_write_text_creates_folders_and_the_file(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b" / "out.json"
+    files.write_text(target, '{"x": "é"}\n')
+    assert target.read_bytes() == '{"x": "é"}\n'.encode()
+    assert os.listdir(target.parent) == ["out.json"]
+
+
+def test_a_failure_keeps_the_old_file_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "variables.json"
+    target.write_text("old", encoding="utf-8")
+    with pytest.raises(RuntimeError), files.open_atomic(target) as fh:
+        fh.write(b"half of the new")
+        raise RuntimeError("the disk is full")
+    assert target.read_text(encoding="utf-8") == "old"
+    assert os.listdir(tmp_path) == ["variables.json"]
+
+
+def test_the_temp_file_sits_beside_the_target_until_the_rename(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    with files.open_atomic(target) as fh:
+        fh.write(b"new")
+        (temp,) = [name for name in os.listdir(tmp_path) if name != "out.txt"]
+        assert temp.startswith(".out.txt.") and temp.endswith(".part")
+        assert not target.exists()
+    assert target.read_bytes() == b"new" and os.listdir(tmp_path) == ["out.txt"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+def test_temp_files_are_private_and_mode_is_applied(tmp_path: Path) -> None:
+    target = tmp_path / "key"
+    with files.open_atomic(target) as fh:
+        fh.write(b"x")
+        (temp,) = [p for p in tmp_path.iterdir()]
+        assert stat.S_IMODE(temp.stat().st_mode) == 0o600
+    files.write_bytes(tmp_path / "shared", b"y", mode=0o644)
+    assert stat.S_IMODE((tmp_path / "shared").stat().st_mode) == 0o644
+
+
+def test_a_link_in_place_of_the_temp_name_is_never_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The temp name is created exclusively: an existing file or link there is skipped, not written through."""
+    victim = tmp_path / "victim"
+    victim.write_text("untouched", encoding="utf-8")
+    names = iter([b"\x00" * 6, b"\x01" * 6])
+    monkeypatch.setattr(files.os, "urandom", lambda n: next(names))
+    (tmp_path / f".out.{'00' * 6}.part").symlink_to(victim)
+    files.write_text(tmp_path / "out", "new")
+    assert victim.read_text(encoding="utf-8") == "untouched"
+    assert (tmp_path / "out").read_text(encoding="utf-8") == "new"
+
+
+def test_sha256_file_matches_hashlib(tmp_path: Path) -> None:
+    import hashlib
+
+    data = os.urandom(3 * 1024 * 1024 + 17)  # more than one block
+    (tmp_path / "f").write_bytes(data)
+    assert files.sha256_file(tmp_path / "f") == hashlib.sha256(data).hexdigest()
