@@ -69,14 +69,7 @@ class AdminServiceSource:
             raise SourceUnavailable(
                 "the adminservice source needs NTLM support", "pip install requests-ntlm (builder machines only)"
             ) from None
-        defaults = FetchLimits()
-        limits = net.Limits(
-            connect_timeout=defaults.connect_timeout,
-            read_timeout=defaults.read_timeout,
-            budget=self.timeout,
-            retries=defaults.retries,
-            max_bytes=defaults.max_bytes,
-        )
+        limits = FetchLimits().within(self.timeout)
         secrets = [password, user]
         with net.Client(
             ca_bundle=self.ca_bundle,

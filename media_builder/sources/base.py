@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from agent import net
 from agent.catalog.model import Catalog
 from agent.errors import Problem, SourceUnavailable
 
@@ -111,3 +112,13 @@ class FetchLimits:
     read_timeout: float = 30.0
     retries: int = 2
     max_bytes: int = 64 * 1024 * 1024
+
+    def within(self, budget: float) -> net.Limits:
+        """These limits for agent.net, with `budget` seconds for the whole fetch (a source's `timeout`)."""
+        return net.Limits(
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            budget=budget,
+            retries=self.retries,
+            max_bytes=self.max_bytes,
+        )

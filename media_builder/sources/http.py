@@ -41,14 +41,7 @@ class HttpSource:
             token = secret_from_env(self.token_env, what="bearer token", path=self.path)
             headers["Authorization"] = f"Bearer {token}"
             secrets.append(token)
-        defaults = FetchLimits()
-        limits = net.Limits(
-            connect_timeout=defaults.connect_timeout,
-            read_timeout=defaults.read_timeout,
-            budget=self.timeout,
-            retries=defaults.retries,
-            max_bytes=defaults.max_bytes,
-        )
+        limits = FetchLimits().within(self.timeout)
         with net.Client(ca_bundle=self.ca_bundle, limits=limits, headers=headers, secrets=secrets) as client:
             response = client.get(self.url)
         return catalog_from_json(response.body, file=net.where(response.url))
