@@ -43,12 +43,16 @@ def run_ui(flow: Flow, *, preview: bool, hook: object | None = None, background:
     return App(flow, preview=preview, background=background).run()
 
 
+def _no_trace(_text: str) -> None:
+    pass
+
+
 def _tracer() -> Callable[[str], None]:
     """PRESTART_UI_TRACE=FILE appends one line per UI event (page shown, finish, unlock); tests and the
     benchmark synchronise on it instead of sleeping."""
     path = os.environ.get("PRESTART_UI_TRACE")
     if not path:
-        return lambda _text: None
+        return _no_trace
 
     def trace(text: str) -> None:
         with open(path, "a", encoding="utf-8") as out:
@@ -568,6 +572,9 @@ class App:
         dialog.bind("<Escape>", breaking(self._close_dialog))
         self._show_dialog(dialog, entry)
         self.trace("unlock dialog")
+        if self.trace is not _no_trace:  # where the PIN box is on screen, for tests that click into it
+            self.trace(f"pin box {entry.winfo_rootx() + entry.winfo_width() // 2} "
+                       f"{entry.winfo_rooty() + entry.winfo_height() // 2}")
 
     def _unlocked(self) -> None:
         unlock = self.profile.kiosk.technician_unlock

@@ -100,7 +100,9 @@ class UiRun:
                 raise AssertionError(f"exited {self.process.returncode} before {event!r}; events {lines}; "
                                      f"stderr: {self.stderr}")
             time.sleep(0.03)
-        raise AssertionError(f"no {event!r} within {timeout} s; events: {self.events()}")
+        events = self.events()
+        self.stop()  # for its stderr: a traceback in a Tk callback does not end the process
+        raise AssertionError(f"no {event!r} within {timeout} s; events: {events}; stderr: {self.stderr[-2000:]}")
 
     def ready(self, page: str) -> None:
         """Wait until the first page is shown and drawn."""
