@@ -50,6 +50,7 @@ __all__ = [
     "Name",
     "Not",
     "Or",
+    "adopt",
     "check",
     "compare",
     "evaluate",
@@ -57,6 +58,8 @@ __all__ = [
     "like",
     "names",
     "parse",
+    "tree_from_data",
+    "tree_to_data",
     "unparse",
 ]
 
@@ -484,16 +487,134 @@ class _Parser:
         return tuple(values)
 
 
-@functools.lru_cache(maxsize=8192)
+# Trees by their text: a rule's condition is evaluated many times, and trees from a compiled profile
+# (`adopt`) are put here so that the boot never parses them. Bounded: cleared when full.
+_PARSED: dict[str, Expr] = {}
+_PARSED_MAX = 65536
+
+
 def parse(text: str) -> Expr:
     """Parse a condition; raises ExprError (with a 1-based column) when it is not valid. Memoised."""
+    tree = _PARSED.get(text)
+    if tree is not None:
+        return tree
     tokens = _tokenize(text)
+    tree = None
     if tokens is not None:
-        try:
-            return _Parser(text, tokens).parse()
+        try:  # noqa: SIM105 - not contextlib.suppress: a context manager per condition costs at boot
+            tree = _Parser(text, tokens).parse()
         except ExprError:
-            pass  # parse again with columns, for the precise error
-    return _Parser(text, _tokenize_careful(text)).parse()
+            pass  # parsed again below with columns, for the precise error
+    if tree is None:
+        tree = _Parser(text, _tokenize_careful(text)).parse()
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[text] = tree
+    return tree
+
+
+# ---------------------------------------------------------------- trees as data (compiled profiles)
+
+# `prestart compile` stores every condition's tree beside the profile, and the agent builds the trees
+# from that at boot instead of parsing the text: ~3x cheaper (bench/tried.md). Plain JSON values:
+#   Name "X"  ->  "X"                Literal  ->  ["text"] or ["42", 1] for a number
+#   Compare   ->  ["c", op, l, r]    Like     ->  ["k", left, pattern]
+#   In        ->  ["i", left, [values], [1 per number, else 0]]
+#   Exists    ->  ["e", name]        Not      ->  ["!", operand]
+#   And / Or  ->  ["a" | "o", operand, operand, ...]
+
+
+def tree_to_data(expr: Expr) -> object:
+    """The tree as plain JSON values (see above); `tree_from_data` reads it back."""
+    kind = type(expr)
+    if kind is Name:
+        return expr.name  # type: ignore[union-attr]
+    if kind is Literal:
+        return [expr.value, 1] if expr.is_number else [expr.value]  # type: ignore[union-attr]
+    if kind is Compare:
+        return ["c", expr.op, tree_to_data(expr.left), tree_to_data(expr.right)]  # type: ignore[union-attr]
+    if kind is Like:
+        return ["k", tree_to_data(expr.left), tree_to_data(expr.pattern)]  # type: ignore[union-attr]
+    if kind is In:
+        values = expr.values  # type: ignore[union-attr]
+        return ["i", tree_to_data(expr.left), [v.value for v in values],  # type: ignore[union-attr]
+                [int(v.is_number) for v in values]]
+    if kind is Exists:
+        return ["e", expr.name]  # type: ignore[union-attr]
+    if kind is Not:
+        return ["!", tree_to_data(expr.operand)]  # type: ignore[union-attr]
+    if kind is And or kind is Or:
+        return ["a" if kind is And else "o", *map(tree_to_data, expr.operands)]  # type: ignore[union-attr]
+    raise TypeError(f"not an expression node: {expr!r}")
+
+
+_new = tuple.__new__  # positional construction without NamedTuple's keyword handling
+
+
+def tree_from_data(data: object) -> Expr:
+    """The tree `tree_to_data` wrote; ValueError when `data` is not one (a compiled profile from
+    elsewhere: the caller checks the profile in full instead)."""
+    if type(data) is not list or not data:
+        return _operand(data)
+    kind = data[0]
+    size = len(data)
+    if kind == "c" and size == 4 and data[1] in COMPARE_OPS:  # the most frequent first
+        return _new(Compare, (data[1], _operand(data[2]), _operand(data[3])))
+    if (kind == "a" or kind == "o") and size >= 3:
+        operands = tuple(map(tree_from_data, data[1:]))
+        return _new(And, (operands,)) if kind == "a" else _new(Or, (operands,))
+    if kind == "k" and size == 3:
+        return _new(Like, (_operand(data[1]), _operand(data[2])))
+    if kind == "!" and size == 2:
+        return _new(Not, (tree_from_data(data[1]),))
+    if kind == "e" and size == 2 and type(data[1]) is str:
+        return _new(Exists, (_checked_name(data[1]),))
+    if kind == "i" and size == 4 and type(data[2]) is list and type(data[3]) is list and len(data[2]) == len(data[3]):
+        values = tuple(_literal(v, n) for v, n in zip(data[2], data[3], strict=True))
+        return _new(In, (_operand(data[1]), values))
+    return _operand(data)  # a literal standing alone as a condition, or not a tree at all
+
+
+# Name nodes by their text, checked once: profiles use a few names thousands of times. Bounded.
+_NAME_NODES: dict[str, Name] = {}
+
+
+def _operand(data: object) -> Operand:
+    if type(data) is str:
+        node = _NAME_NODES.get(data)
+        if node is None:
+            node = _new(Name, (_checked_name(data),))
+            if len(_NAME_NODES) < _KNOWN_TOKENS_MAX:
+                _NAME_NODES[data] = node
+        return node
+    if type(data) is list:
+        size = len(data)
+        if size == 1:
+            return _literal(data[0], 0)
+        if size == 2:
+            return _literal(data[0], data[1])
+    raise ValueError(f"not an expression tree: {data!r}")
+
+
+def _checked_name(text: str) -> str:
+    if not _NAME_RE.fullmatch(text) or text.casefold() in KEYWORDS:
+        raise ValueError(f"not a variable name: {text!r}")
+    return text
+
+
+def _literal(value: object, is_number: object) -> Literal:
+    if type(value) is not str or (is_number != 0 and (is_number != 1 or not _NUMBER_RE.fullmatch(value))):
+        raise ValueError(f"not a literal: {value!r}")
+    return _new(Literal, (value, is_number == 1))
+
+
+def adopt(trees: dict[str, object]) -> None:
+    """Trees from a compiled profile (text -> `tree_to_data`), so that `parse` finds them without
+    parsing. ValueError when one is not a tree; nothing is adopted then."""
+    built = {text: tree_from_data(data) for text, data in trees.items()}
+    if len(_PARSED) + len(built) > _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED.update(built)
 
 
 # ---------------------------------------------------------------- printer

@@ -129,10 +129,10 @@ PROFILE = Obj(
     {
         "$schema": Str(),
         "compiled": Obj(
-            {"by": Str(), "sha256": Str(min_length=64)},
+            {"by": Str(), "sha256": Str(min_length=64), "trees": MapOf(Anything())},
             required=("by", "sha256"),
-            description="Written by `prestart compile`: the agent that compiled the profile and a digest of the rest. "
-            "Edit the YAML source, not the compiled file.",
+            description="Written by `prestart compile`: the agent that compiled the profile, a digest of the rest "
+            "and every condition's parsed tree. Edit the YAML source, not the compiled file.",
         ),
         "version": Int(minimum=1, maximum=1),
         "title": Str(),

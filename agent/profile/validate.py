@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from agent.catalog.model import Catalog
 from agent.errors import InputError, Problem
-from agent.expr import ExprError, parse
+from agent.expr import Expr, ExprError, parse
 from agent.facts import FACT_NAMES, NUMBERED_FACTS
 from agent.profile.model import Field, Page, Profile
 from agent.templates import TemplateError, parse_template
@@ -35,6 +35,7 @@ class Findings:
         self.located = located
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
+        self.expressions: dict[str, Expr] = {}  # every condition that parsed, by its text (for compiling)
 
     def add(self, path: str, message: str, hint: str = "", *, warning: bool = False) -> None:
         problem = Problem(path, message, file=self.located.file, line=self.located.line(path), hint=hint)
@@ -47,7 +48,8 @@ def _expr(findings: Findings, path: str, text: str) -> frozenset[str]:
     try:
         from agent.expr import names
 
-        return names(parse(text))
+        tree = findings.expressions[text] = parse(text)
+        return names(tree)
     except ExprError as exc:
         findings.add(path, f"expression does not parse: {exc.message}", "see DESIGN.md: Expressions")
         return frozenset()

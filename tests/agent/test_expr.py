@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import operator
 import os
 from collections.abc import Callable
@@ -30,6 +31,8 @@ from agent.expr import (
     like,
     names,
     parse,
+    tree_from_data,
+    tree_to_data,
     unparse,
 )
 from agent.variables import Variables
@@ -462,14 +465,17 @@ def test_known_tokens_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(expr, "_KNOWN_TOKENS", {})
     monkeypatch.setattr(expr, "_KNOWN_TOKENS_MAX", 50)
+    monkeypatch.setattr(expr, "_PARSED", {})
+    monkeypatch.setattr(expr, "_PARSED_MAX", 40)
     for i in range(500):
-        assert expr.parse.__wrapped__(f'Model == "M{i}" and Memory >= {i}') == expr.And(
+        assert expr.parse(f'Model == "M{i}" and Memory >= {i}') == expr.And(
             (
                 expr.Compare("==", expr.Name("Model"), expr.Literal(f"M{i}")),
                 expr.Compare(">=", expr.Name("Memory"), expr.Literal(str(i), True)),
             )
         )
         assert len(expr._KNOWN_TOKENS) <= 50
+        assert len(expr._PARSED) <= 40
 
 
 @pytest.mark.parametrize(
@@ -516,3 +522,68 @@ def test_fast_tokenizer_agrees_with_the_careful_one(text: str) -> None:
     except ExprError as exc:
         got = str(exc)
     assert got == expected
+
+
+# ---------------------------------------------------------------- trees as data (compiled profiles)
+
+
+@given(TREES)
+@FUZZ
+def test_trees_survive_json_as_data(tree: Expr) -> None:
+    data = json.loads(json.dumps(tree_to_data(tree)))
+    assert tree_from_data(data) == tree
+    assert unparse(tree_from_data(data)) == unparse(tree)
+
+
+def test_tree_data_is_compact_and_plain() -> None:
+    tree = parse('Memory >= 8 and not exists OSDComputerName or Make in ["Dell", 3]')
+    assert tree_to_data(tree) == [
+        "o",
+        ["a", ["c", ">=", "Memory", ["8", 1]], ["!", ["e", "OSDComputerName"]]],
+        ["i", "Make", ["Dell", "3"], [0, 1]],
+    ]
+    # Literals that look like node kinds are still literals.
+    for text in ('x == "a"', 'x == "c"', 'x like "!"', 'x in ["e", "o"]', '"a"', '"o"', '"c"', '"!"', '"e"', '"k"',
+                 '"i"', '"a" and "o"', "not 1", "-2.5"):
+        assert tree_from_data(json.loads(json.dumps(tree_to_data(parse(text))))) == parse(text)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, 3, [], ["c", "~", "a", "b"], ["c", "==", "a"], ["a", "x"], ["!", 1], ["e", 1], ["k", "x"],
+     ["i", "x", ["a"], []], ["i", "x", "a", [0]], ["c", "==", ["a", ["b"]], "x"], ["c", "==", ["e", "y"], "x"],
+     {"c": 1}, ["zz", "a", "b", "c", "d"], "and", "9x", ["e", "not"], ["i", "x", ["a"], [2]], ["i", "x", ["a"], [1]]],
+)
+def test_data_that_is_not_a_tree_is_refused(data: object) -> None:
+    with pytest.raises(ValueError, match=r"not (an expression tree|an operand|a variable name|a literal)"):
+        tree_from_data(data)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3)
+    | st.sampled_from(["c", "a", "o", "!", "e", "k", "i", "==", "x", "1"]),
+    lambda inner: st.lists(inner, max_size=5),
+    max_leaves=12,
+)
+
+
+@given(_JSON)
+@FUZZ
+def test_any_json_is_a_tree_or_refused(data: object) -> None:
+    try:
+        tree = tree_from_data(data)
+    except ValueError:
+        return
+    assert parse(unparse(tree)) == tree
+
+
+def test_adopted_trees_are_used_without_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import agent.expr as expr
+
+    monkeypatch.setattr(expr, "_PARSED", {})
+    expr.adopt({"Memory >= 4096": tree_to_data(parse("Memory >= 4096"))})
+    monkeypatch.setattr(expr, "_tokenize", None)  # any parsing would fail now
+    assert check("Memory >= 4096", FACTS.lookup) is True
+    with pytest.raises(ValueError):
+        expr.adopt({"a": ["c", "~", "x", "y"], "b": "x"})
+    assert "b" not in expr._PARSED  # all or nothing

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -80,3 +81,65 @@ def test_cli_compile_writes_a_stamped_profile_the_agent_runs(tmp_path: Path) -> 
     expected = case["variables"]
     assert isinstance(expected, dict)
     assert {name: got.get(name) for name in expected} == expected
+
+
+def _conditions(data: dict[str, Any]) -> set[str]:
+    """Every condition a profile holds, wherever the format allows one."""
+    found = {rule["when"] for rule in data.get("rules", []) if rule.get("when")}
+    found |= {check["check"] for check in data.get("preflight", []) if check.get("check")}
+    for page in data.get("pages", []):
+        found |= {page["when"]} if page.get("when") else set()
+        for fld in page.get("fields", []):
+            found |= {fld["when"]} if fld.get("when") else set()
+            found |= {c["requires"] for c in fld.get("choices", []) if isinstance(c, dict) and c.get("requires")}
+    return found
+
+
+@pytest.mark.parametrize("name", ["technician.yaml", "kiosk.yaml"])
+def test_compiled_profile_carries_every_condition_parsed(name: str) -> None:
+    from agent.expr import parse, tree_from_data
+
+    text = compile_profile(SPEC / name)
+    trees = json.loads(text)["compiled"]["trees"]
+    source = yaml.safe_load((SPEC / name).read_text(encoding="utf-8"))
+    assert set(trees) == _conditions(source) and trees
+    assert all(tree_from_data(data) == parse(condition) for condition, data in trees.items())
+
+
+def test_a_compiled_profile_loads_and_runs_without_parsing_a_condition(  # type: ignore[no-untyped-def]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec_catalog
+) -> None:
+    import agent.expr as expr
+    from agent.facts import load_facts_file
+    from agent.flow import Flow
+
+    compiled = tmp_path / "profile.json"
+    compiled.write_text(compile_profile(SPEC / "technician.yaml"), encoding="utf-8")
+    monkeypatch.setattr(expr, "_PARSED", {})
+    monkeypatch.setattr(expr, "_Parser", None)  # parsing anything now fails
+    profile = load_profile(compiled, spec_catalog)
+    flow = Flow(profile, spec_catalog, load_facts_file(SPEC / "facts" / "laptop.json"), {})
+    assert flow.fired  # the rules ran on the compiled trees
+
+
+def test_trees_that_are_not_trees_mean_a_full_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stamp that holds over trees this agent cannot read (a writer with the same version string but
+    another format): the trees are ignored and the profile is checked and parsed in full."""
+    import agent.expr as expr
+    from agent.digest import sha256_hex
+
+    text = compile_profile(SPEC / "technician.yaml")
+    data = json.loads(text)
+    condition = next(iter(data["compiled"]["trees"]))
+    data["compiled"]["trees"][condition] = ["c", "~", "x", "y"]
+    head = f'{{"compiled":{{"by":{json.dumps(data["compiled"]["by"])},"sha256":"'
+    rest = json.dumps({k: v for k, v in data.items() if k != "compiled"}, ensure_ascii=False, separators=(",", ":"))
+    signed = f'"trees":{json.dumps(data["compiled"]["trees"], ensure_ascii=False, separators=(",", ":"))}}},{rest[1:]}'
+    forged = f"{head}{sha256_hex(signed.encode())}\",{signed}\n"
+    assert stamp_holds(forged)
+    path = tmp_path / "profile.json"
+    path.write_text(forged, encoding="utf-8")
+    monkeypatch.setattr(expr, "_PARSED", {})
+    profile, problems, _ = check_file(path)
+    assert profile is not None and not problems
+    assert expr.parse(condition) == expr._Parser(condition, expr._tokenize_careful(condition)).parse()
