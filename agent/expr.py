@@ -526,25 +526,22 @@ def parse(text: str) -> Expr:
 
 def tree_to_data(expr: Expr) -> object:
     """The tree as plain JSON values (see above); `tree_from_data` reads it back."""
-    kind = type(expr)
-    if kind is Name:
-        return expr.name  # type: ignore[union-attr]
-    if kind is Literal:
-        return [expr.value, 1] if expr.is_number else [expr.value]  # type: ignore[union-attr]
-    if kind is Compare:
-        return ["c", expr.op, tree_to_data(expr.left), tree_to_data(expr.right)]  # type: ignore[union-attr]
-    if kind is Like:
-        return ["k", tree_to_data(expr.left), tree_to_data(expr.pattern)]  # type: ignore[union-attr]
-    if kind is In:
-        values = expr.values  # type: ignore[union-attr]
-        return ["i", tree_to_data(expr.left), [v.value for v in values],  # type: ignore[union-attr]
-                [int(v.is_number) for v in values]]
-    if kind is Exists:
-        return ["e", expr.name]  # type: ignore[union-attr]
-    if kind is Not:
-        return ["!", tree_to_data(expr.operand)]  # type: ignore[union-attr]
-    if kind is And or kind is Or:
-        return ["a" if kind is And else "o", *map(tree_to_data, expr.operands)]  # type: ignore[union-attr]
+    if isinstance(expr, Name):
+        return expr.name
+    if isinstance(expr, Literal):
+        return [expr.value, 1] if expr.is_number else [expr.value]
+    if isinstance(expr, Compare):
+        return ["c", expr.op, tree_to_data(expr.left), tree_to_data(expr.right)]
+    if isinstance(expr, Like):
+        return ["k", tree_to_data(expr.left), tree_to_data(expr.pattern)]
+    if isinstance(expr, In):
+        return ["i", tree_to_data(expr.left), [v.value for v in expr.values], [int(v.is_number) for v in expr.values]]
+    if isinstance(expr, Exists):
+        return ["e", expr.name]
+    if isinstance(expr, Not):
+        return ["!", tree_to_data(expr.operand)]
+    if isinstance(expr, And | Or):
+        return ["a" if isinstance(expr, And) else "o", *map(tree_to_data, expr.operands)]
     raise TypeError(f"not an expression node: {expr!r}")
 
 

@@ -60,6 +60,17 @@ def breaking(action: Callable[[], object]) -> Callable[[tk.Event], str]:
     return handler
 
 
+def _filter_row(owner: ttk.Frame, var: tk.StringVar, look: Look, refilter: Callable[[], object]) -> ttk.Entry:
+    """A "Filter:" box above a list; the list is filtered again on every change."""
+    row = ttk.Frame(owner)
+    ttk.Label(row, text="Filter:").pack(side="left")
+    entry = ttk.Entry(row, textvariable=var, font=look.body)
+    entry.pack(side="left", fill="x", expand=True, padx=(look.px(6), 0))
+    row.pack(fill="x", pady=(0, look.px(4)))
+    var.trace_add("write", lambda *_: refilter())
+    return entry
+
+
 def _bind_filter_keys(entry: ttk.Entry, move: Callable[[int], object]) -> None:
     # Arrows in the filter box move through the list, as in a drop-down with type-to-filter.
     entry.bind("<Down>", breaking(lambda: move(1)))
@@ -94,12 +105,7 @@ class FilterList(ttk.Frame):
         self.filter_var = tk.StringVar(master=self)
         self.filter_entry: ttk.Entry | None = None
         if filter:
-            row = ttk.Frame(self)
-            ttk.Label(row, text="Filter:").pack(side="left")
-            self.filter_entry = ttk.Entry(row, textvariable=self.filter_var, font=look.body)
-            self.filter_entry.pack(side="left", fill="x", expand=True, padx=(look.px(6), 0))
-            row.pack(fill="x", pady=(0, look.px(4)))
-            self.filter_var.trace_add("write", lambda *_: self.refilter())
+            self.filter_entry = _filter_row(self, self.filter_var, look, self.refilter)
             _bind_filter_keys(self.filter_entry, self.move)
         height = max(2, min(len(self.entries), 8 if look.kiosk else 7))
         self.listbox, frame = _listbox(self, look, height)
@@ -204,12 +210,7 @@ class GroupedChecklist(ttk.Frame):
             self.groups.setdefault(entry.group, []).append(index)
         self.rows: list[tuple[str, str | int]] = []  # ("group", name) or ("item", entry index)
         self.filter_var = tk.StringVar(master=self)
-        row = ttk.Frame(self)
-        ttk.Label(row, text="Filter:").pack(side="left")
-        self.filter_entry = ttk.Entry(row, textvariable=self.filter_var, font=look.body)
-        self.filter_entry.pack(side="left", fill="x", expand=True, padx=(look.px(6), 0))
-        row.pack(fill="x", pady=(0, look.px(4)))
-        self.filter_var.trace_add("write", lambda *_: self.refilter())
+        self.filter_entry = _filter_row(self, self.filter_var, look, self.refilter)
         self.count = ttk.Label(self, style="Help.TLabel")
         rows = len(self.entries) + (len(self.groups) if len(self.groups) > 1 else 0)
         self.listbox, frame = _listbox(self, look, max(3, min(rows, 8)))
