@@ -555,7 +555,7 @@ def tree_from_data(data: object) -> Expr:
         return _operand(data)
     kind = data[0]
     size = len(data)
-    if kind == "c" and size == 4 and data[1] in COMPARE_OPS:  # the most frequent first
+    if kind == "c" and size == 4 and type(data[1]) is str and data[1] in COMPARE_OPS:  # the most frequent first
         return _new(Compare, (data[1], _operand(data[2]), _operand(data[3])))
     if (kind == "a" or kind == "o") and size >= 3:
         operands = tuple(map(tree_from_data, data[1:]))

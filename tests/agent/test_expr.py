@@ -552,6 +552,7 @@ def test_tree_data_is_compact_and_plain() -> None:
     "data",
     [None, 3, [], ["c", "~", "a", "b"], ["c", "==", "a"], ["a", "x"], ["!", 1], ["e", 1], ["k", "x"],
      ["i", "x", ["a"], []], ["i", "x", "a", [0]], ["c", "==", ["a", ["b"]], "x"], ["c", "==", ["e", "y"], "x"],
+     ["c", ["=="], "a", "b"],
      {"c": 1}, ["zz", "a", "b", "c", "d"], "and", "9x", ["e", "not"], ["i", "x", ["a"], [2]], ["i", "x", ["a"], [1]]],
 )
 def test_data_that_is_not_a_tree_is_refused(data: object) -> None:
