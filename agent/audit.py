@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
-from typing import Any
 
-log = logging.getLogger("prestart.audit")
+from agent.log import get_logger
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+log = get_logger("prestart.audit")
 
 DEFAULT_TIMEOUT = 5.0  # seconds for the whole send; the run is over and the person is waiting for the reboot
 

@@ -6,18 +6,24 @@ import argparse
 import contextlib
 import gc
 import json
-import logging
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
 
 from agent import __version__
 from agent.errors import ExitCode, InputError, PrestartError, UsageError
+from agent.log import Redactor, add_sink, get_logger, remove_sink
+from agent.log import shutdown as shutdown_logs
 
-log = logging.getLogger("prestart")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+    from agent.cmtrace import CMTraceSink
+    from hooks.base import VariableStore
+
+log = get_logger("prestart")
 
 # Files the media builder places beside the agent executable.
 from agent.payload import CA_BUNDLE as PAYLOAD_CA  # noqa: E402
@@ -257,6 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.CANCELLED)
     except Exception as exc:  # a bug: say so, keep the traceback (in the log when there is one)
         text = f"{exc.__class__.__name__}: {exc}"
+        import traceback
+
         trace = traceback.format_exc()
         if _RUN_REDACTOR is not None:  # secrets typed during the run must not reach stderr either
             text, trace = _RUN_REDACTOR.redact(text), _RUN_REDACTOR.redact(trace)
@@ -275,7 +283,9 @@ def exit_now(code: int) -> NoReturn:
     closed before main() returns. Freeing a large run's objects one by one at exit (a 10,000-item catalog,
     2,000 rules) took ~16 ms for nothing, so the entry points flush and leave (bench/tried.md).
     """
-    logging.shutdown()
+    shutdown_logs()
+    if "logging" in sys.modules:  # a library (requests, ldap3) brought the stdlib's logging: flush it too
+        sys.modules["logging"].shutdown()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
@@ -511,24 +521,24 @@ def _catalog_note(loaded: Any) -> str:
     return f"{loaded.origin} from {day}" if day else loaded.origin
 
 
-def _setup_logging(log_dir: Path) -> Any:
-    from agent.cmtrace import CMTraceHandler, Redactor
+def _setup_logging(log_dir: Path) -> tuple[Redactor, CMTraceSink | None]:
+    """The run's log: prestart.log in `log_dir`, every secret the run learns masked (sink None: no log)."""
+    from agent.cmtrace import CMTraceSink
 
     redactor = Redactor()
-    root = logging.getLogger("prestart")
-    root.setLevel(logging.DEBUG)
     try:
-        handler: logging.Handler = CMTraceHandler(log_dir / "prestart.log", redactor=redactor)
+        sink: CMTraceSink | None = CMTraceSink(log_dir / "prestart.log")
     except OSError as exc:
         print(f"prestart: warning: cannot write the log in {log_dir}: {exc}", file=sys.stderr)
-        handler = logging.NullHandler()
-    root.addHandler(handler)
-    return redactor, handler
+        sink = None
+    if sink is not None:
+        add_sink(sink, redactor=redactor)
+    return redactor, sink
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.cmtrace import default_log_dir
-    from hooks.base import VariableStore, detect_hook, load_hook, open_sink
+    from hooks.base import detect_hook, load_hook, open_sink
 
     if args.unattended and not args.answers:
         raise UsageError("--unattended needs --answers FILE", "give the answers file the run should use")
@@ -547,7 +557,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     hook_dir = hook.log_dir() if hook is not None else None
     log_dir = default_log_dir(engine, args.log_dir or (str(hook_dir) if hook_dir else None))
     global _RUN_REDACTOR
-    redactor, handler = _setup_logging(log_dir)
+    redactor, sink = _setup_logging(log_dir)
     _RUN_REDACTOR = redactor
     session = Session(args, engine=engine, engine_facts=engine_facts)
     receipt = session.receipt
@@ -588,7 +598,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         code = ExitCode.INTERNAL_ERROR
         receipt.result = "internal_error"
         receipt.message = f"{exc.__class__.__name__}: {exc}"
-        log.error("internal error:\n%s", traceback.format_exc())
+        log.exception("internal error:")
         raise
     finally:
         if session.flow is not None:
@@ -614,8 +624,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 timeout=session.flow.profile.audit_timeout,
             )
         _finish(session, hook, code)
-        logging.getLogger("prestart").removeHandler(handler)
-        handler.close()
+        if sink is not None:
+            remove_sink(sink, redactor=redactor)
+            sink.close()
 
 
 def _ca_bundle(args: argparse.Namespace) -> Path | None:

@@ -1,4 +1,4 @@
-"""CMTrace-format logging: line formatting and parsing, a logging handler, a secret redactor, the log folder."""
+"""CMTrace-format logs: line formatting and parsing, the file sink the agent logs to, the log folder."""
 
 # Line format (DESIGN.md "Logs"):
 #   <![LOG[message]LOG]!><time="HH:MM:SS.mmm+BIAS" date="MM-DD-YYYY" component="..." context="" type="1"
@@ -11,22 +11,28 @@
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime, timedelta, timezone
+import sys
+import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TextIO
 
 from agent.errors import DataError
+from agent.log import ERROR, WARNING
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import TextIO
+
+    from agent.log import LogRecord
 
 __all__ = [
     "DEFAULT_COMPONENT",
     "LOG_NAME",
-    "MASK",
-    "CMTraceHandler",
-    "Redactor",
+    "CMTraceSink",
     "bias_minutes",
     "default_log_dir",
     "format_bias",
@@ -35,38 +41,38 @@ __all__ = [
     "iter_records",
     "parse_line",
     "parse_when",
+    "stamp",
 ]
 
 DEFAULT_COMPONENT = "Prestart"
 LOG_NAME = "Prestart.log"
-MASK = "********"
 _END = "]LOG]!>"
 _END_ESCAPED = "]LOG]!&gt;"
 _WINPE_WINDOWS = Path("X:\\Windows")
 
-_RECORD = re.compile(
+# Patterns, not compiled objects: only readers of logs need them, and `re` caches what it compiles.
+_RECORD = (
     r"<!\[LOG\[(?P<message>.*?)\]LOG\]!>"
     r'<time="(?P<time>[^"]*)" date="(?P<date>[^"]*)" component="(?P<component>[^"]*)" '
-    r'context="(?P<context>[^"]*)" type="(?P<type>[^"]*)" thread="(?P<thread>[^"]*)" file="(?P<file>[^"]*)">',
-    re.DOTALL,
+    r'context="(?P<context>[^"]*)" type="(?P<type>[^"]*)" thread="(?P<thread>[^"]*)" file="(?P<file>[^"]*)">'
 )
-_TIME = re.compile(r"(\d{2}):(\d{2}):(\d{2})\.(\d{3})([+-]\d+)")
-_DATE = re.compile(r"(\d{2})-(\d{2})-(\d{4})")
+_TIME = r"(\d{2}):(\d{2}):(\d{2})\.(\d{3})([+-]\d+)"
+_DATE = r"(\d{2})-(\d{2})-(\d{4})"
 
 
 def cmtrace_type(level: int) -> int:
-    """logging level -> CMTrace type: 1 info (DEBUG, INFO), 2 warning, 3 error (ERROR, CRITICAL)."""
-    if level >= logging.ERROR:
+    """Log level -> CMTrace type: 1 info (DEBUG, INFO), 2 warning, 3 error (ERROR, CRITICAL)."""
+    if level >= ERROR:
         return 3
-    if level >= logging.WARNING:
+    if level >= WARNING:
         return 2
     return 1
 
 
 def bias_minutes(dt: datetime) -> int:
     """Windows time zone bias of `dt` in minutes (UTC = local + bias); a naive `dt` counts as local time."""
-    offset = (dt if dt.tzinfo is not None else dt.astimezone()).utcoffset() or timedelta(0)
-    return -round(offset.total_seconds() / 60)
+    offset = (dt if dt.tzinfo is not None else dt.astimezone()).utcoffset()
+    return -round(offset.total_seconds() / 60) if offset is not None else 0
 
 
 def format_bias(bias: int) -> str:
@@ -79,23 +85,47 @@ def format_time(dt: datetime) -> str:
     return f"{dt:%H:%M:%S}.{dt.microsecond // 1000:03d}{format_bias(bias_minutes(dt))}"
 
 
+def stamp(created: float) -> tuple[str, str]:
+    """The `time` and `date` attributes of a `time.time()` instant in this machine's local time.
+
+    What format_time and "%m-%d-%Y" give for the same instant, through `time.localtime` (every record takes
+    this path; the `datetime` module is not imported to write a log).
+    """
+    # Microseconds rounded half-even, as datetime.fromtimestamp rounds them, then cut to milliseconds.
+    whole = int(created)
+    micros = round((created - whole) * 1e6)
+    if micros == 1_000_000:
+        whole, micros = whole + 1, 0
+    local = time.localtime(whole)
+    millis = micros // 1000
+    bias = -round(local.tm_gmtoff / 60)
+    return (
+        f"{local.tm_hour:02d}:{local.tm_min:02d}:{local.tm_sec:02d}.{millis:03d}{format_bias(bias)}",
+        f"{local.tm_mon:02d}-{local.tm_mday:02d}-{local.tm_year:04d}",
+    )
+
+
 def _attr(value: str) -> str:
     # Attribute values are double-quoted and the record ends at ">"; neither may appear inside.
     return value.replace('"', "'").replace(">", ")").replace("<", "(").replace("\n", " ").replace("\r", " ")
 
 
-def format_line(message: str, *, when: datetime, component: str, level: int, thread: int, file: str) -> str:
-    """One CMTrace record (without the trailing newline)."""
+def _line(message: str, clock: str, date: str, component: str, level: int, thread: int, file: str) -> str:
     return (
         f"<![LOG[{message.replace(_END, _END_ESCAPED)}]LOG]!>"
-        f'<time="{format_time(when)}" date="{when:%m-%d-%Y}" component="{_attr(component)}" context="" '
-        f'type="{cmtrace_type(level)}" thread="{thread}" file="{_attr(file)}">'
+        f'<time="{clock}" date="{date}" component="{_attr(component)}" context="" '
+        f'type="{cmtrace_type(level)}" thread="{thread}" file="{_attr(file)}">\n'
     )
+
+
+def format_line(message: str, *, when: datetime, component: str, level: int, thread: int, file: str) -> str:
+    """One CMTrace record (without the trailing newline)."""
+    return _line(message, format_time(when), f"{when:%m-%d-%Y}", component, level, thread, file)[:-1]
 
 
 def parse_line(line: str) -> dict[str, str]:
     """The fields of one CMTrace record: message, time, date, component, context, type, thread, file."""
-    match = _RECORD.fullmatch(line.rstrip("\r\n"))
+    match = re.fullmatch(_RECORD, line.rstrip("\r\n"), re.DOTALL)
     if match is None:
         shown = line if len(line) <= 80 else line[:77] + "..."
         raise DataError(f"not a CMTrace log record: {shown!r}", "expected <![LOG[...]LOG]!><time=... file=...>")
@@ -104,14 +134,16 @@ def parse_line(line: str) -> dict[str, str]:
 
 def iter_records(text: str) -> Iterator[dict[str, str]]:
     """Every record in a log file's text (records may span lines)."""
-    for match in _RECORD.finditer(text):
+    for match in re.finditer(_RECORD, text, re.DOTALL):
         yield match.groupdict()
 
 
 def parse_when(fields: Mapping[str, str]) -> datetime:
     """The aware datetime of a parsed record (from its `time` and `date`)."""
-    t = _TIME.fullmatch(fields["time"])
-    d = _DATE.fullmatch(fields["date"])
+    from datetime import datetime, timedelta, timezone  # readers of logs only
+
+    t = re.fullmatch(_TIME, fields["time"])
+    d = re.fullmatch(_DATE, fields["date"])
     if t is None or d is None:
         raise DataError(f"bad CMTrace time/date: {fields['time']!r} {fields['date']!r}")
     hour, minute, second, millis, bias = (int(g) for g in t.groups())
@@ -120,98 +152,33 @@ def parse_when(fields: Mapping[str, str]) -> datetime:
     return datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=zone)
 
 
-class Redactor(logging.Filter):
-    """Masks every known secret in a record (message, arguments, traceback, stack) before any handler writes it."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
-        self._secrets: list[str] = []
-        for secret in secrets:
-            self.add(secret)
-
-    def add(self, secret: str) -> None:
-        """Remember a secret; the empty string is ignored (masking it would mask everything)."""
-        if secret and secret not in self._secrets:
-            self._secrets.append(secret)
-            # Longest first, so a secret that contains another is masked whole.
-            self._secrets.sort(key=len, reverse=True)
-
-    def __len__(self) -> int:
-        return len(self._secrets)
-
-    def redact(self, text: str) -> str:
-        """`text` with every secret replaced by MASK (also usable for receipts and error messages)."""
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
-        # Freeze the formatted message so no later formatter re-applies the original args.
-        record.msg = self.redact(record.getMessage())
-        record.args = None
-        if record.exc_info:
-            record.exc_text = record.exc_text or logging.Formatter().formatException(record.exc_info)
-            # Without exc_info, formatters use exc_text as is and never re-render the original traceback.
-            record.exc_info = None
-        if record.exc_text:
-            record.exc_text = self.redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = self.redact(record.stack_info)
-        return True
-
-
-class CMTraceHandler(logging.Handler):
+class CMTraceSink:
     """Appends one CMTrace record per log record to a UTF-8 file, flushed after each record."""
 
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        component: str = DEFAULT_COMPONENT,
-        level: int = logging.NOTSET,
-        redactor: Redactor | None = None,
-    ) -> None:
-        super().__init__(level)
+    def __init__(self, path: str | os.PathLike[str], *, component: str = DEFAULT_COMPONENT) -> None:
         self.path = Path(path)
         self.component = component
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # newline="" keeps "\n" as is on Windows too; CMTrace reads both, and parse/tests stay byte-exact.
         self._stream: TextIO | None = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115
-        if redactor is not None:
-            self.addFilter(redactor)
 
-    def emit(self, record: logging.LogRecord) -> None:
+    def write(self, record: LogRecord) -> None:
+        stream = self._stream
+        if stream is None:
+            return
+        clock, date = stamp(record.created)
         try:
-            message = self.format(record)
-            when = datetime.fromtimestamp(record.created).astimezone()
-            line = format_line(
-                message,
-                when=when,
-                component=self.component,
-                level=record.levelno,
-                thread=record.thread or 0,
-                file=f"{record.module}:{record.lineno}",
-            )
-            stream = self._stream
-            if stream is None:
-                return
-            stream.write(line + "\n")
+            stream.write(_line(record.message, clock, date, self.component, record.level, record.thread, record.where))
             stream.flush()
-        except Exception:
-            self.handleError(record)
+        except OSError as exc:  # a full or vanished log disk must not end the run
+            print(f"prestart: cannot write the log {self.path}: {exc}", file=sys.stderr)
+            self.close()
 
     def close(self) -> None:
-        self.acquire()
-        try:
-            if self._stream is not None:
-                self._stream.close()
-                self._stream = None
-        finally:
-            self.release()
-        super().close()
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            with contextlib.suppress(OSError):  # what is still buffered fails as the write did
+                stream.close()
 
 
 def _engine_value(engine_vars: Mapping[str, str], name: str) -> str:

@@ -31,12 +31,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypeVar
 
 from agent.errors import InputError
+from agent.records import Record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from decimal import Decimal
+    from typing import TypeAlias, TypeVar
 
 __all__ = [
     "And",
@@ -99,13 +101,13 @@ def _other_node(self: tuple[object, ...], other: object) -> bool:
     return not _same_node(self, other)
 
 
-class Name(NamedTuple):
+class Name(Record):
     """A variable reference, kept as written."""
 
     name: str
 
 
-class Literal(NamedTuple):
+class Literal(Record):
     """A string or number literal; `value` is the text (numbers as written)."""
 
     value: str
@@ -115,7 +117,7 @@ class Literal(NamedTuple):
 Operand: TypeAlias = Name | Literal
 
 
-class Compare(NamedTuple):
+class Compare(Record):
     """`left op right` with op one of == != < <= > >=."""
 
     op: str
@@ -123,37 +125,37 @@ class Compare(NamedTuple):
     right: Operand
 
 
-class Like(NamedTuple):
+class Like(Record):
     """`left like pattern` (WQL wildcards % and _)."""
 
     left: Operand
     pattern: Operand
 
 
-class In(NamedTuple):
+class In(Record):
     """`left in [v1, v2, ...]`."""
 
     left: Operand
     values: tuple[Literal, ...]
 
 
-class Exists(NamedTuple):
+class Exists(Record):
     """`exists Name`: the variable is set and not empty."""
 
     name: str
 
 
-class Not(NamedTuple):
+class Not(Record):
     operand: Expr
 
 
-class And(NamedTuple):
+class And(Record):
     """Two or more operands, all true."""
 
     operands: tuple[Expr, ...]
 
 
-class Or(NamedTuple):
+class Or(Record):
     """Two or more operands, any true."""
 
     operands: tuple[Expr, ...]
@@ -177,7 +179,7 @@ _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 _NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
-class _Token(NamedTuple):
+class _Token(Record):
     # A NamedTuple, not a frozen dataclass: tokenizing 2,000 rules at start made ~10,000 of them, and a
     # frozen dataclass's __init__ (object.__setattr__ per field) was two thirds of the parse time.
     kind: str
@@ -658,7 +660,9 @@ def unparse(expr: Expr) -> str:
 
 # ---------------------------------------------------------------- semantics
 
-_T = TypeVar("_T", "int | Decimal", str)
+if TYPE_CHECKING:
+    # annotations only: the comparison helpers are typed by it
+    _T = TypeVar("_T", "int | Decimal", str)
 _NUMERIC_VALUE = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*")
 
 

@@ -6,7 +6,10 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO
 
 
 def write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:

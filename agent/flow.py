@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter, itemgetter
-from typing import Any, NamedTuple
 
 from agent import __version__
 from agent.catalog.model import Catalog, Item
 from agent.expr import check as check_expr
+from agent.log import ERROR, INFO, WARNING, get_logger
 from agent.profile.model import Field, Page, Profile, Rule
+from agent.records import Record
 from agent.templates import parse_template
 from agent.variables import Variables
 
-log = logging.getLogger("prestart.flow")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+log = get_logger("prestart.flow")
 
 # Where a variable's value came from, for the receipt and the confirm page.
 ENGINE, FACT, DEFAULT, RULE, LOOKUP, USER = "engine", "fact", "default", "rule", "lookup", "user"
@@ -25,7 +29,7 @@ _SHOW_IDS = 20  # ids an error lists before "and N more": a list may hold 10,000
 _NETBIOS = re.compile(r"[A-Za-z0-9-]{1,15}")
 
 
-class Origin(NamedTuple):  # one per variable set: a NamedTuple is built ~4x faster than a frozen dataclass
+class Origin(Record):  # one per variable set: a NamedTuple is built ~4x faster than a frozen dataclass
     kind: str  # engine | fact | default | rule | lookup | user
     detail: str = ""  # rule label or field id
 
@@ -33,7 +37,7 @@ class Origin(NamedTuple):  # one per variable set: a NamedTuple is built ~4x fas
         return f"{self.kind} ({self.detail})" if self.detail else self.kind
 
 
-class CheckResult(NamedTuple):
+class CheckResult(Record):
     name: str
     severity: str  # error | warning
     passed: bool
@@ -44,7 +48,7 @@ class CheckResult(NamedTuple):
         return not self.passed and self.severity == "error"
 
 
-class Option(NamedTuple):
+class Option(Record):
     """One entry a choice or multi field offers: enabled, or disabled with the reason.
 
     A NamedTuple: a 10,000-application field builds 10,000 of them (bench/tried.md).
@@ -228,7 +232,7 @@ class Flow:
             if not message and not passed:
                 message = f"check failed: {check.check}"
             results.append(CheckResult(check.name, check.severity, passed, message))
-            level = logging.INFO if passed else (logging.ERROR if check.severity == "error" else logging.WARNING)
+            level = INFO if passed else (ERROR if check.severity == "error" else WARNING)
             log.log(level, "preflight %r: %s", check.name, "passed" if passed else f"{check.severity}: {message}")
         return results
 

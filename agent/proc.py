@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
 
 from agent.errors import SourceUnavailable
+from agent.log import get_logger
 
-log = logging.getLogger("prestart.proc")
+log = get_logger("prestart.proc")
 
 
 class CommandFailed(SourceUnavailable):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from agent import __version__, files
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MASK = "********"
 IDENTITY = ("Make", "Model", "SerialNumber", "UUID", "AssetTag", "MacAddress001", "HostName")
@@ -59,7 +62,7 @@ class Receipt:
         return {
             "receipt": 1,
             "agent": f"prestart {__version__}",
-            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "result": self.result,
             "exit_code": self.exit_code,
             "message": self.mask(self.message),

@@ -15,9 +15,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import NamedTuple, Protocol
 
 from agent.errors import InputError
+from agent.records import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
 
 __all__ = ["Filter", "HasAttr", "Placeholder", "Template", "TemplateError", "parse_template", "render"]
 
@@ -39,13 +43,14 @@ class TemplateError(InputError):
         self.detail = detail
 
 
-class HasAttr(Protocol):
-    """What `{item.x}` needs: agent.catalog.model.Item satisfies it."""
+if TYPE_CHECKING:
+    class HasAttr(Protocol):
+        """What `{item.x}` needs: agent.catalog.model.Item satisfies it."""
 
-    def attr(self, name: str) -> str: ...
+        def attr(self, name: str) -> str: ...
 
 
-class Filter(NamedTuple):
+class Filter(Record):
     name: str  # lower case, one of FILTERS
     arg: str = ""  # the digits for left/right, the text for default
 
@@ -70,7 +75,7 @@ class Filter(NamedTuple):
         return f"{self.name}:{self.arg}" if self.name in _NEEDS_ARG else self.name
 
 
-class Placeholder(NamedTuple):
+class Placeholder(Record):
     """One `{...}`: a variable (`name`) or an item attribute (`attr`), then filters."""
 
     name: str | None
@@ -93,7 +98,7 @@ class Placeholder(NamedTuple):
         return "{" + "|".join([head, *(f.text() for f in self.filters)]) + "}"
 
 
-class Template(NamedTuple):
+class Template(Record):
     """A parsed template: literal strings and placeholders in order."""
 
     source: str

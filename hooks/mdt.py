@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -12,18 +11,22 @@ from pathlib import Path
 
 from agent import files
 from agent.errors import DataError, InputError, SourceUnavailable
+from agent.log import get_logger
 from hooks import power
 from hooks.base import (
     Glue,
     GlueRequest,
-    VariableStore,
     check_commit,
     stale_array_entries,
     without_winpe_names,
 )
 from hooks.winpe import PAYLOAD_DIR, WINPESHL_PATH, WPEINIT, agent_args, launch_line, windows_command, windows_ini
 
-log = logging.getLogger("prestart.hooks.mdt")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from hooks.base import VariableStore
+
+log = get_logger("prestart.hooks.mdt")
 
 VARIABLES_DAT = "MININT/SMSOSD/OSDLOGS/VARIABLES.DAT"  # under the WinPE root (X:\)
 MDT_VERSION = "4.00.5345.0000"  # the Version attribute MDT writes on <MediaVarList>

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 import sys
-from typing import Literal
 
 from agent import proc
 from agent.errors import InputError
+from agent.log import get_logger
 
-log = logging.getLogger("prestart.power")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal
 
-Action = Literal["reboot", "shutdown", "exit"]
-System = Literal["winpe", "windows", "other"]
+log = get_logger("prestart.power")
+
+if TYPE_CHECKING:
+    Action = Literal["reboot", "shutdown", "exit"]
+    System = Literal["winpe", "windows", "other"]
 
 ACTIONS: tuple[str, ...] = ("reboot", "shutdown", "exit")
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.log import LogRecord, add_sink, remove_sink
+
 REPO = Path(__file__).resolve().parents[1]
 SPEC = (REPO.parent / "shared" / "spec").resolve()
 
@@ -84,3 +86,31 @@ def silent_port() -> Iterator[int]:
     for conn in held:
         conn.close()
     sock.close()
+
+
+class LogCapture:
+    """An agent.log sink that keeps every record (the `logs` fixture)."""
+
+    def __init__(self) -> None:
+        self.records: list[LogRecord] = []
+
+    def write(self, record: LogRecord) -> None:
+        self.records.append(record)
+
+    def close(self) -> None:
+        pass
+
+    def text(self, level: int = 0) -> str:
+        """Every kept message at `level` or above, one per line."""
+        return "\n".join(r.message for r in self.records if r.level >= level)
+
+
+@pytest.fixture
+def logs() -> Iterator[LogCapture]:
+    """The records the agent logs while the test runs."""
+    capture = LogCapture()
+    add_sink(capture)
+    try:
+        yield capture
+    finally:
+        remove_sink(capture)

@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-import queue
-import threading
 import time
 import tkinter as tk
+from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from tkinter import ttk
-from typing import TYPE_CHECKING
 
 from agent.catalog.model import parse_time
 from agent.errors import Cancelled, NotReady, PrestartError
 from agent.flow import CheckResult, FieldError, Flow, State
+from agent.log import get_logger
 from ui import pages, theme
 from ui.widgets import breaking
 from ui.window import open_window
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from agent.auth.pin import PinGate
 
-log = logging.getLogger("prestart.ui")
+log = get_logger("prestart.ui")
 
 PREFLIGHT = -1  # the position of the preflight page, shown before the profile's pages
 # The hidden technician unlock: Ctrl+Alt+Shift+T (docs/ui.md). Both keysyms: Shift may or may not be folded in.
@@ -85,7 +83,7 @@ class App:
         self._countdown_stopped = False
         self._last_activity = time.monotonic()
         self._jobs = 0
-        self._done: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._done: deque[Callable[[], None] | None] = deque()  # append and popleft are thread-safe
         self._notice_job: str | None = None
         self.preflight: list[CheckResult] = flow.preflight()
         unlock = profile.kiosk.technician_unlock
@@ -241,6 +239,8 @@ class App:
         generated = self.flow.catalog.generated
         if not generated:
             return ""
+        from datetime import UTC, datetime
+
         try:
             days = (datetime.now(UTC) - parse_time(generated)).days
         except ValueError:
@@ -665,7 +665,9 @@ class App:
                 done = job()
             except Exception:
                 log.warning("background job failed", exc_info=True)
-            self._done.put(done)
+            self._done.append(done)
+
+        import threading  # only a window with background work needs it
 
         threading.Thread(target=work, name="prestart-ui-job", daemon=True).start()
         if self._jobs == 1:
@@ -673,11 +675,8 @@ class App:
 
     def _poll(self) -> None:
         changed = False
-        while True:
-            try:
-                done = self._done.get_nowait()
-            except queue.Empty:
-                break
+        while self._done:
+            done = self._done.popleft()
             self._jobs -= 1
             if done is not None:
                 try:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import tkinter as tk
 import tkinter.font as tkfont
 from pathlib import Path
 from tkinter import ttk
-from typing import NamedTuple
 
+from agent.log import get_logger
 from agent.profile.model import Profile
+from agent.records import Record
 
-log = logging.getLogger("prestart.ui")
+log = get_logger("prestart.ui")
 
 # Points, not pixels: `tk scaling` turns them into the right pixel size on every screen.
 BASE_POINTS = 10
@@ -21,7 +21,7 @@ TITLE_EXTRA = 6
 MIN_TOUCH_PIXELS = 44  # a finger-sized target (Windows/Apple guidance), at 96 dpi
 
 
-class Look(NamedTuple):
+class Look(Record):
     """What the pages need to lay themselves out; built once per window."""
 
     accent: str

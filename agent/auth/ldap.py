@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import ssl
@@ -32,9 +31,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agent.errors import AccessDenied, InputError, SourceUnavailable
+from agent.log import get_logger
 from agent.profile.model import LdapSettings
 
-log = logging.getLogger("prestart.auth")
+log = get_logger("prestart.auth")
 
 AD_CAPABILITY = "1.2.840.113556.1.4.800"  # LDAP_CAP_ACTIVE_DIRECTORY_OID in the root DSE's supportedCapabilities
 INVALID_CREDENTIALS = 49

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,12 +9,13 @@ from typing import TYPE_CHECKING
 
 from agent.auth.ldap import AuthFailed, SignInResult, map_role
 from agent.errors import AccessDenied
+from agent.log import get_logger
 
 if TYPE_CHECKING:
     from agent.flow import Flow
     from agent.profile.model import Page
 
-log = logging.getLogger("prestart.auth")
+log = get_logger("prestart.auth")
 
 
 @dataclass(frozen=True)

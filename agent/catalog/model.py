@@ -8,9 +8,13 @@ from datetime import UTC, datetime
 from itertools import chain, compress
 from operator import itemgetter
 from types import MappingProxyType
-from typing import Any, NamedTuple
 
 from agent.errors import DataError, Problem, ValidationFailed
+from agent.records import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 CATALOG_SCHEMA = 1
 _KNOWN_TOP = {"schema", "serial", "generated", "source", "not_after", "lists"}
@@ -42,7 +46,7 @@ def parse_time(text: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-class Item(NamedTuple):
+class Item(Record):
     """One choice. `attrs` holds every attribute as given, so `{item.anything}` works.
 
     Items of lookup-only lists (such as `machines`) may have no id; their `id` is then "".
@@ -75,7 +79,7 @@ class Item(NamedTuple):
         return self.roles is None or role.casefold() in {r.casefold() for r in self.roles}
 
 
-class Catalog(NamedTuple):
+class Catalog(Record):
     """A whole catalog: metadata and lists by name."""
 
     schema: int = CATALOG_SCHEMA

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
 
 from agent.catalog.verify import LoadedCatalog, PublicKey, load_catalog_bytes, read_public_key
 from agent.errors import PrestartError, Problem, ValidationFailed
+from agent.log import get_logger
+from agent.records import Record
 
-log = logging.getLogger("prestart.catalog")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+log = get_logger("prestart.catalog")
 
 _NUMBERS = {
     "timeout": (0.1, 300.0),
@@ -23,7 +27,7 @@ _NUMBERS = {
 }
 
 
-class RefreshSettings(NamedTuple):
+class RefreshSettings(Record):
     """Profile `catalog.refresh`: where to look and how long to try (seconds; `timeout` is the total budget)."""
 
     url: str
@@ -75,7 +79,7 @@ class RefreshSettings(NamedTuple):
         )
 
 
-class RefreshResult(NamedTuple):
+class RefreshResult(Record):
     """What the run uses, and a sentence for the log and the screen."""
 
     loaded: LoadedCatalog

@@ -9,15 +9,18 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from agent.catalog.model import Catalog, catalog_from_dict, catalog_from_json, parse_json
 from agent.digest import sha256_hex
 from agent.errors import DataError, InputError
+from agent.records import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SIGNED_MARKER = "prestart_signed_catalog"
 SIGNED_VERSION = 1
@@ -32,7 +35,7 @@ def key_id(public_key: bytes) -> str:
     return sha256_hex(public_key)[:16]
 
 
-class PublicKey(NamedTuple):
+class PublicKey(Record):
     """A trusted Ed25519 public key and where it came from."""
 
     raw: bytes
@@ -43,10 +46,10 @@ class PublicKey(NamedTuple):
         return key_id(self.raw)
 
     def text(self) -> str:
-        return f"{PUBLIC_PREFIX} {base64.b64encode(self.raw).decode('ascii')}\n"
+        return f"{PUBLIC_PREFIX} {binascii.b2a_base64(self.raw, newline=False).decode('ascii')}\n"
 
 
-class LoadedCatalog(NamedTuple):
+class LoadedCatalog(Record):
     """A catalog that passed every check, and how it got here."""
 
     catalog: Catalog
@@ -67,7 +70,7 @@ def parse_public_key(text: str, *, file: str = "public key") -> PublicKey:
     if prefix != PUBLIC_PREFIX:
         raise DataError(f"{file} is not a Prestart public key", f"expected a line starting with {PUBLIC_PREFIX}")
     try:
-        raw = base64.b64decode(encoded.strip(), validate=True)
+        raw = _b64decode(encoded.strip())
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != 32:
@@ -101,12 +104,17 @@ def verify_signature(public: PublicKey, message: bytes, signature: bytes) -> boo
     return True
 
 
+def _b64decode(text: str) -> bytes:
+    """base64.b64decode(text, validate=True), without importing base64 (and struct) at every boot."""
+    return binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
+
+
 def _b64(doc: dict[str, Any], key: str, file: str) -> bytes:
     value = doc.get(key)
     try:
         if not isinstance(value, str):
             raise ValueError
-        return base64.b64decode(value, validate=True)
+        return _b64decode(value)
     except (binascii.Error, ValueError):
         raise DataError(f"{file}: signed catalog field {key!r} is not base64", "fetch the catalog again") from None
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 
 from agent.errors import InputError, Problem, ValidationFailed
+from agent.log import get_logger
 from agent.variables import name_problem, value_problem
 
-log = logging.getLogger("prestart.facts")
+log = get_logger("prestart.facts")
 
 # The facts every gather() returns (numbered network facts come on top: MacAddress001, IPAddress001, ...).
 FACT_NAMES: tuple[str, ...] = (

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from agent.errors import PrestartError
 from agent.facts import power
 from agent.facts.common import as_bool
 from agent.facts.smbios import facts_from_smbios, read_sysfs
+from agent.log import get_logger
 
-log = logging.getLogger("prestart.facts.linux")
+log = get_logger("prestart.facts.linux")
 
 
 def meminfo_mb(path: Path) -> int:

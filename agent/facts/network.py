@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.facts.common import hostname
+from agent.log import get_logger
 
-log = logging.getLogger("prestart.facts.network")
+log = get_logger("prestart.facts.network")
 
 ARPHRD_LOOPBACK = 772
 IFF_UP = 0x1

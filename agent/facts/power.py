@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-log = logging.getLogger("prestart.facts.power")
+from agent.log import get_logger
+
+log = get_logger("prestart.facts.power")
 
 # SYSTEM_POWER_STATUS values (winbase.h).
 AC_OFFLINE = 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import struct
 from collections.abc import Iterator
@@ -10,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.errors import DataError, SourceUnavailable
+from agent.log import get_logger
 
-log = logging.getLogger("prestart.facts.smbios")
+log = get_logger("prestart.facts.smbios")
 
 SYSFS_TABLES = Path("/sys/firmware/dmi/tables")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import logging
 import sys
 from ctypes import wintypes
 
@@ -11,11 +10,12 @@ from agent.errors import PrestartError
 from agent.facts import power
 from agent.facts.common import as_bool
 from agent.facts.smbios import facts_from_smbios, from_rsmb
+from agent.log import get_logger
 
 # Importing this elsewhere is a bug in the caller (agent.facts.gather picks providers by platform).
 assert sys.platform == "win32", "agent.facts.windows is Windows-only"
 
-log = logging.getLogger("prestart.facts.windows")
+log = get_logger("prestart.facts.windows")
 
 RSMB = int.from_bytes(b"RSMB", "big")  # the provider signature is the four characters as a big-endian DWORD
 FIRMWARE_TYPE_UEFI = 2

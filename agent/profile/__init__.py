@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 from pathlib import Path
 
@@ -11,12 +10,13 @@ from agent import __version__
 from agent.catalog.model import Catalog
 from agent.digest import sha256_hex
 from agent.errors import Problem, ValidationFailed
+from agent.log import get_logger
 from agent.profile.model import Profile, profile_from_data
 from agent.yamlio import Located, load_file, load_text, read_text
 
 __all__ = ["Profile", "check_file", "compile_profile", "load_profile"]
 
-log = logging.getLogger("prestart.profile")
+log = get_logger("prestart.profile")
 
 # A compiled profile opens with its stamp: the agent that checked it and a SHA-256 of everything after
 # (the condition trees, then the profile).

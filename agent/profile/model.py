@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+
+from agent.records import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _text(value: Any) -> str:
@@ -29,12 +34,12 @@ def _set(value: Any) -> tuple[tuple[str, str], ...]:
 
 # Rule and Lookup are NamedTuples, the rest of the profile frozen dataclasses: a profile may hold
 # thousands of rules, built at every boot, and a NamedTuple is built ~4x faster (bench/tried.md).
-class Lookup(NamedTuple):
+class Lookup(Record):
     list: str
     match: tuple[tuple[str, str], ...]  # item attribute -> variable name
 
 
-class Rule(NamedTuple):
+class Rule(Record):
     position: int  # in `rules`; not `index`, which a tuple already has
     name: str = ""
     when: str = ""
@@ -47,7 +52,7 @@ class Rule(NamedTuple):
         return self.name or f"rules[{self.position}]"
 
 
-class Check(NamedTuple):
+class Check(Record):
     name: str
     check: str
     severity: str = "error"
@@ -55,7 +60,7 @@ class Check(NamedTuple):
     roles: tuple[str, ...] | None = None
 
 
-class Choice(NamedTuple):
+class Choice(Record):
     value: str
     label: str
     group: str = ""
@@ -63,7 +68,7 @@ class Choice(NamedTuple):
     roles: tuple[str, ...] | None = None
 
 
-class Validation(NamedTuple):
+class Validation(Record):
     preset: str = ""
     regex: str = ""
     min_length: int | None = None
@@ -71,7 +76,7 @@ class Validation(NamedTuple):
     message: str = ""
 
 
-class ArraySpec(NamedTuple):
+class ArraySpec(Record):
     base: str
     digits: int = 2
 
@@ -80,7 +85,7 @@ class ArraySpec(NamedTuple):
         return f"{self.base}{index:0{self.digits}d}"
 
 
-class Field(NamedTuple):
+class Field(Record):
     id: str
     type: str
     label: str = ""
@@ -103,12 +108,12 @@ class Field(NamedTuple):
         return self.secret or self.type == "password"
 
 
-class Countdown(NamedTuple):
+class Countdown(Record):
     seconds: int
     on_timeout: str = "continue"
 
 
-class LdapSettings(NamedTuple):
+class LdapSettings(Record):
     server: str
     base_dn: str = ""
     domain: str = ""
@@ -117,7 +122,7 @@ class LdapSettings(NamedTuple):
     timeout: float = 10.0
 
 
-class Page(NamedTuple):
+class Page(Record):
     id: str
     type: str = "form"
     title: str = ""
@@ -133,24 +138,24 @@ class Page(NamedTuple):
     max_attempts: int = 3
 
 
-class TechnicianUnlock(NamedTuple):
+class TechnicianUnlock(Record):
     pin_hash: str
     role: str = "technician"
     max_attempts: int = 5
 
 
-class KioskSettings(NamedTuple):
+class KioskSettings(Record):
     idle_reset_seconds: int = 0
     technician_unlock: TechnicianUnlock | None = None
 
 
-class Theme(NamedTuple):
+class Theme(Record):
     accent: str = "#0067b8"
     logo: str = ""
     scale: float = 1.0
 
 
-class Profile(NamedTuple):
+class Profile(Record):
     version: int
     title: str = "Prestart"
     mode: str = "technician"

@@ -1,11 +1,11 @@
-"""Tests for agent.cmtrace: CMTrace lines, the logging handler, the secret redactor and the log folder."""
+"""Tests for agent.cmtrace: CMTrace lines, the file sink, stamps without datetime and the log folder."""
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -15,9 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.cmtrace import (
-    MASK,
-    CMTraceHandler,
-    Redactor,
+    CMTraceSink,
     bias_minutes,
     default_log_dir,
     format_line,
@@ -25,8 +23,10 @@ from agent.cmtrace import (
     iter_records,
     parse_line,
     parse_when,
+    stamp,
 )
 from agent.errors import DataError
+from agent.log import CRITICAL, DEBUG, ERROR, INFO, MASK, WARNING, Logger, Redactor, add_sink, get_logger, shutdown
 from agent.variables import Variables
 
 FUZZ = settings(max_examples=int(os.environ.get("PRESTART_FUZZ_EXAMPLES", "300")), deadline=None)
@@ -70,7 +70,7 @@ def test_naive_datetime_counts_as_local_time() -> None:
 def test_format_line_exactly() -> None:
     when = datetime(2024, 3, 7, 8, 15, 42, 123000, tzinfo=zone(1))
     line = format_line(
-        "Gathering facts", when=when, component="Prestart", level=logging.INFO, thread=1234, file="facts:42"
+        "Gathering facts", when=when, component="Prestart", level=INFO, thread=1234, file="facts:42"
     )
     assert line == (
         '<![LOG[Gathering facts]LOG]!><time="08:15:42.123-60" date="03-07-2024" component="Prestart" context="" '
@@ -80,7 +80,7 @@ def test_format_line_exactly() -> None:
 
 @pytest.mark.parametrize(
     ("level", "kind"),
-    [(logging.DEBUG, "1"), (logging.INFO, "1"), (logging.WARNING, "2"), (logging.ERROR, "3"), (logging.CRITICAL, "3")],
+    [(DEBUG, "1"), (INFO, "1"), (WARNING, "2"), (ERROR, "3"), (CRITICAL, "3")],
 )
 def test_type_from_level(level: int, kind: str) -> None:
     when = datetime(2024, 1, 1, tzinfo=UTC)
@@ -90,7 +90,7 @@ def test_type_from_level(level: int, kind: str) -> None:
 
 def test_terminator_in_message_is_escaped_and_newlines_stay() -> None:
     when = datetime(2024, 1, 1, tzinfo=UTC)
-    line = format_line("a]LOG]!>b\nsecond line", when=when, component="c", level=logging.INFO, thread=1, file="m:1")
+    line = format_line("a]LOG]!>b\nsecond line", when=when, component="c", level=INFO, thread=1, file="m:1")
     assert line.count("]LOG]!>") == 1
     fields = parse_line(line)
     assert fields["message"] == "a]LOG]!&gt;b\nsecond line"
@@ -99,7 +99,7 @@ def test_terminator_in_message_is_escaped_and_newlines_stay() -> None:
 
 def test_attribute_values_cannot_break_the_record() -> None:
     when = datetime(2024, 1, 1, tzinfo=UTC)
-    line = format_line("m", when=when, component='odd"name>', level=logging.INFO, thread=1, file="m:1")
+    line = format_line("m", when=when, component='odd"name>', level=INFO, thread=1, file="m:1")
     assert parse_line(line)["component"] == "odd'name)"
 
 
@@ -113,7 +113,7 @@ _SAFE_TEXT = st.text().filter(lambda t: "]LOG]!>" not in t)
         max_value=datetime(2100, 1, 1),
         timezones=st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m))),
     ),
-    level=st.sampled_from([logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL]),
+    level=st.sampled_from([DEBUG, INFO, WARNING, ERROR, CRITICAL]),
     thread=st.integers(0, 2**32),
     component=st.from_regex(r"[A-Za-z0-9_. -]{1,20}", fullmatch=True),
 )
@@ -134,30 +134,24 @@ def test_parse_line_rejects_other_text() -> None:
         parse_line("just some text")
 
 
-# ---------------------------------------------------------------- handler
+# ---------------------------------------------------------------- the file sink
 
 
 @pytest.fixture
-def logger() -> Iterator[logging.Logger]:
-    log = logging.getLogger(f"prestart-test-{id(object())}")
-    log.setLevel(logging.DEBUG)
-    log.propagate = False
-    yield log
-    for handler in list(log.handlers):
-        log.removeHandler(handler)
-        handler.close()
+def logger() -> Iterator[Logger]:
+    yield get_logger(f"prestart.test{id(object())}")
+    shutdown()
 
 
-def test_handler_writes_real_cmtrace_lines(tmp_path: Path, logger: logging.Logger) -> None:
+def test_sink_writes_real_cmtrace_lines(tmp_path: Path, logger: Logger) -> None:
     path = tmp_path / "SMSTSLog" / "Prestart.log"  # the folder is created
-    handler = CMTraceHandler(path)
-    logger.addHandler(handler)
+    add_sink(CMTraceSink(path))
     before = datetime.now().astimezone()
     logger.info("Loaded profile %s", "technician.yaml")
     logger.warning("Catalog refresh timed out; using the snapshot")
     logger.error("Preflight failed:\n%s", "Connected to AC power")
     logger.debug("raw facts")
-    # flushed after each record: readable while the handler is still open
+    # flushed after each record: readable while the sink is still open
     text = path.read_text(encoding="utf-8")
     records = list(iter_records(text))
     assert [r["message"] for r in records] == [
@@ -179,11 +173,10 @@ def test_handler_writes_real_cmtrace_lines(tmp_path: Path, logger: logging.Logge
     assert text.endswith(">\n")
 
 
-def test_handler_appends_and_uses_component(tmp_path: Path, logger: logging.Logger) -> None:
+def test_sink_appends_and_uses_component(tmp_path: Path, logger: Logger) -> None:
     path = tmp_path / "Prestart.log"
     path.write_text(parse_free := "earlier content\n", encoding="utf-8")
-    handler = CMTraceHandler(path, component="PrestartUI")
-    logger.addHandler(handler)
+    add_sink(CMTraceSink(path, component="PrestartUI"))
     logger.info("Ünïcödé ✓")
     text = path.read_text(encoding="utf-8")
     assert text.startswith(parse_free)
@@ -192,9 +185,9 @@ def test_handler_appends_and_uses_component(tmp_path: Path, logger: logging.Logg
     assert record["message"] == "Ünïcödé ✓"
 
 
-def test_handler_writes_tracebacks(tmp_path: Path, logger: logging.Logger) -> None:
+def test_sink_writes_tracebacks(tmp_path: Path, logger: Logger) -> None:
     path = tmp_path / "Prestart.log"
-    logger.addHandler(CMTraceHandler(path))
+    add_sink(CMTraceSink(path))
     try:
         raise RuntimeError("boom")
     except RuntimeError:
@@ -205,17 +198,13 @@ def test_handler_writes_tracebacks(tmp_path: Path, logger: logging.Logger) -> No
     assert "RuntimeError: boom" in record["message"]
 
 
-# ---------------------------------------------------------------- redactor
-
-
-def test_redactor_masks_message_args_and_traceback(tmp_path: Path, logger: logging.Logger) -> None:
+def test_sink_masks_secrets_in_messages_arguments_and_tracebacks(tmp_path: Path, logger: Logger) -> None:
     path = tmp_path / "Prestart.log"
     redactor = Redactor()
-    handler = CMTraceHandler(path, redactor=redactor)
-    logger.addHandler(handler)
+    add_sink(CMTraceSink(path), redactor=redactor)
     password = "S3cr3t!pass"
     token = "eyJhbGciOi.token"
-    redactor.add(password)
+    redactor.add(password)  # secrets learnt after the sink was added count too
     redactor.add(token)
     redactor.add("ab")  # short secrets are still masked
     redactor.add("")  # ignored: it would mask everything
@@ -238,33 +227,35 @@ def test_redactor_masks_message_args_and_traceback(tmp_path: Path, logger: loggi
     assert "Traceback" in records[3]["message"]
 
 
-def test_redactor_protects_other_handlers_on_the_same_logger(tmp_path: Path, logger: logging.Logger) -> None:
-    # Attached to the logger, it runs before every handler, whatever their formatters do.
-    redactor = Redactor(["hunter2"])
-    logger.addFilter(redactor)
-    first = CMTraceHandler(tmp_path / "a.log")
-    stream_path = tmp_path / "b.log"
-    second = logging.FileHandler(stream_path, encoding="utf-8")
-    second.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-    logger.addHandler(first)
-    logger.addHandler(second)
+def test_sink_that_cannot_write_says_so_once_and_the_run_goes_on(
+    logger: Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_sink(CMTraceSink("/dev/full"))  # every write: ENOSPC, as on a full log disk
+    logger.info("one")
+    logger.info("two")
+    assert capsys.readouterr().err.count("cannot write the log") == 1
+
+
+# ---------------------------------------------------------------- stamps without datetime
+
+
+@pytest.mark.parametrize("tz", ["UTC", "EST5EDT", "Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu",
+                                "America/St_Johns", "Pacific/Kiritimati", "Australia/Lord_Howe"])  # fmt: skip
+@given(created=st.floats(min_value=315_532_800, max_value=4_102_444_800))  # 1980 to 2100
+@settings(max_examples=60, deadline=None)
+def test_stamp_is_what_format_time_gives_for_the_same_instant(tz: str, created: float) -> None:
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = tz
+    time.tzset()
     try:
-        raise KeyError("hunter2")
-    except KeyError:
-        logger.error("pin %s rejected", "hunter2", exc_info=True, stack_info=True)
-    second.flush()
-    for path in (tmp_path / "a.log", stream_path):
-        text = path.read_text(encoding="utf-8")
-        assert "hunter2" not in text
-        assert MASK in text
-    logger.removeFilter(redactor)
-
-
-def test_redactor_masks_longest_secret_first() -> None:
-    redactor = Redactor(["pass", "password123"])
-    assert redactor.redact("password123 and pass") == f"{MASK} and {MASK}"
-    assert len(redactor) == 2
-    assert Redactor().redact("nothing to hide") == "nothing to hide"
+        local = datetime.fromtimestamp(created).astimezone()
+        assert stamp(created) == (format_time(local), f"{local:%m-%d-%Y}")
+    finally:
+        if saved is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
 
 
 # ---------------------------------------------------------------- log folder

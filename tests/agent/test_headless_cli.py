@@ -285,7 +285,8 @@ def test_a_catalog_older_than_max_age_days_is_logged_and_kept(tmp_path: Path) ->
 
 def test_a_boot_from_media_loads_only_what_it_uses(tmp_path: Path) -> None:
     """Start time is a feature (docs/performance.md): with the compiled profile media carry and JSON
-    answers, a run never loads PyYAML, OpenSSL's hashlib, dataclasses or tempfile's compression modules."""
+    answers, a run never loads PyYAML, OpenSSL's hashlib, dataclasses, tempfile's compression modules, or
+    typing, logging and base64 (agent.records, agent.log and binascii stand in)."""
     import yaml
 
     compiled = tmp_path / "profile.json"
@@ -301,7 +302,8 @@ def test_a_boot_from_media_loads_only_what_it_uses(tmp_path: Path) -> None:
                      "--facts", r"{SPEC / "facts/laptop.json"}", "--answers", r"{answers}", "--unattended",
                      "--sink", r"json:{out}", "--log-dir", r"{tmp_path / "log"}"])
         assert code == 0, code
-        unused = ("yaml", "hashlib", "_hashlib", "dataclasses", "inspect", "tempfile", "shutil", "decimal", "bz2")
+        unused = ("yaml", "hashlib", "_hashlib", "dataclasses", "inspect", "tempfile", "shutil", "decimal", "bz2",
+                  "typing", "logging", "base64", "queue")
         print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in unused)))
         """
     )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import logging
+from typing import TYPE_CHECKING
 
 import pytest
 
 from agent.errors import InputError
+from agent.log import WARNING
 from hooks import configmgr, mdt, winpe
 from hooks.power import power_action
+
+if TYPE_CHECKING:
+    from tests.conftest import LogCapture
 
 
 @pytest.mark.parametrize(
@@ -28,12 +32,12 @@ def test_dry_run_names_the_command(system: str, action: str, command: list[str])
     assert power_action(action, dry_run=True, system=system) == command  # type: ignore[arg-type]
 
 
-def test_linux_preview_logs_and_never_reboots(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="prestart.power"):
-        assert power_action("reboot", dry_run=False) == []
-        # Even when told it is WinPE, nothing runs off Windows.
-        assert power_action("reboot", dry_run=False, system="winpe") == []
-    assert "reboot" in caplog.text
+def test_linux_preview_logs_and_never_reboots(logs: LogCapture) -> None:
+    assert power_action("reboot", dry_run=False) == []
+    # Even when told it is WinPE, nothing runs off Windows.
+    assert power_action("reboot", dry_run=False, system="winpe") == []
+    assert "reboot" in logs.text(WARNING)
+    assert {r.name for r in logs.records} == {"prestart.power"}
 
 
 def test_unknown_action_is_refused() -> None:

@@ -8,13 +8,14 @@ import pytest
 
 from agent.errors import InputError, SourceUnavailable
 from hooks import mdt, winpe
-from hooks.base import REGISTRY, Hook, detect_hook, load_hook, open_sink
+from hooks.base import REGISTRY, detect_hook, load_hook, open_sink
+from tests.hooks.shapes import implements_hook
 
 
 @pytest.mark.parametrize("name", ["configmgr", "mdt", "winpe"])
 def test_each_engine_loads_as_a_hook(name: str) -> None:
     hook = load_hook(name)
-    assert isinstance(hook, Hook) and hook.name == name
+    assert implements_hook(hook) and hook.name == name
 
 
 def test_detection_order_is_configmgr_mdt_winpe() -> None:

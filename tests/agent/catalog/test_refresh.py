@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import trustme
@@ -17,8 +16,12 @@ import trustme
 from agent.catalog.refresh import RefreshResult, RefreshSettings, refresh
 from agent.catalog.verify import LoadedCatalog, load_catalog
 from agent.errors import ValidationFailed
+from agent.log import WARNING
 from tests.agent.catalog.conftest import catalog_doc
 from tests.agent.catalog.loopback import Pki, Reply, Seen, blackhole, https_server
+
+if TYPE_CHECKING:
+    from tests.conftest import LogCapture
 
 BUDGET = 2.0
 SLACK = 0.6  # thread scheduling and TLS set-up on a busy 2-core CI machine
@@ -138,11 +141,10 @@ def test_fault_matrix_falls_back_to_snapshot(
     keys: tuple[Path, Path],
     sign: Callable[..., bytes],
     snapshot: LoadedCatalog,
-    caplog: pytest.LogCaptureFixture,
+    logs: LogCapture,
 ) -> None:
     make, words, max_requests = MATRIX[fault]
     size = {"max_bytes": 4096} if fault.startswith("oversized") else {}
-    caplog.set_level(logging.WARNING, logger="prestart.catalog")
     with https_server(pki.cert, make(sign)) as server:
         result, _ = run(server.url(), snapshot, keys, pki, **size)
         requests_seen = len(server.seen)
@@ -152,7 +154,7 @@ def test_fault_matrix_falls_back_to_snapshot(
     for word in words:
         assert word in result.reason, result.reason
     assert 1 <= requests_seen <= max_requests
-    assert result.reason in caplog.text  # the log says why, too
+    assert result.reason in logs.text(WARNING)  # the log says why, too
 
 
 def _pki_fault(pki: Pki, kind: str) -> trustme.LeafCert:

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +19,9 @@ from agent.facts.network import network_facts
 from agent.facts.power import on_battery_windows
 from tests.agent.facts import dmi_gen
 from tests.agent.facts.dmi_gen import Machine
+
+if TYPE_CHECKING:
+    from tests.conftest import LogCapture
 
 SPEC = Path(__file__).resolve().parents[3] / ".." / "shared" / "spec"
 
@@ -66,11 +70,11 @@ def test_linux_facts_without_dmi_use_meminfo_and_never_raise(tmp_path: Path) -> 
     assert linux_facts(sys_root=tmp_path / "nosys", proc_root=tmp_path / "noproc")["Memory"] == ""
 
 
-def test_linux_facts_with_a_damaged_table_log_and_go_on(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_linux_facts_with_a_damaged_table_log_and_go_on(tmp_path: Path, logs: LogCapture) -> None:
     root = dmi_gen.write_sysfs(tmp_path / "firmware" / "dmi" / "tables", Machine())
     (root / "DMI").write_bytes(b"\x01\x02")
     facts = linux_facts(sys_root=tmp_path, proc_root=tmp_path)
-    assert "Make" not in facts and "no SMBIOS facts" in caplog.text
+    assert "Make" not in facts and "no SMBIOS facts" in logs.text()
 
 
 ROUTE = """Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT

@@ -1,0 +1,116 @@
+"""agent.log: levels, the caller's place, secrets masked for every sink, stderr when nothing listens."""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+import pytest
+
+from agent.cmtrace import CMTraceSink, iter_records
+from agent.log import (
+    DEBUG,
+    ERROR,
+    INFO,
+    MASK,
+    WARNING,
+    Redactor,
+    StreamSink,
+    add_sink,
+    get_logger,
+    remove_sink,
+    shutdown,
+)
+from tests.conftest import LogCapture
+
+log = get_logger("prestart.test")
+
+
+def test_every_level_reaches_a_sink_with_the_callers_place(logs: LogCapture) -> None:
+    log.debug("d %d", 1)
+    log.info("i %s", "two")
+    log.warning("w")
+    log.error("e %r", "x")
+    log.log(WARNING, "by level")
+    assert [(r.level, r.message) for r in logs.records] == [
+        (DEBUG, "d 1"), (INFO, "i two"), (WARNING, "w"), (ERROR, "e 'x'"), (WARNING, "by level"),
+    ]  # fmt: skip
+    assert {r.name for r in logs.records} == {"prestart.test"}
+    assert logs.records[0].where.startswith("test_log:")
+    assert int(logs.records[0].where.split(":")[1]) > 0
+    assert {r.thread for r in logs.records} == {threading.get_ident()}
+
+
+def test_without_a_sink_warnings_and_errors_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    log.info("quiet")
+    log.warning("careful: %s", "the catalog is old")
+    log.error("broken")
+    assert capsys.readouterr().err == "careful: the catalog is old\nbroken\n"
+
+
+def test_a_bad_format_string_is_logged_as_it_is(logs: LogCapture) -> None:
+    log.info("%d items", "many")
+    log.info("%s and %s", "one")
+    assert [r.message for r in logs.records] == ["%d items ('many',)", "%s and %s ('one',)"]
+
+
+def test_exc_info_adds_the_traceback_only_inside_an_except(logs: LogCapture) -> None:
+    log.warning("no exception here", exc_info=True)
+    try:
+        {}["missing"]
+    except KeyError:
+        log.warning("lookup failed", exc_info=True)
+    plain, failed = (r.message for r in logs.records)
+    assert plain == "no exception here"
+    assert failed.startswith("lookup failed\nTraceback (most recent call last):") and "KeyError: 'missing'" in failed
+
+
+def test_a_redactor_masks_records_for_every_sink(tmp_path: Path) -> None:
+    redactor = Redactor(["hunter2"])
+    stream = io.StringIO()
+    add_sink(CMTraceSink(tmp_path / "a.log"), redactor=redactor)
+    add_sink(StreamSink(stream, level=INFO))
+    try:
+        try:
+            raise KeyError("hunter2")
+        except KeyError:
+            log.error("pin %s rejected", "hunter2", exc_info=True)
+    finally:
+        shutdown()
+    for text in ((tmp_path / "a.log").read_text(encoding="utf-8"), stream.getvalue()):
+        assert "hunter2" not in text and MASK in text
+    assert stream.getvalue().startswith(f"prestart.test: pin {MASK} rejected\n")
+
+
+def test_a_stream_sink_keeps_its_level_and_a_removed_sink_gets_nothing() -> None:
+    stream = io.StringIO()
+    sink = StreamSink(stream, level=WARNING)
+    add_sink(sink)
+    log.info("not shown")
+    log.warning("shown")
+    remove_sink(sink)
+    log.warning("after removal")
+    assert stream.getvalue() == "prestart.test: shown\n"
+
+
+def test_records_from_many_threads_stay_whole_lines(tmp_path: Path) -> None:
+    path = tmp_path / "Prestart.log"
+    add_sink(CMTraceSink(path))
+
+    def work(n: int) -> None:
+        for i in range(200):
+            log.info("thread %d record %d %s", n, i, "x" * 300)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        shutdown()
+    records = list(iter_records(path.read_text(encoding="utf-8")))
+    assert len(records) == 1600
+    assert all(r["message"].endswith("x" * 300) for r in records)
+    assert len({r["thread"] for r in records}) == 8
