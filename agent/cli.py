@@ -653,15 +653,14 @@ def _refresh_job(session: Session) -> Any:
 
     On any failure the snapshot stays and the status line and the log say why (refresh never raises).
     """
-    from agent.catalog.refresh import RefreshSettings, refresh
-
     args = session.args
     flow = session.flow
-    base = payload_dir()
-    key = Path(args.trust_key) if args.trust_key else base / PAYLOAD_PUBKEY
-    ca = _ca_bundle(args)
     if flow.profile.refresh is None or args.no_refresh or session.loaded is None or not session.loaded.signed:
         return None
+    from agent.catalog.refresh import RefreshSettings, refresh  # only where a refresh can happen
+
+    key = Path(args.trust_key) if args.trust_key else payload_dir() / PAYLOAD_PUBKEY
+    ca = _ca_bundle(args)
     if not key.exists():
         log.warning("catalog refresh skipped: no trusted public key")
         return None
