@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import math
 import os
@@ -123,6 +124,25 @@ def test_same_inputs_give_byte_identical_isos_in_any_time_zone(standin: StandIn,
     assert a == b
     iso.write_iso(standin.media, tmp_path / "c.iso", boot=boot, label="CONTOSO_LAB", epoch=EPOCH + 1)
     assert hashlib.sha256((tmp_path / "c.iso").read_bytes()).hexdigest() != a
+
+
+@pytest.mark.parametrize("refused", ["direct", "copy_file_range", "both"])
+def test_fallback_copies_give_the_same_bytes(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refused: str
+) -> None:
+    """No O_DIRECT (file system, alignment) or no copy_file_range (the ISO on another kind of file system)."""
+    boot = iso.find_boot_files(standin.media)
+    iso.write_iso(standin.media, tmp_path / "a.iso", boot=boot, label="CONTOSO_LAB", epoch=EPOCH)
+    if refused in ("direct", "both"):
+        monkeypatch.setattr(iso, "_pwrite_direct", lambda *_: None)
+    if refused in ("copy_file_range", "both"):
+
+        def exdev(*_: object) -> int:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+        monkeypatch.setattr(os, "copy_file_range", exdev)
+    iso.write_iso(standin.media, tmp_path / "b.iso", boot=boot, label="CONTOSO_LAB", epoch=EPOCH)
+    assert (tmp_path / "a.iso").read_bytes() == (tmp_path / "b.iso").read_bytes()
 
 
 def test_boot_files_outside_the_tree_are_still_booted(standin: StandIn, tmp_path: Path) -> None:
