@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 
 DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50
-LEVEL_NAMES = {DEBUG: "debug", INFO: "info", WARNING: "warning", ERROR: "error", CRITICAL: "critical"}
 MASK = "********"
 
 
@@ -187,7 +186,6 @@ __all__ = [
     "DEBUG",
     "ERROR",
     "INFO",
-    "LEVEL_NAMES",
     "MASK",
     "WARNING",
     "LogRecord",
