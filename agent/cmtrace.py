@@ -114,13 +114,13 @@ def _line(message: str, clock: str, date: str, component: str, level: int, threa
     return (
         f"<![LOG[{message.replace(_END, _END_ESCAPED)}]LOG]!>"
         f'<time="{clock}" date="{date}" component="{_attr(component)}" context="" '
-        f'type="{cmtrace_type(level)}" thread="{thread}" file="{_attr(file)}">\n'
+        f'type="{cmtrace_type(level)}" thread="{thread}" file="{_attr(file)}">'
     )
 
 
 def format_line(message: str, *, when: datetime, component: str, level: int, thread: int, file: str) -> str:
     """One CMTrace record (without the trailing newline)."""
-    return _line(message, format_time(when), f"{when:%m-%d-%Y}", component, level, thread, file)[:-1]
+    return _line(message, format_time(when), f"{when:%m-%d-%Y}", component, level, thread, file)
 
 
 def parse_line(line: str) -> dict[str, str]:
@@ -168,7 +168,8 @@ class CMTraceSink:
             return
         clock, date = stamp(record.created)
         try:
-            stream.write(_line(record.message, clock, date, self.component, record.level, record.thread, record.where))
+            line = _line(record.message, clock, date, self.component, record.level, record.thread, record.where)
+            stream.write(line + "\n")
             stream.flush()
         except OSError as exc:  # a full or vanished log disk must not end the run
             print(f"prestart: cannot write the log {self.path}: {exc}", file=sys.stderr)
