@@ -200,10 +200,13 @@ def _describe(token: _Token) -> str:
 # cannot start one (the lookahead sends `12abc` there too). Tokens from here carry no columns (0): only
 # errors need them, and any text this cannot take whole, or that does not parse, is tokenized again by
 # the careful scanner below, which gives the same tokens with columns, and the precise error.
-_FAST = re.compile(
+_FAST_PATTERN = (
     r"([A-Za-z_][A-Za-z0-9_.\-]*|-?[0-9]+(?:\.[0-9]+)?(?![A-Za-z0-9_.\-])"
     r"|\"[^\"]*(?:\"\"[^\"]*)*\"|'[^']*(?:''[^']*)*'|[=!<>]=|<>|[=<>()\[\],])|(\S)"
 )  # most frequent first; whitespace matches nothing, so findall steps over it
+# Compiled on the first text to tokenize (~0.5 ms): a compiled profile from media brings its trees and
+# tokenizes nothing.
+_fast_findall: Callable[[str], list[tuple[str, str]]] | None = None
 _END = _Token("end", "", 0, "")
 # Tokens by their text: profiles repeat the same names, keywords and operators thousands of times, and
 # a dictionary hit is several times cheaper than classifying the text again. Bounded: cleared when full.
@@ -212,7 +215,7 @@ _KNOWN_TOKENS_MAX = 65536
 
 
 def _classify(text: str) -> _Token:
-    """The token for one piece of text that _FAST took as a whole token."""
+    """The token for one piece of text that _FAST_PATTERN took as a whole token."""
     first = text[0]
     if first in _DIGITS or first == "-":
         return _Token("num", text, 0, text)
@@ -231,7 +234,10 @@ def _tokenize(text: str) -> list[_Token] | None:
     tokens: list[_Token] = []
     append = tokens.append
     known = _KNOWN_TOKENS
-    for piece, other in _FAST.findall(text):
+    global _fast_findall
+    if _fast_findall is None:
+        _fast_findall = re.compile(_FAST_PATTERN).findall
+    for piece, other in _fast_findall(text):
         if other:
             return None
         token = known.get(piece)
