@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agent import plainyaml
 from agent.errors import InputError
 
 TYPE_CHECKING = False
@@ -83,17 +84,25 @@ def _convert(node: yaml.Node, path: str, lines: dict[str, int], loader: Any) -> 
 def load_text(text: str, file: str, *, fast: bool = True) -> Located:
     """Parse YAML text; a syntax error names the file, line and column.
 
-    JSON is YAML too: a document that is a JSON object (a profile compiled by the media builder) is read
-    with the json module, ~20x faster, and without line numbers (`lines` empty). Callers that find a
-    problem load it again with `fast=False` to report lines.
+    With `fast`, two readers go first and give no line numbers (`lines` empty); callers that find a
+    problem load the text again with `fast=False` to report lines:
+    - JSON is YAML too: a document that is a JSON object (a profile compiled by the media builder) is read
+      with the json module, ~20x faster;
+    - plain YAML, top-level `key: value` lines like an answers file's, is read by `agent.plainyaml`,
+      which returns what PyYAML would without importing PyYAML (~17 ms at start); it leaves anything
+      else, a duplicate key too, to PyYAML.
     """
-    if fast and text.lstrip().startswith("{"):
-        import json
+    if fast:
+        if text.lstrip().startswith("{"):
+            import json
 
-        try:
-            return Located(json.loads(text), {}, file)
-        except ValueError:
-            pass  # not strict JSON after all: YAML flow style; fall through
+            try:
+                return Located(json.loads(text), {}, file)
+            except ValueError:
+                pass  # not strict JSON after all: YAML flow style; fall through
+        data = plainyaml.load(text)
+        if data is not plainyaml.NOT_PLAIN:
+            return Located(data, {}, file)
     yaml = _yaml()
     try:
         # The C loader is ~10x faster; fall back to pure Python where libyaml is missing.

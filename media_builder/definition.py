@@ -154,7 +154,7 @@ def load_definition(path: str | os.PathLike[str], *, check_profile: bool = True)
         raise InputError(
             f"{file}: media definition not found", "check the path, or start from ../shared/spec/media.yaml"
         )
-    doc = load_file(file)
+    doc = load_file(file, fast=False)  # every problem names its line; the builder is not on the boot path
     data = doc.data
     out = _Collector(file, doc)
     if not isinstance(data, Mapping):
