@@ -46,6 +46,16 @@ def test_frozen_agent_reports_its_version(frozen: tuple[Path, Path], tmp_path: P
     assert __version__ in done.stdout
 
 
+def test_onedir_modules_are_loose_files_and_the_builder_stays_home(frozen: tuple[Path, Path]) -> None:
+    # Loose .pyc files are imported by Python's path finder, faster than PyInstaller's PYZ reader.
+    internal = frozen[0].parent / "_internal"
+    assert (internal / "agent" / "cli.pyc").is_file()
+    assert (internal / "ui" / "app.pyc").is_file()
+    assert not list(internal.rglob("*.pyz"))
+    for never in ("media_builder", "pycdlib", "PyInstaller", "pytest", "hypothesis"):
+        assert not (internal / never).exists(), f"{never} went into the frozen agent"
+
+
 def test_frozen_agent_checks_the_reference_profiles(frozen: tuple[Path, Path], spec_dir: Path) -> None:
     exe, _cache = frozen
     for profile in ("technician.yaml", "kiosk.yaml"):
