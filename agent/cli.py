@@ -45,6 +45,14 @@ exit codes (Win32 codes; a task sequence shows them in hex):
 On any non-zero exit no variable is written."""
 
 
+# argparse looks up each of its own messages (group titles, "show this help message and exit") with
+# gettext, for every parser built. Each lookup imports `locale` (its 1,000-entry alias table) and looks for
+# translation files that the frozen agent does not carry: ~2 ms of every start, a tenth of a headless run's
+# own work. The agent speaks English only, so argparse's messages are taken as written.
+argparse._ = str  # type: ignore[attr-defined]
+argparse.ngettext = lambda singular, plural, n: singular if n == 1 else plural  # type: ignore[attr-defined]
+
+
 def _terminal_width() -> int:
     """As shutil.get_terminal_size().columns (COLUMNS, else the terminal, else 80), without importing shutil."""
     with contextlib.suppress(KeyError, ValueError):
