@@ -98,9 +98,14 @@ def test_records_from_many_threads_stay_whole_lines(tmp_path: Path) -> None:
     path = tmp_path / "Prestart.log"
     add_sink(CMTraceSink(path))
 
+    # All eight alive at once: a thread that ended may hand its id to the next one started.
+    together = threading.Barrier(8)
+
     def work(n: int) -> None:
+        together.wait(timeout=30)
         for i in range(200):
             log.info("thread %d record %d %s", n, i, "x" * 300)
+        together.wait(timeout=30)
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
     try:
