@@ -61,3 +61,15 @@ def run(
             stderr=err,
         )
     return done
+
+
+def stop(process: subprocess.Popen[bytes], *, grace: float = 10.0) -> int:
+    """End a process we started: SIGTERM first, so that it can clean up (a onefile PyInstaller bootloader
+    deletes the folder it unpacked into), SIGKILL after `grace` seconds; its exit code."""
+    process.terminate()
+    try:
+        return process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        log.warning("%s did not end within %g s of SIGTERM; killing it", process.args, grace)
+        process.kill()
+        return process.wait()

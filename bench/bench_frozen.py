@@ -23,6 +23,7 @@ from pathlib import Path
 
 import PyInstaller
 
+from agent import proc
 from bench.common import RUNS, SPEC, row
 from examples.standin import make_winpe_standin
 from examples.workspace import reference_case, reference_run_args
@@ -203,12 +204,7 @@ def first_draw(argv: list[str], env: dict[str, str]) -> float:
         finally:
             # SIGTERM, not SIGKILL: a onefile bootloader passes it on to its child and then deletes the
             # folder it unpacked into; SIGKILL left a 30 MB _MEI folder in /tmp per run.
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            proc.stop(process)
 
 
 def run_to_exit(argv: list[str], env: dict[str, str]) -> float:
@@ -351,8 +347,7 @@ def main() -> list[str]:
                             )
                         )
     finally:
-        xvfb.terminate()
-        xvfb.wait()
+        proc.stop(xvfb)
         shutil.rmtree(compiled_dir, ignore_errors=True)
     return rows
 

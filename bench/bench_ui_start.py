@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from agent import proc
+
 REPO = Path(__file__).resolve().parents[1]
 SPEC = (REPO.parent / "shared" / "spec").resolve()
 GOAL_RATIO = 1.3
@@ -152,8 +154,7 @@ def main() -> int:
     finally:
         shutil.rmtree(cache, ignore_errors=True)
         if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait()
+            proc.stop(xvfb)
 
 
 if __name__ == "__main__":

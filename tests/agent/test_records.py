@@ -72,3 +72,10 @@ def test_importing_the_records_on_the_boot_path_does_not_import_typing() -> None
     code = "import sys, agent.profile.model, agent.catalog.model, agent.expr; print('typing' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_field_name_with_a_leading_underscore_is_refused_as_namedtuple_refuses_it() -> None:
+    with pytest.raises(ValueError, match="underscore"):
+
+        class Hidden(Record):
+            _secret: int

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from agent import proc
+
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts" / "screenshots"
 
@@ -50,11 +52,7 @@ def display() -> Iterator[str]:
     else:
         os.environ["DISPLAY"] = old
     for process in (wm, xvfb):
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        proc.stop(process, grace=5)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import trustme
 
+from agent.proc import stop
+
 SLAPD = "/usr/sbin/slapd"
 SUFFIX = "dc=example,dc=test"
 ADMIN_DN = f"cn=admin,{SUFFIX}"
@@ -152,9 +154,4 @@ def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Directory]:
                        input=_people().encode(), env=env, check=True, capture_output=True, timeout=30)
         yield Directory(url=url, port=port, ca_pem=root / "ca.pem", other_ca_pem=root / "other-ca.pem", root=root)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
