@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from agent import files
+from agent import files, safexml
 from agent.errors import DataError, InputError, SourceUnavailable
 from agent.log import get_logger
 from hooks import power
@@ -66,11 +66,14 @@ def render_variables_dat(variables: Mapping[str, str]) -> bytes:
 
 def parse_variables_dat(data: bytes, where: str) -> dict[str, str]:
     """Every variable in a VARIABLES.DAT document, names upper-cased as MDT keeps them."""
-    # MDT never writes a DTD; refusing one keeps entity expansion ("billion laughs") out of the agent.
-    if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
-        raise DataError(f"{where}: VARIABLES.DAT carries a DTD, which MDT never writes", "delete the file")
+    # MDT never writes a DTD; refusing one keeps entity expansion ("billion laughs") out of the agent. A value
+    # that merely mentions `<!ENTITY` in its CDATA is not a DTD, and reads back as written.
     try:
-        root = ET.fromstring(data)
+        root = safexml.fromstring(data, forbid_dtd=True)
+    except safexml.UnsafeXml as exc:
+        raise DataError(
+            f"{where}: VARIABLES.DAT carries a DTD ({exc.kind}), which MDT never writes", "delete the file"
+        ) from exc
     except (ET.ParseError, LookupError, ValueError) as exc:
         raise DataError(
             f"{where}: not a readable VARIABLES.DAT: {exc}", "delete the file, or restore it from MDT's logs"

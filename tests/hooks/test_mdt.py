@@ -34,6 +34,10 @@ def test_round_trip_of_awkward_values(tmp_path: Path) -> None:
         "Markup": "<var name='x'>&amp;</var>",
         "Lines": "one\r\ntwo\rthree\nfour",
         "Spaces": "  both ends  ",
+        # Markup that only *looks* like a DTD is a value like any other (a fresh-clone CI run once found
+        # that a value holding `<!ENTITY` made the agent refuse its own file).
+        "Entity": "<!ENTITY",
+        "Doctype": '<!DOCTYPE m [<!ENTITY a "AAAA">]>',
     }
     store = open_sink(f"mdt:{dat(tmp_path)}")
     store.commit(values)
@@ -47,9 +51,11 @@ xml_text = st.text(st.characters(min_codepoint=1, blacklist_categories=["Cs"]), 
     lambda s: mdt.xml_char_problem("x", s) is None
 )
 
+TRICKY = ["]]>", "]]]]>>", "\r\n", "<!ENTITY", "<!DOCTYPE"]
+
 
 @settings(max_examples=200, deadline=None)
-@given(values=st.lists(xml_text | st.sampled_from(["]]>", "]]]]>>", "\r\n"]), min_size=1, max_size=4))
+@given(values=st.lists(xml_text | st.sampled_from(TRICKY), min_size=1, max_size=4))
 def test_any_xml_text_round_trips(tmp_path_factory: pytest.TempPathFactory, values: list[str]) -> None:
     path = tmp_path_factory.mktemp("dat") / "VARIABLES.DAT"
     variables = {f"V{i}": v for i, v in enumerate(values)}
@@ -160,3 +166,13 @@ def test_detection_and_log_folder(tmp_path: Path) -> None:
     assert hook.detect()
     assert hook.log_dir() == tmp_path / "MININT" / "SMSOSD" / "OSDLOGS"
     assert mdt.create_hook().detect() is False  # the real X:\ never matches on Linux
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_real_dtd_is_refused_in_any_encoding(encoding: str) -> None:
+    doc = (
+        f'<?xml version="1.0" encoding="{encoding}"?><!DOCTYPE m [<!ENTITY a "AAAA">]>'
+        '<MediaVarList><var name="x">&a;</var></MediaVarList>'
+    ).encode(encoding)
+    with pytest.raises(DataError, match=r"VARIABLES.DAT carries a DTD \(\w+Forbidden\).*hint: delete the file"):
+        mdt.parse_variables_dat(doc, "VARIABLES.DAT")
