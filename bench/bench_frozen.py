@@ -5,6 +5,9 @@
 Builds (cached under $PRESTART_BENCH_CACHE, default /tmp/prestart-bench/frozen): the agent onedir and onefile
 through media_builder.freeze (packaging/prestart.spec), and the floors of this stack with the same PyInstaller
 options (stripped, no UPX, optimize=1): a Tk window with one label, and a console program that prints and exits.
+Each floor is built twice: as PyInstaller builds it by default (the floor the targets are set against), and
+"trimmed", without the run-time hook for `inspect` that packaging/prestart.spec leaves out of the agent, so that
+the agent's own cost on top of a floor built exactly as it is can be read off too.
 "Cold" runs follow `sync; echo 3 > /proc/sys/vm/drop_caches` (root only; otherwise the row says so).
 """
 
@@ -56,6 +59,7 @@ FLOOR_SPEC = """
 import os
 ONEFILE = os.environ.get("PRESTART_ONEFILE", "") == "1"
 a = Analysis([{script!r}], optimize=1, noarchive=not ONEFILE)
+{trim}
 pyz = PYZ(a.pure)
 COMMON = dict(name={name!r}, debug=False, strip=True, upx=False, console=True)
 if ONEFILE:
@@ -64,12 +68,15 @@ else:
     exe = EXE(pyz, a.scripts, [], exclude_binaries=True, **COMMON)
     coll = COLLECT(exe, a.binaries, a.datas, strip=True, upx=False, name={name!r})
 """
+# The one run-time hook packaging/prestart.spec removes (it imports inspect, ast, dis, tokenize and zipfile).
+TRIM = 'a.scripts = [entry for entry in a.scripts if entry[0] != "pyi_rth_inspect"]'
 
 
-def build_floor(name: str, source: str, *, onefile: bool) -> Path:
+def build_floor(name: str, source: str, *, onefile: bool, trimmed: bool = False) -> Path:
     """The executable of a frozen hello-world, built once per source, spec and PyInstaller version."""
-    key = hashlib.sha256(f"{source}|{FLOOR_SPEC}|{PyInstaller.__version__}|{sys.version}".encode()).hexdigest()[:16]
-    folder = CACHE / "floors" / f"{name}-{'onefile' if onefile else 'onedir'}-{key}"
+    spec_text = FLOOR_SPEC.replace("{trim}", TRIM if trimmed else "")
+    key = hashlib.sha256(f"{source}|{spec_text}|{PyInstaller.__version__}|{sys.version}".encode()).hexdigest()[:16]
+    folder = CACHE / "floors" / f"{name}-{'onefile' if onefile else 'onedir'}{'-trimmed' if trimmed else ''}-{key}"
     exe = folder / "dist" / (name if onefile else f"{name}/{name}")
     if exe.is_file():
         return exe
@@ -78,7 +85,7 @@ def build_floor(name: str, source: str, *, onefile: bool) -> Path:
     script = folder / f"{name}.py"
     script.write_text(source, encoding="utf-8")
     spec = folder / f"{name}.spec"
-    spec.write_text(FLOOR_SPEC.format(script=str(script), name=name), encoding="utf-8")
+    spec.write_text(spec_text.format(script=str(script), name=name), encoding="utf-8")
     env = {**os.environ, "PRESTART_ONEFILE": "1" if onefile else "0"}
     subprocess.run(
         [
@@ -158,20 +165,20 @@ Measure = Callable[[list[str], dict[str, str]], float]
 
 
 def medians_in_turns(
-    measure: Measure, floor: list[str], agent: list[str], env: dict[str, str], *, cold: bool, runs: int | None = None
-) -> tuple[float, float]:
-    """Medians for the floor and the agent, measured in turns so that a noisy neighbour slows both alike."""
+    measure: Measure, commands: list[list[str]], env: dict[str, str], *, cold: bool, runs: int | None = None
+) -> list[float]:
+    """A median for each command, measured in turns so that a noisy neighbour slows them all alike."""
     runs = START_RUNS if runs is None else runs
     if not cold:
-        measure(floor, env)
-        measure(agent, env)
-    samples: tuple[list[float], list[float]] = ([], [])
+        for argv in commands:
+            measure(argv, env)
+    samples: list[list[float]] = [[] for _ in commands]
     for _ in range(runs):
-        for argv, kept in zip((floor, agent), samples, strict=True):
+        for argv, kept in zip(commands, samples, strict=True):
             if cold:
                 drop_caches()
             kept.append(measure(argv, env))
-    return statistics.median(samples[0]), statistics.median(samples[1])
+    return [statistics.median(kept) for kept in samples]
 
 
 def first_draw(argv: list[str], env: dict[str, str]) -> float:
@@ -265,15 +272,16 @@ def main() -> list[str]:
     builds = {}
     for onefile in (False, True):
         kind = "onefile" if onefile else "onedir"
-        builds[("agent", kind)] = build_agent(onefile=onefile)
-        builds[("tk", kind)] = build_floor("tkhello", TK_HELLO, onefile=onefile)
-        builds[("console", kind)] = build_floor("hello", CONSOLE_HELLO, onefile=onefile)
+        builds[("agent", kind, False)] = build_agent(onefile=onefile)
+        for trimmed in (False, True):
+            builds[("tk", kind, trimmed)] = build_floor("tkhello", TK_HELLO, onefile=onefile, trimmed=trimmed)
+            builds[("console", kind, trimmed)] = build_floor("hello", CONSOLE_HELLO, onefile=onefile, trimmed=trimmed)
 
     # Sizes are deterministic: one measurement each.
     for kind in ("onedir", "onefile"):
         onefile = kind == "onefile"
-        agent = shipped(builds[("agent", kind)], onefile=onefile)
-        tk = shipped(builds[("tk", kind)], onefile=onefile)
+        agent = shipped(builds[("agent", kind, False)], onefile=onefile)
+        tk = shipped(builds[("tk", kind, False)], onefile=onefile)
         a_wim, t_wim = wim_added_bytes(agent), wim_added_bytes(tk)
         rows.append(
             row(
@@ -329,21 +337,32 @@ def main() -> list[str]:
             ]  # fmt: skip
             for measure, floor, floor_row, floor_how, agent_args, agent_row, agent_how, target in comparisons:
                 for kind in ("onedir", "onefile"):
-                    floor_argv = [str(builds[(floor, kind)])]
-                    agent_argv = [str(builds[("agent", kind)]), *agent_args]
+                    commands = [
+                        [str(builds[(floor, kind, False)])],
+                        [str(builds[(floor, kind, True)])],
+                        [str(builds[("agent", kind, False)]), *agent_args],
+                    ]
                     for temp, cold in (("warm", False), ("cold", True)):
                         if cold and not cold_ok:
                             continue
-                        t_floor, t_agent = medians_in_turns(measure, floor_argv, agent_argv, env, cold=cold)
+                        t_floor, t_trimmed, t_agent = medians_in_turns(measure, commands, env, cold=cold)
                         how = cold_how if cold else f"after one warm-up run; in turns, median of {START_RUNS}"
                         floor_name = floor_row.format(kind=kind, temp=temp)
                         rows.append(row(floor_name, ms(t_floor), "1.00x", f"{floor_how}; {how}"))
                         rows.append(
                             row(
+                                floor_name.replace("(floor)", "(floor, trimmed as the agent is)"),
+                                ms(t_trimmed),
+                                f"{t_trimmed / t_floor:.2f}x",
+                                "the same, built without PyInstaller's `inspect` run-time hook; in the same turns",
+                            )
+                        )
+                        rows.append(
+                            row(
                                 agent_row.format(kind=kind, temp=temp),
                                 ms(t_agent),
                                 verdict(t_agent / t_floor, target),
-                                f"{agent_how}; {how}",
+                                f"{agent_how}; {how}; {t_agent / t_trimmed:.2f}x the trimmed floor",
                             )
                         )
     finally:

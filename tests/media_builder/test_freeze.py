@@ -56,6 +56,16 @@ def test_onedir_modules_are_loose_files_and_the_builder_stays_home(frozen: tuple
         assert not (internal / never).exists(), f"{never} went into the frozen agent"
 
 
+def test_only_the_run_time_hooks_the_agent_needs_run_at_start(frozen: tuple[Path, Path]) -> None:
+    # PyInstaller's hook for `inspect` would import inspect, ast, dis, tokenize and zipfile on every start.
+    from PyInstaller.archive.readers import CArchiveReader
+
+    scripts = [
+        name for name in CArchiveReader(str(frozen[0])).toc if name.startswith(("pyiboot", "pyi_rth", "prestart"))
+    ]
+    assert scripts == ["pyiboot01_bootstrap", "pyi_rth__tkinter", "prestart_entry"]
+
+
 def test_frozen_agent_checks_the_reference_profiles(frozen: tuple[Path, Path], spec_dir: Path) -> None:
     exe, _cache = frozen
     for profile in ("technician.yaml", "kiosk.yaml"):
