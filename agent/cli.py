@@ -506,14 +506,12 @@ def _stale_note(loaded: Any, max_age_days: int | None) -> str:
     """Why the catalog is older than the profile's `catalog.max_age_days`, or ""."""
     if loaded is None or not max_age_days or not loaded.catalog.generated:
         return ""
-    from datetime import UTC, datetime
+    from agent.catalog.model import age_days
 
-    from agent.catalog.model import parse_time
-
-    age = datetime.now(UTC) - parse_time(loaded.catalog.generated)
-    if age.days <= max_age_days:
+    days = age_days(loaded.catalog.generated)
+    if days <= max_age_days:
         return ""
-    return f"{age.days} days old, older than the {max_age_days} days the profile allows; rebuild or refresh it"
+    return f"{days} days old, older than the {max_age_days} days the profile allows; rebuild or refresh it"
 
 
 def _payload_profile(base: Path) -> Path:

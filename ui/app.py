@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from tkinter import ttk
 
-from agent.catalog.model import parse_time
+from agent.catalog.model import age_days
 from agent.errors import Cancelled, NotReady, PrestartError
 from agent.flow import CheckResult, FieldError, Flow, State
 from agent.log import get_logger
@@ -239,10 +239,8 @@ class App:
         generated = self.flow.catalog.generated
         if not generated:
             return ""
-        from datetime import UTC, datetime
-
         try:
-            days = (datetime.now(UTC) - parse_time(generated)).days
+            days = age_days(generated)
         except ValueError:
             return ""
         if days < 1:

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import binascii
-from datetime import UTC, datetime
+import time
 from pathlib import Path
 
 from agent.catalog.model import Catalog, catalog_from_dict, catalog_from_json, parse_json
@@ -20,6 +20,7 @@ from agent.records import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from datetime import datetime
     from typing import Any
 
 SIGNED_MARKER = "prestart_signed_catalog"
@@ -171,7 +172,7 @@ def load_catalog_bytes(
             )
         catalog = catalog_from_dict(doc, file=file, from_json=True)  # parsed once: 10,000 items are ~1.4 MB of JSON
         signer = ""
-    moment = now or datetime.now(UTC)
+    moment = time.time() if now is None else now.timestamp()
     if catalog.expired(moment):
         raise DataError(
             f"{file}: the catalog expired at {catalog.not_after} (serial {catalog.serial})",
