@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.facts.common import hostname
 from agent.log import get_logger
+from agent.records import Record
 
 log = get_logger("prestart.facts.network")
 
@@ -19,8 +19,7 @@ RTF_UP = 0x1
 RTF_GATEWAY = 0x2
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(Record):
     """One /proc/net/route line."""
 
     iface: str
@@ -30,15 +29,14 @@ class Route:
     metric: int
 
 
-@dataclass
-class Interface:
-    """An interface that is up and not loopback, with what we learn about it."""
+class Interface(Record):
+    """An interface that is up and not loopback, with what we learn about it (addresses are added later)."""
 
     name: str
-    index: int
+    ifindex: int  # the kernel's interface index (a Record's `index` is tuple.index)
     mac: str
-    ipv4: list[str] = field(default_factory=list)
-    ipv6: list[str] = field(default_factory=list)
+    ipv4: list[str]  # no defaults: each interface needs lists of its own
+    ipv6: list[str]
 
 
 def _read(path: Path) -> str:
@@ -127,8 +125,8 @@ def list_interfaces(net: Path) -> list[Interface]:
         if not flags & IFF_UP or operstate in ("down", "lowerlayerdown", "notpresent"):
             continue
         mac = _read(entry / "address").strip().upper()
-        found.append(Interface(entry.name, index, mac))
-    return sorted(found, key=lambda i: (i.index, i.name))
+        found.append(Interface(entry.name, index, mac, [], []))
+    return sorted(found, key=lambda i: (i.ifindex, i.name))
 
 
 def network_facts(*, sys_root: Path = Path("/sys"), proc_root: Path = Path("/proc")) -> dict[str, str]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from agent.log import get_logger
+from agent.records import Record
 
 log = get_logger("prestart.facts.power")
 
@@ -16,8 +16,7 @@ BATTERY_FLAG_NO_BATTERY = 128
 BATTERY_FLAG_UNKNOWN = 255
 
 
-@dataclass(frozen=True)
-class Supply:
+class Supply(Record):
     """One /sys/class/power_supply entry, reduced to what IsOnBattery needs."""
 
     name: str

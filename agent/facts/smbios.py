@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from agent.errors import DataError, SourceUnavailable
 from agent.log import get_logger
+from agent.records import Record
 
 log = get_logger("prestart.facts.smbios")
 
@@ -23,8 +23,7 @@ END_OF_TABLE = 127
 _HINT = "the SMBIOS data is damaged; capture it again with `dmidecode --dump-bin FILE` and attach it to the issue"
 
 
-@dataclass(frozen=True)
-class Structure:
+class Structure(Record):
     """One SMBIOS structure: its formatted area (header included) and its string set."""
 
     type: int
@@ -57,8 +56,7 @@ class Structure:
         return self.strings[index - 1]
 
 
-@dataclass(frozen=True)
-class SmbiosTable:
+class SmbiosTable(Record):
     """A parsed structure table and the SMBIOS version that governs how to read it."""
 
     major: int
@@ -129,8 +127,7 @@ def parse_table(
     return SmbiosTable(major, minor, tuple(structures), source, docrev)
 
 
-@dataclass(frozen=True)
-class EntryPoint:
+class EntryPoint(Record):
     """What an SMBIOS entry point says about its table."""
 
     major: int
@@ -138,7 +135,7 @@ class EntryPoint:
     docrev: int
     table_address: int
     table_length: int  # exact for 2.x, a maximum for 3.x
-    count: int  # number of structures for 2.x, 0 when unknown (3.x)
+    structure_count: int  # number of structures for 2.x, 0 when unknown (3.x)
     size: int  # bytes taken by the entry point itself
 
 
@@ -203,10 +200,11 @@ def parse_dump(buf: bytes, source: str) -> SmbiosTable:
     if start < ep.size or start > len(buf):
         raise DataError(f"{source}: offset {start:#x}: the entry point puts the table outside the file", _HINT)
     end = start + ep.table_length
-    if ep.count and end > len(buf):
+    if ep.structure_count and end > len(buf):
         # A 2.x entry point gives the exact length: a shorter file is a truncated dump.
         raise DataError(f"{source}: offset {len(buf):#x}: table truncated ({ep.table_length} bytes expected)", _HINT)
-    return parse_table(buf[start:end], ep.major, ep.minor, source=source, count=ep.count, docrev=ep.docrev, base=start)
+    count, docrev = ep.structure_count, ep.docrev
+    return parse_table(buf[start:end], ep.major, ep.minor, source=source, count=count, docrev=docrev, base=start)
 
 
 def read_dump(path: Path | str) -> SmbiosTable:
@@ -231,10 +229,10 @@ def read_sysfs(root: Path = SYSFS_TABLES) -> SmbiosTable:
     ep = parse_entry_point(_read(entry), str(entry))
     table = root / "DMI"
     data = _read(table)
-    if ep.count and len(data) < ep.table_length:
+    if ep.structure_count and len(data) < ep.table_length:
         raise DataError(f"{table}: offset {len(data):#x}: table truncated ({ep.table_length} bytes expected)", _HINT)
-    limit = ep.table_length if ep.count else len(data)
-    return parse_table(data[:limit], ep.major, ep.minor, source=str(table), count=ep.count, docrev=ep.docrev)
+    limit = ep.table_length if ep.structure_count else len(data)
+    return parse_table(data[:limit], ep.major, ep.minor, source=str(table), count=ep.structure_count, docrev=ep.docrev)
 
 
 # --- facts -----------------------------------------------------------------------------------------
