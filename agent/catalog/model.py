@@ -57,7 +57,8 @@ def timestamp(text: str) -> float:
 
     The agent reads a catalog's times before its first page; datetime (with _datetime and math, extension
     modules on Linux) cost ~2 ms of that start. `YYYY-MM-DDTHH:MM:SS[.fff|.ffffff](Z|±HH:MM)` with fields
-    in range is computed here; anything else, valid or not, goes to parse_time, which decides.
+    in range (years 2-9998, clear of datetime's limits) is computed here; anything else, valid or not, goes
+    to parse_time, which decides.
     """
     fast = _fast_timestamp(text) if isinstance(text, str) else None
     return parse_time(text).timestamp() if fast is None else fast
