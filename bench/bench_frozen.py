@@ -27,7 +27,7 @@ from pathlib import Path
 import PyInstaller
 
 from agent import proc
-from bench.common import RUNS, SPEC, row
+from bench.common import RUNS, SPEC, first_draw, row
 from examples.standin import make_winpe_standin
 from examples.workspace import reference_case, reference_run_args
 from media_builder import freeze
@@ -179,39 +179,6 @@ def medians_in_turns(
                 drop_caches()
             kept.append(measure(argv, env))
     return [statistics.median(kept) for kept in samples]
-
-
-def first_draw(argv: list[str], env: dict[str, str]) -> float:
-    """Seconds from spawning `argv` to its `drawn` trace line (the first page, or the floor's first frame)."""
-    with tempfile.TemporaryDirectory(prefix="prestart-bench-trace-") as tmp:
-        trace = Path(tmp) / "trace"
-        started = time.time()
-        process = subprocess.Popen(
-            argv,
-            env={**env, "PRESTART_UI_TRACE": str(trace)},
-            cwd=tmp,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                if trace.exists():
-                    for line in trace.read_text(encoding="utf-8").splitlines():
-                        stamp, _, event = line.partition(" ")
-                        if event == "drawn":
-                            return float(stamp) - started
-                if process.poll() is not None:
-                    raise SystemExit(
-                        f"{argv[0]} exited {process.returncode} before drawing: "
-                        f"{process.stderr.read().decode(errors='replace') if process.stderr else ''}"
-                    )
-                time.sleep(0.002)
-            raise SystemExit(f"no first draw from {argv}")
-        finally:
-            # SIGTERM, not SIGKILL: a onefile bootloader passes it on to its child and then deletes the
-            # folder it unpacked into; SIGKILL left a 30 MB _MEI folder in /tmp per run.
-            proc.stop(process)
 
 
 def run_to_exit(argv: list[str], env: dict[str, str]) -> float:

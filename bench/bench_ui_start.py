@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 
 from agent import proc
+from bench.common import REPO, SPEC, first_draw
 
-REPO = Path(__file__).resolve().parents[1]
-SPEC = (REPO.parent / "shared" / "spec").resolve()
 GOAL_RATIO = 1.3
 
 # The baseline: the same interpreter, a bare Tk window with one label, timed to the same event.
@@ -37,28 +36,6 @@ def drawn():
 root.bind("<Map>", lambda e: root.after_idle(drawn) if e.widget is root else None)
 root.mainloop()
 """
-
-
-def first_draw(command: list[str], env: dict[str, str]) -> float:
-    """Seconds from spawning `command` to its 'drawn' trace line."""
-    with tempfile.TemporaryDirectory() as tmp:
-        trace = Path(tmp) / "trace"
-        env = dict(env, PRESTART_UI_TRACE=str(trace))
-        started = time.time()
-        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                if trace.exists():
-                    for line in trace.read_text(encoding="utf-8").splitlines():
-                        stamp, event = line.split(" ", 1)
-                        if event == "drawn":
-                            return float(stamp) - started
-                time.sleep(0.002)
-            raise RuntimeError(f"no first draw from {command}")
-        finally:
-            process.kill()
-            process.wait()
 
 
 def filter_times() -> dict[str, float]:
@@ -132,12 +109,12 @@ def main() -> int:
             "--catalog",
             str(SPEC / "catalog.json"),
         ]
-        first_draw(bare, env)  # warm the file cache for both
-        first_draw(wizard, env)
+        first_draw(bare, env, cwd=REPO)  # warm the file cache for both
+        first_draw(wizard, env, cwd=REPO)
         bare_times, wizard_times = [], []
         for _ in range(args.runs):  # in turns, so a noisy neighbour slows both alike
-            bare_times.append(first_draw(bare, env))
-            wizard_times.append(first_draw(wizard, env))
+            bare_times.append(first_draw(bare, env, cwd=REPO))
+            wizard_times.append(first_draw(wizard, env, cwd=REPO))
         bare_ms = statistics.median(bare_times) * 1000
         wizard_ms = statistics.median(wizard_times) * 1000
         ratio = wizard_ms / bare_ms

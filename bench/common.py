@@ -7,9 +7,12 @@ import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from agent import proc
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = (REPO.parent / "shared" / "spec").resolve()
@@ -58,3 +61,39 @@ def python() -> str:
 
 def row(*cells: object) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def first_draw(argv: list[str], env: dict[str, str], *, cwd: Path | None = None) -> float:
+    """Seconds from spawning `argv` to its `drawn` trace line (the first page, or the floor's first frame).
+
+    Both the agent (PRESTART_UI_TRACE) and the Tk floors write that line once their window is mapped and idle.
+    """
+    with tempfile.TemporaryDirectory(prefix="prestart-bench-trace-") as tmp:
+        trace = Path(tmp) / "trace"
+        started = time.time()
+        process = subprocess.Popen(
+            argv,
+            env={**env, "PRESTART_UI_TRACE": str(trace)},
+            cwd=cwd or tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if trace.exists():
+                    for line in trace.read_text(encoding="utf-8").splitlines():
+                        stamp, _, event = line.partition(" ")
+                        if event == "drawn":
+                            return float(stamp) - started
+                if process.poll() is not None:
+                    raise SystemExit(
+                        f"{argv[0]} exited {process.returncode} before drawing: "
+                        f"{process.stderr.read().decode(errors='replace') if process.stderr else ''}"
+                    )
+                time.sleep(0.002)
+            raise SystemExit(f"no first draw from {argv}")
+        finally:
+            # SIGTERM, not SIGKILL: a onefile bootloader passes it on to its child and then deletes the
+            # folder it unpacked into; SIGKILL left a 30 MB _MEI folder in /tmp per run.
+            proc.stop(process)
