@@ -570,16 +570,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     code = ExitCode.INTERNAL_ERROR
     try:
         log.info("prestart %s starting: %s", __version__, " ".join(sys.argv[1:]))
-        flow = session.build()
         if args.unattended:
             from agent import headless
 
+            flow = session.build()
             answers = headless.load_answers(args.answers)
             receipt.choices = dict(answers)
             receipt.secret_fields = {f.id for _, f in flow.profile.fields() if f.is_secret}
             state = headless.run(flow, answers, source=str(args.answers), ca_bundle=_ca_bundle(args))
         else:
             state = _interactive(session, hook, commit=True)
+            flow = session.flow
         for secret in flow.secrets:
             redactor.add(secret)
             receipt.secrets.add(secret)
@@ -692,16 +693,28 @@ def _refresh_job(session: Session) -> Any:
 
 
 def _interactive(session: Session, hook: Any, *, commit: bool) -> Any:
-    if hook is not None:
-        hook.prepare_ui()
-    from ui.app import run_ui
+    """Build the flow and show its pages. Tk starts meanwhile (ui.window.open_window_while): loading the
+    inputs and importing the pages cost nothing before the first page that Tk's own start does not hide."""
+    from ui.window import discard, open_window_while
 
-    job = _refresh_job(session)
+    def prepare() -> Any:  # on a second thread: nothing here may touch Tk or the hook (COM lives on this one)
+        session.build()
+        from ui.app import run_ui
+
+        return run_ui, _refresh_job(session)
+
+    root, (run_ui, job) = open_window_while(prepare)
+    try:
+        if hook is not None:
+            hook.prepare_ui()
+    except BaseException:
+        discard(root)
+        raise
     # The entry point starts with the collector off (agent/__main__.py). The wizard may run for an hour:
     # collect again from here, but never rescan what was loaded at start (catalog, profile, modules).
     gc.freeze()
     gc.enable()
-    return run_ui(session.flow, preview=not commit, hook=hook, background=[job] if job else [])
+    return run_ui(session.flow, preview=not commit, hook=hook, background=[job] if job else [], root=root)
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
@@ -711,11 +724,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
     args.no_refresh = True
     args.ca_bundle = None
     session = Session(args, engine={}, engine_facts={})
-    flow = session.build()
     if args.kiosk_windowed:
         os.environ["PRESTART_KIOSK_WINDOWED"] = "1"
     state = _interactive(session, None, commit=False)
-    print(json.dumps(flow.result(state), indent=2, ensure_ascii=False))
+    print(json.dumps(session.flow.result(state), indent=2, ensure_ascii=False))
     return 0
 
 

@@ -31,14 +31,22 @@ POLL_MS = 50
 Job = Callable[[], Callable[[], None] | None]
 
 
-def run_ui(flow: Flow, *, preview: bool, hook: object | None = None, background: Sequence[Job] = ()) -> State:
+def run_ui(
+    flow: Flow,
+    *,
+    preview: bool,
+    hook: object | None = None,
+    background: Sequence[Job] = (),
+    root: tk.Tk | None = None,
+) -> State:
     """Show the pages; return the final State on Finish, raise Cancelled (or NotReady) otherwise.
 
     `hook` is accepted for the CLI's contract but not used: power actions after a cancel belong to
     agent.cli._finish. Each `background` job runs in a worker thread and may return a callable that
-    then runs on the Tk thread (for example flow.reload_catalog with the refreshed catalog).
+    then runs on the Tk thread (for example flow.reload_catalog with the refreshed catalog). `root` is a
+    window already opened (ui.window.open_window_while); without it, one is opened here.
     """
-    return App(flow, preview=preview, background=background).run()
+    return App(flow, preview=preview, background=background, root=root).run()
 
 
 def _no_trace(_text: str) -> None:
@@ -62,7 +70,7 @@ def _tracer() -> Callable[[str], None]:
 class App:
     """One wizard window. Tk is touched only from the thread that created it."""
 
-    def __init__(self, flow: Flow, *, preview: bool, background: Sequence[Job] = ()) -> None:
+    def __init__(self, flow: Flow, *, preview: bool, background: Sequence[Job] = (), root: tk.Tk | None = None) -> None:
         self.flow = flow
         self.profile = profile = flow.profile
         self.preview = preview
@@ -93,7 +101,7 @@ class App:
 
             self.gate = PinGate(unlock.pin_hash, unlock.max_attempts)
 
-        self.root = root = open_window()
+        self.root = root = root if root is not None else open_window()
         self.x11 = root.tk.call("tk", "windowingsystem") == "x11"
         root.title(profile.title)
         self.look = theme.apply(root, profile, kiosk=self.kiosk_rules)
