@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import gc
 import json
@@ -12,16 +11,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent import __version__
+from agent.cliargs import parse_fast
 from agent.errors import ExitCode, InputError, PrestartError, UsageError
 from agent.log import Redactor, add_sink, get_logger, remove_sink
 from agent.log import shutdown as shutdown_logs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, NoReturn
+    import argparse
+    from types import SimpleNamespace
+    from typing import Any, NoReturn, TypeAlias
 
     from agent.cmtrace import CMTraceSink
     from hooks.base import VariableStore
+
+    # What a command's handler gets: argparse's reading, or agent.cliargs's of the same plain command line.
+    Namespace: TypeAlias = argparse.Namespace | SimpleNamespace
 
 log = get_logger("prestart")
 
@@ -32,58 +37,6 @@ from agent.payload import PROFILE as PAYLOAD_PROFILE_COMPILED  # noqa: E402
 from agent.payload import PROFILE_YAML as PAYLOAD_PROFILE  # noqa: E402
 from agent.payload import PUBLIC_KEY as PAYLOAD_PUBKEY  # noqa: E402
 
-EXIT_CODES_HELP = """\
-exit codes (Win32 codes; a task sequence shows them in hex):
-  0     success: variables committed
-  5     ERROR_ACCESS_DENIED: sign-in failed too many times
-  13    ERROR_INVALID_DATA: profile, catalog, answers or signature invalid
-  21    ERROR_NOT_READY: a preflight check failed
-  87    ERROR_INVALID_PARAMETER: bad command line
-  1168  ERROR_NOT_FOUND: an unattended run cannot resolve a required value
-  1223  ERROR_CANCELLED: the user cancelled or the countdown ran out
-  1359  ERROR_INTERNAL_ERROR: an unexpected error (logged with a traceback)
-On any non-zero exit no variable is written."""
-
-
-# argparse looks up each of its own messages (group titles, "show this help message and exit") with
-# gettext, for every parser built. Each lookup imports `locale` (its 1,000-entry alias table) and looks for
-# translation files that the frozen agent does not carry: ~2 ms of every start, a tenth of a headless run's
-# own work. The agent speaks English only, so argparse's messages are taken as written.
-argparse._ = str  # type: ignore[attr-defined]
-argparse.ngettext = lambda singular, plural, n: singular if n == 1 else plural  # type: ignore[attr-defined]
-
-
-def _terminal_width() -> int:
-    """As shutil.get_terminal_size().columns (COLUMNS, else the terminal, else 80), without importing shutil."""
-    with contextlib.suppress(KeyError, ValueError):
-        return int(os.environ["COLUMNS"])
-    with contextlib.suppress(AttributeError, ValueError, OSError):
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-    return 80
-
-
-class _HelpFormatter(argparse.HelpFormatter):
-    """argparse's formatter, told the width: argparse asks shutil, and importing shutil (with bz2 and lzma)
-    cost every boot ~2 ms, because argparse builds a formatter for every add_argument."""
-
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
-        super().__init__(prog, indent_increment, max_help_position, _terminal_width() - 2 if width is None else width)
-
-
-class _RawHelpFormatter(_HelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Descriptions and epilogs as written (the exit code table)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse exits with 2 on bad usage; a task sequence expects 87 (ERROR_INVALID_PARAMETER)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _HelpFormatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
-
 
 def payload_dir() -> Path:
     """Where the media builder put the profile and catalog: beside the frozen executable."""
@@ -92,161 +45,23 @@ def payload_dir() -> Path:
     return Path.cwd()
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The whole command line; with `only`, just that command's arguments (`main` passes the command it
-    was given: building all eight commands' parsers took a few milliseconds of every boot)."""
-    parser = _Parser(
-        prog="prestart",
-        description="Prestart: gather facts, apply rules, ask what is left, and hand task sequence variables "
-        "to the boot engine (ConfigMgr, MDT or plain WinPE).",
-        epilog=EXIT_CODES_HELP,
-        formatter_class=_RawHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"prestart {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, add in _COMMANDS.items():
-        if only is None or name == only:
-            add(sub)
-    return parser
-
-
-def _add_run(sub: argparse._SubParsersAction[Any]) -> None:
-    run = sub.add_parser(
-        "run",
-        help="run the agent (what the boot engine starts)",
-        description="Load the profile and catalog, gather facts, apply rules, show the pages (or answer them "
-        "from --answers with --unattended), confirm, and commit every variable at once. Without --profile the "
-        "files beside the executable are used (profile.yaml, catalog.json, catalog.pub, ca-bundle.pem).",
-        epilog="example:\n  prestart run --profile technician.yaml --catalog catalog.json --facts laptop.json \\\n"
-        "      --answers answers.yaml --unattended --sink json:out.json\n\n" + EXIT_CODES_HELP,
-        formatter_class=_RawHelpFormatter,
-    )
-    run.add_argument("--profile", metavar="FILE", help="the profile (YAML); default: profile.yaml beside the agent")
-    run.add_argument("--catalog", metavar="FILE", help="the catalog (JSON, signed or not); default: the media's")
-    run.add_argument(
-        "--trust-key",
-        metavar="FILE",
-        help="public key the catalog must be signed with; when given, an unsigned catalog is refused",
-    )
-    run.add_argument("--ca-bundle", metavar="FILE", help="CA certificates for catalog refresh and sign-in")
-    run.add_argument("--facts", metavar="FILE", help="a JSON object of facts that replaces gathering")
-    run.add_argument("--smbios", metavar="FILE", help="read SMBIOS from a `dmidecode --dump-bin` file")
-    run.add_argument("--answers", metavar="FILE", help="answers: field id -> value, confirm page id -> typed text")
-    run.add_argument("--unattended", action="store_true", help="answer every page from --answers; show no window")
-    run.add_argument(
-        "--sink",
-        metavar="KIND:PATH",
-        help="write variables to a file instead of the engine: "
-        "json:PATH, mdt:PATH (VARIABLES.DAT) or cmd:PATH (set lines)",
-    )
-    run.add_argument("--hook", metavar="NAME", help="the boot engine: configmgr, mdt or winpe (default: detect)")
-    run.add_argument(
-        "--log-dir",
-        metavar="DIR",
-        help="where prestart.log and the receipt go (default: _SMSTSLogPath, else X:\\Windows\\Temp\\SMSTSLog)",
-    )
-    run.add_argument("--no-refresh", action="store_true", help="use the catalog snapshot; do not fetch a newer one")
-    run.add_argument("--role", help="start in this role instead of the profile's")
-
-
-def _add_check(sub: argparse._SubParsersAction[Any]) -> None:
-    check = sub.add_parser(
-        "check",
-        help="validate a profile (every problem, with file:line: path)",
-        description="Check a profile's structure and meaning; exit 13 when any problem.",
-    )
-    check.add_argument("profile", metavar="PROFILE")
-    check.add_argument("--catalog", metavar="FILE", help="also check lists and {item.*} against this catalog")
-    check.add_argument(
-        "--task-sequence",
-        metavar="FILE.xml",
-        action="append",
-        default=[],
-        help="warn about variables the sequence reads that nothing sets, and offered values no condition matches",
-    )
-
-
-def _add_compile(sub: argparse._SubParsersAction[Any]) -> None:
-    comp = sub.add_parser(
-        "compile",
-        help="validate a profile and write it as compact JSON for media",
-        description="The media builder stores profiles compiled: JSON is YAML too, and the agent "
-        "reads it about 20x faster than YAML (it matters with thousands of rules).",
-    )
-    comp.add_argument("profile", metavar="PROFILE")
-    comp.add_argument("-o", "--output", metavar="FILE", required=True)
-    comp.add_argument("--catalog", metavar="FILE")
-
-
-def _add_schema(sub: argparse._SubParsersAction[Any]) -> None:
-    schema = sub.add_parser("schema", help="print a JSON Schema (2020-12) for editors")
-    schema.add_argument("kind", nargs="?", default="profile", choices=["profile", "catalog", "answers"])
-
-
-def _add_facts(sub: argparse._SubParsersAction[Any]) -> None:
-    facts = sub.add_parser("facts", help="print this machine's facts as JSON (MDT names)")
-    facts.add_argument("--smbios", metavar="FILE", help="a `dmidecode --dump-bin` file instead of this machine")
-    facts.add_argument("--facts", metavar="FILE", help="merge facts from a JSON file over the gathered ones")
-
-
-def _add_preview(sub: argparse._SubParsersAction[Any]) -> None:
-    preview = sub.add_parser(
-        "preview",
-        help="show the UI on any desktop; commit nothing, print the variables",
-        description="Show the same pages as `run` would, on this desktop. Nothing is "
-        "committed; the variables that would be set are printed as JSON.",
-    )
-    preview.add_argument("profile", metavar="PROFILE")
-    preview.add_argument("--facts", metavar="FILE")
-    preview.add_argument("--catalog", metavar="FILE")
-    preview.add_argument("--role")
-    preview.add_argument("--kiosk-windowed", action="store_true", help="show a kiosk profile in a normal window")
-
-
-def _add_pin_hash(sub: argparse._SubParsersAction[Any]) -> None:
-    pin = sub.add_parser("pin-hash", help="make a scrypt hash of a technician PIN for kiosk.technician_unlock")
-    pin.add_argument("--stdin", action="store_true", help="read the PIN from standard input instead of prompting")
-
-
-def _add_sequence(sub: argparse._SubParsersAction[Any]) -> None:
-    seq = sub.add_parser("sequence", help="task sequences: what will run, normalise the XML")
-    seq_sub = seq.add_subparsers(dest="sequence_command", metavar="ACTION", parser_class=_Parser)
-    plan = seq_sub.add_parser("plan", help="print what will run as JSON")
-    plan.add_argument("xml", metavar="FILE.xml")
-    plan.add_argument("--facts", metavar="FILE")
-    plan.add_argument("--variables", metavar="V.json")
-    plan.add_argument("--fail", metavar="STEP_NAME", help="simulate this step failing")
-    norm = seq_sub.add_parser("normalize", help="read and write the sequence XML back")
-    norm.add_argument("xml", metavar="FILE.xml")
-    norm.add_argument("-o", "--output", metavar="OUT", help="write here ('-' = standard output); default: in place")
-
-
-_COMMANDS = {
-    "run": _add_run,
-    "check": _add_check,
-    "compile": _add_compile,
-    "schema": _add_schema,
-    "facts": _add_facts,
-    "preview": _add_preview,
-    "pin-hash": _add_pin_hash,
-    "sequence": _add_sequence,
-}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    given = arguments[0] if arguments and arguments[0] in _COMMANDS else None
-    try:
-        args = build_parser(only=given).parse_args(arguments)
-    except UsageError as exc:
-        _print_error(exc)
-        return int(exc.code)
-    except SystemExit as exc:  # --help and --version
-        return int(exc.code or 0)
-    command = args.command or "run"
-    if args.command is None:
-        build_parser().print_help()
-        return int(ExitCode.INVALID_PARAMETER)
+    args: Namespace | None = parse_fast(arguments)  # run and preview as the boot engine starts them
+    if args is None:
+        from agent import cliparser
+
+        try:
+            args = cliparser.parse_args(arguments)
+        except UsageError as exc:
+            _print_error(exc)
+            return int(exc.code)
+        except SystemExit as exc:  # --help and --version
+            return int(exc.code or 0)
+        if args.command is None:
+            cliparser.print_help()
+            return int(ExitCode.INVALID_PARAMETER)
+    command = args.command
     try:
         handler = {
             "run": cmd_run,
@@ -332,7 +147,7 @@ def _load_catalog_arg(path: str | None, trust_key: str | None = None) -> Any:
     return load_catalog(Path(path), trust_key=Path(trust_key) if trust_key else None)
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def cmd_check(args: Namespace) -> int:
     from agent.profile import check_file
 
     loaded = _load_catalog_arg(args.catalog)
@@ -354,7 +169,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_compile(args: argparse.Namespace) -> int:
+def cmd_compile(args: Namespace) -> int:
     from agent import files
     from agent.profile import compile_profile
 
@@ -364,7 +179,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_schema(args: argparse.Namespace) -> int:
+def cmd_schema(args: Namespace) -> int:
     if args.kind == "profile":
         from agent.profile.schema import profile_json_schema
 
@@ -385,14 +200,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_facts(args: argparse.Namespace) -> int:
+def cmd_facts(args: Namespace) -> int:
     from agent.facts import cli_facts
 
     print(json.dumps(cli_facts(args.smbios, args.facts), indent=2, ensure_ascii=False))
     return 0
 
 
-def cmd_pin_hash(args: argparse.Namespace) -> int:
+def cmd_pin_hash(args: Namespace) -> int:
     from agent.auth.pin import hash_pin
 
     if args.stdin:
@@ -409,7 +224,7 @@ def cmd_pin_hash(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sequence(args: argparse.Namespace) -> int:
+def cmd_sequence(args: Namespace) -> int:
     from agent.tasksequence import cli as ts_cli
 
     if args.sequence_command == "plan":
@@ -425,7 +240,7 @@ def cmd_sequence(args: argparse.Namespace) -> int:
 class Session:
     """What `run` and `preview` share: inputs loaded, the flow built, the receipt filled in."""
 
-    def __init__(self, args: argparse.Namespace, *, engine: dict[str, str], engine_facts: dict[str, str]) -> None:
+    def __init__(self, args: Namespace, *, engine: dict[str, str], engine_facts: dict[str, str]) -> None:
         from agent.receipt import Receipt
 
         self.args = args
@@ -542,7 +357,7 @@ def _setup_logging(log_dir: Path) -> tuple[Redactor, CMTraceSink | None]:
     return redactor, sink
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: Namespace) -> int:
     from agent.cmtrace import default_log_dir
     from hooks.base import detect_hook, load_hook, open_sink
 
@@ -636,7 +451,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             sink.close()
 
 
-def _ca_bundle(args: argparse.Namespace) -> Path | None:
+def _ca_bundle(args: Namespace) -> Path | None:
     """--ca-bundle, else the CA bundle the media carries beside the agent, else None (the system's)."""
     if getattr(args, "ca_bundle", None):
         return Path(args.ca_bundle)
@@ -717,7 +532,7 @@ def _interactive(session: Session, hook: Any, *, commit: bool) -> Any:
     return run_ui(session.flow, preview=not commit, hook=hook, background=[job] if job else [], root=root)
 
 
-def cmd_preview(args: argparse.Namespace) -> int:
+def cmd_preview(args: Namespace) -> int:
     # Preview never talks to the network or an engine: the catalog given is the catalog shown.
     args.trust_key = None
     args.smbios = None

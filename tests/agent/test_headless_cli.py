@@ -313,14 +313,14 @@ def _boot_from_media(tmp_path: Path, answers: Path) -> set[str]:
 def test_a_boot_from_media_loads_only_what_it_uses(tmp_path: Path) -> None:
     """Start time is a feature (docs/performance.md): with the compiled profile media carry and JSON
     answers, a run never loads PyYAML, OpenSSL's hashlib, dataclasses, tempfile's compression modules, or
-    typing, logging, base64, locale and datetime (agent.records, agent.log, binascii and the catalog's own
-    date-time reader stand in)."""
+    typing, logging, base64, locale, datetime and argparse (agent.records, agent.log, binascii, the catalog's
+    own date-time reader and agent.cliargs stand in)."""
     import yaml
 
     answers = tmp_path / "answers.json"
     answers.write_text(json.dumps(yaml.safe_load((SPEC / "answers/technician-laptop.yaml").read_text("utf-8"))))
     unused = {"yaml", "hashlib", "_hashlib", "dataclasses", "inspect", "tempfile", "shutil", "decimal", "bz2",
-              "typing", "logging", "base64", "queue", "locale", "datetime"}  # fmt: skip
+              "typing", "logging", "base64", "queue", "locale", "datetime", "argparse", "gettext"}  # fmt: skip
     assert sorted(_boot_from_media(tmp_path, answers) & unused) == []
 
 
@@ -355,7 +355,7 @@ def test_bad_plain_yaml_answers_are_reported_as_clearly_as_any(tmp_path: Path, t
 
 
 def test_every_command_has_help_and_the_top_level_lists_them_all() -> None:
-    from agent.cli import _COMMANDS
+    from agent.cliparser import _COMMANDS
 
     top = run_prestart("--help")
     assert top.returncode == 0

@@ -64,7 +64,8 @@ def test_the_first_page_from_media_inputs_loads_only_what_it_uses(display: str, 
     loaded = set(done.stdout.strip().split(","))
     assert {"tkinter", "ui.pages", "agent.flow"} <= loaded  # the page was really built
     heavy = {"yaml", "hashlib", "dataclasses", "inspect", "tempfile", "shutil", "decimal", "typing", "logging",
-             "base64", "queue", "threading", "locale", "datetime", "agent.profile.schema"}  # fmt: skip
+             "base64", "queue", "threading", "locale", "datetime", "agent.profile.schema", "argparse",
+             "gettext"}  # fmt: skip
     assert sorted(loaded & heavy) == []
 
 

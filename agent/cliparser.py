@@ -1,0 +1,201 @@
+"""The whole `prestart` command line as an argparse parser: --help, usage errors, and what agent.cliargs leaves."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Sequence
+
+from agent import __version__, cliargs
+from agent.errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+EXIT_CODES_HELP = """\
+exit codes (Win32 codes; a task sequence shows them in hex):
+  0     success: variables committed
+  5     ERROR_ACCESS_DENIED: sign-in failed too many times
+  13    ERROR_INVALID_DATA: profile, catalog, answers or signature invalid
+  21    ERROR_NOT_READY: a preflight check failed
+  87    ERROR_INVALID_PARAMETER: bad command line
+  1168  ERROR_NOT_FOUND: an unattended run cannot resolve a required value
+  1223  ERROR_CANCELLED: the user cancelled or the countdown ran out
+  1359  ERROR_INTERNAL_ERROR: an unexpected error (logged with a traceback)
+On any non-zero exit no variable is written."""
+
+
+# argparse looks up each of its own messages (group titles, "show this help message and exit") with
+# gettext, for every parser built. Each lookup imports `locale` (its 1,000-entry alias table) and looks for
+# translation files that the frozen agent does not carry: ~2 ms of every start, a tenth of a headless run's
+# own work. The agent speaks English only, so argparse's messages are taken as written.
+argparse._ = str  # type: ignore[attr-defined]
+argparse.ngettext = lambda singular, plural, n: singular if n == 1 else plural  # type: ignore[attr-defined]
+
+
+def _terminal_width() -> int:
+    """As shutil.get_terminal_size().columns (COLUMNS, else the terminal, else 80), without importing shutil."""
+    with contextlib.suppress(KeyError, ValueError):
+        return int(os.environ["COLUMNS"])
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    return 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, told the width: argparse asks shutil, and importing shutil (with bz2 and lzma)
+    cost every boot ~2 ms, because argparse builds a formatter for every add_argument."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
+        super().__init__(prog, indent_increment, max_help_position, _terminal_width() - 2 if width is None else width)
+
+
+class _RawHelpFormatter(_HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Descriptions and epilogs as written (the exit code table)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits with 2 on bad usage; a task sequence expects 87 (ERROR_INVALID_PARAMETER)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only`, just that command's arguments (`main` passes the command it
+    was given: building all eight commands' parsers took a few milliseconds of every boot)."""
+    parser = _Parser(
+        prog="prestart",
+        description="Prestart: gather facts, apply rules, ask what is left, and hand task sequence variables "
+        "to the boot engine (ConfigMgr, MDT or plain WinPE).",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=_RawHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"prestart {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, add in _COMMANDS.items():
+        if only is None or name == only:
+            add(sub)
+    return parser
+
+
+def _add_run(sub: argparse._SubParsersAction[Any]) -> None:
+    run = sub.add_parser(
+        "run",
+        help="run the agent (what the boot engine starts)",
+        description="Load the profile and catalog, gather facts, apply rules, show the pages (or answer them "
+        "from --answers with --unattended), confirm, and commit every variable at once. Without --profile the "
+        "files beside the executable are used (profile.yaml, catalog.json, catalog.pub, ca-bundle.pem).",
+        epilog="example:\n  prestart run --profile technician.yaml --catalog catalog.json --facts laptop.json \\\n"
+        "      --answers answers.yaml --unattended --sink json:out.json\n\n" + EXIT_CODES_HELP,
+        formatter_class=_RawHelpFormatter,
+    )
+    _add_table(run, cliargs.RUN)
+
+
+def _add_check(sub: argparse._SubParsersAction[Any]) -> None:
+    check = sub.add_parser(
+        "check",
+        help="validate a profile (every problem, with file:line: path)",
+        description="Check a profile's structure and meaning; exit 13 when any problem.",
+    )
+    check.add_argument("profile", metavar="PROFILE")
+    check.add_argument("--catalog", metavar="FILE", help="also check lists and {item.*} against this catalog")
+    check.add_argument(
+        "--task-sequence",
+        metavar="FILE.xml",
+        action="append",
+        default=[],
+        help="warn about variables the sequence reads that nothing sets, and offered values no condition matches",
+    )
+
+
+def _add_compile(sub: argparse._SubParsersAction[Any]) -> None:
+    comp = sub.add_parser(
+        "compile",
+        help="validate a profile and write it as compact JSON for media",
+        description="The media builder stores profiles compiled: JSON is YAML too, and the agent "
+        "reads it about 20x faster than YAML (it matters with thousands of rules).",
+    )
+    comp.add_argument("profile", metavar="PROFILE")
+    comp.add_argument("-o", "--output", metavar="FILE", required=True)
+    comp.add_argument("--catalog", metavar="FILE")
+
+
+def _add_schema(sub: argparse._SubParsersAction[Any]) -> None:
+    schema = sub.add_parser("schema", help="print a JSON Schema (2020-12) for editors")
+    schema.add_argument("kind", nargs="?", default="profile", choices=["profile", "catalog", "answers"])
+
+
+def _add_facts(sub: argparse._SubParsersAction[Any]) -> None:
+    facts = sub.add_parser("facts", help="print this machine's facts as JSON (MDT names)")
+    facts.add_argument("--smbios", metavar="FILE", help="a `dmidecode --dump-bin` file instead of this machine")
+    facts.add_argument("--facts", metavar="FILE", help="merge facts from a JSON file over the gathered ones")
+
+
+def _add_preview(sub: argparse._SubParsersAction[Any]) -> None:
+    preview = sub.add_parser(
+        "preview",
+        help="show the UI on any desktop; commit nothing, print the variables",
+        description="Show the same pages as `run` would, on this desktop. Nothing is "
+        "committed; the variables that would be set are printed as JSON.",
+    )
+    _add_table(preview, cliargs.PREVIEW)
+
+
+def _add_table(parser: argparse.ArgumentParser, command: cliargs.Command) -> None:
+    """A command whose arguments agent.cliargs holds as data (it reads their plain forms without argparse)."""
+    for name in command.positionals:
+        parser.add_argument(name, metavar=name.upper())
+    for option in command.options:
+        if option.metavar is None:
+            parser.add_argument(option.flag, action="store_true", help=option.help)
+        else:
+            parser.add_argument(option.flag, metavar=option.metavar, help=option.help)
+
+
+def _add_pin_hash(sub: argparse._SubParsersAction[Any]) -> None:
+    pin = sub.add_parser("pin-hash", help="make a scrypt hash of a technician PIN for kiosk.technician_unlock")
+    pin.add_argument("--stdin", action="store_true", help="read the PIN from standard input instead of prompting")
+
+
+def _add_sequence(sub: argparse._SubParsersAction[Any]) -> None:
+    seq = sub.add_parser("sequence", help="task sequences: what will run, normalise the XML")
+    seq_sub = seq.add_subparsers(dest="sequence_command", metavar="ACTION", parser_class=_Parser)
+    plan = seq_sub.add_parser("plan", help="print what will run as JSON")
+    plan.add_argument("xml", metavar="FILE.xml")
+    plan.add_argument("--facts", metavar="FILE")
+    plan.add_argument("--variables", metavar="V.json")
+    plan.add_argument("--fail", metavar="STEP_NAME", help="simulate this step failing")
+    norm = seq_sub.add_parser("normalize", help="read and write the sequence XML back")
+    norm.add_argument("xml", metavar="FILE.xml")
+    norm.add_argument("-o", "--output", metavar="OUT", help="write here ('-' = standard output); default: in place")
+
+
+_COMMANDS = {
+    "run": _add_run,
+    "check": _add_check,
+    "compile": _add_compile,
+    "schema": _add_schema,
+    "facts": _add_facts,
+    "preview": _add_preview,
+    "pin-hash": _add_pin_hash,
+    "sequence": _add_sequence,
+}
+
+
+def parse_args(arguments: Sequence[str]) -> argparse.Namespace:
+    """argparse's reading of `arguments` (UsageError on a mistake; SystemExit after --help or --version)."""
+    given = arguments[0] if arguments and arguments[0] in _COMMANDS else None
+    return build_parser(only=given).parse_args(arguments)
+
+
+def print_help() -> None:
+    build_parser().print_help()
