@@ -170,9 +170,13 @@ class App:
             root.bind_all(chord, self._unlock_chord)
         for sequence in ("<KeyPress>", "<ButtonPress>", "<Motion>"):
             root.bind_all(sequence, self._activity, add="+")
-        # Every window this process maps (ours, or a Tcl dialog, menu or tooltip) is traced, so the kiosk
-        # escape tests can show that only the kiosk window and its own dialogs ever appear.
-        root.bind_all("<Map>", self._window_mapped, add="+")
+        # With PRESTART_UI_TRACE, every window this process maps (ours, or a Tcl dialog, menu or tooltip) is
+        # traced, so the kiosk escape tests can show that only the kiosk window and its own dialogs ever
+        # appear. Tcl picks out the windows: a Python callback for each of the first page's ~25 widgets as
+        # they map cost ~0.5 ms before it was drawn.
+        if self.trace is not _no_trace:
+            mapped = root.register(self._window_mapped)
+            root.tk.eval(f'bind all <Map> {{+if {{[winfo toplevel %W] eq "%W"}} {{{mapped} %W}}}}')
         if self.kiosk_rules and self.profile.kiosk.idle_reset_seconds > 0:
             root.after(1000, self._idle_check)
 
@@ -184,11 +188,8 @@ class App:
         if self.kiosk:
             self.root.after(20, self._keep_focus)
 
-    def _window_mapped(self, event: tk.Event) -> None:
-        path = str(event.widget)
+    def _window_mapped(self, path: str) -> None:
         with contextlib.suppress(tk.TclError):
-            if self.root.tk.call("winfo", "toplevel", path) != path:
-                return  # a widget inside a window, not a window
             try:
                 title = str(self.root.tk.call("wm", "title", path))
             except tk.TclError:  # a menu: no wm title
