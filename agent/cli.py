@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -123,6 +122,14 @@ def _win32_name(code: ExitCode) -> str:
     return "ERROR_SUCCESS" if code == 0 else f"ERROR_{code.name}"
 
 
+def _print_json(data: object) -> None:
+    # json is imported where it is used: the wizard's inputs load on a second thread while Tk starts
+    # (ui.window.open_window_while), and importing json there keeps it off the way to the first page.
+    import json
+
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
 def _print_error(exc: PrestartError) -> None:
     from agent.errors import ValidationFailed
 
@@ -196,14 +203,14 @@ def cmd_schema(args: Namespace) -> int:
             "type": "object",
             "additionalProperties": {"type": ["string", "number", "boolean", "array"]},
         }
-    print(json.dumps(doc, indent=2, ensure_ascii=False))
+    _print_json(doc)
     return 0
 
 
 def cmd_facts(args: Namespace) -> int:
     from agent.facts import cli_facts
 
-    print(json.dumps(cli_facts(args.smbios, args.facts), indent=2, ensure_ascii=False))
+    _print_json(cli_facts(args.smbios, args.facts))
     return 0
 
 
@@ -542,7 +549,7 @@ def cmd_preview(args: Namespace) -> int:
     if args.kiosk_windowed:
         os.environ["PRESTART_KIOSK_WINDOWED"] = "1"
     state = _interactive(session, None, commit=False)
-    print(json.dumps(session.flow.result(state), indent=2, ensure_ascii=False))
+    _print_json(session.flow.result(state))
     return 0
 
 
