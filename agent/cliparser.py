@@ -69,8 +69,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The whole command line; with `only`, just that command's arguments (`main` passes the command it
-    was given: building all eight commands' parsers took a few milliseconds of every boot)."""
+    """The whole command line; with `only`, just that command's arguments (`parse_args` passes the command
+    it was given: building all eight commands' parsers took a few milliseconds)."""
     parser = _Parser(
         prog="prestart",
         description="Prestart: gather facts, apply rules, ask what is left, and hand task sequence variables "
