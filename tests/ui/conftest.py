@@ -1,5 +1,5 @@
-"""A real X server (Xvfb) with a real window manager (openbox) per test session, and a driver that runs the
-`prestart` CLI against it and sends real input events with xdotool."""
+"""A driver that runs the `prestart` CLI against the session's real X server (Xvfb with openbox, the `display`
+fixture in tests/conftest.py) and sends real input events with xdotool."""
 
 from __future__ import annotations
 
@@ -12,47 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from agent import proc
-
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts" / "screenshots"
-
-
-@pytest.fixture(scope="session")
-def display() -> Iterator[str]:
-    """Start `Xvfb` on a free display (it picks the number: -displayfd) and openbox on it."""
-    read, write = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write)
-    number = b""
-    with os.fdopen(read, "rb") as pipe:
-        while not number.endswith(b"\n"):
-            chunk = pipe.read(1)
-            if not chunk:
-                break
-            number += chunk
-    assert number.strip(), "Xvfb did not report a display number"
-    name = f":{number.decode().strip()}"
-    env = dict(os.environ, DISPLAY=name)
-    wm = subprocess.Popen(["openbox", "--sm-disable"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # openbox owns the WM_S0 selection once it manages the screen
-        probe = subprocess.run(["wmctrl", "-m"], env=env, capture_output=True, text=True)
-        if probe.returncode == 0 and "openbox" in probe.stdout.casefold():
-            break
-        time.sleep(0.1)
-    else:
-        pytest.fail("openbox did not start on Xvfb")
-    old = os.environ.get("DISPLAY")
-    os.environ["DISPLAY"] = name  # for in-process Tk tests
-    yield name
-    if old is None:
-        os.environ.pop("DISPLAY", None)
-    else:
-        os.environ["DISPLAY"] = old
-    for process in (wm, xvfb):
-        proc.stop(process, grace=5)
 
 
 @pytest.fixture(scope="session")
