@@ -35,7 +35,8 @@ def open_window_while(work: Callable[[], T]) -> tuple[tk.Tk, T]:
     and `tk.Tk()` runs it holding Python's interpreter lock, so nothing else can run. Started through Tcl's
     own `load` command instead, it runs with the lock released (tkinter releases it around every Tcl call),
     and the agent loads its profile, catalog and facts and imports the pages in the meantime
-    (bench/tried.md has the figures). `work` must not touch Tk.
+    (bench/tried.md has the figures). `work` must not touch Tk. After `work`, that thread also has
+    fontconfig read its configuration (warm_fonts), which Tk would otherwise do when it first draws text.
 
     Errors come out in the order a one-after-the-other start would raise them: `work`'s first (the window,
     not yet mapped, is destroyed unseen), then the window's own. Where Tk cannot be started this way, it
@@ -50,6 +51,7 @@ def open_window_while(work: Callable[[], T]) -> tuple[tk.Tk, T]:
     def run() -> None:
         try:
             outcome.append(work())
+            warm_fonts()
         except BaseException as exc:  # handed to the main thread, which raises it
             failure.append(exc)
         finally:
@@ -78,6 +80,27 @@ def discard(root: tk.Tk) -> None:
     """Destroy a window never shown; without Tk (it failed to start) there is nothing to destroy."""
     with contextlib.suppress(tk.TclError):
         root.destroy()
+
+
+def warm_fonts() -> None:
+    """X11: have fontconfig read its configuration now, on this thread, not when Tk first draws text.
+
+    Tk on X11 draws text through Xft, and the first font it measures waits for fontconfig to parse its
+    configuration and map its caches (FcInit: 5-10 ms). Called on the loading thread while Tk starts, that
+    is off the first page's path. Only the fontconfig this Tk already loaded is touched (RTLD_NOLOAD);
+    where there is none (Windows, macOS, a Tk without Xft) nothing happens. fontconfig is thread-safe, and
+    FcInit called a second time (by Tk) returns at once.
+    """
+    if sys.platform in ("win32", "darwin"):
+        return
+    import ctypes
+    import os
+
+    try:
+        fontconfig = ctypes.CDLL("libfontconfig.so.1", mode=os.RTLD_NOLOAD | os.RTLD_NOW)
+    except OSError:
+        return
+    fontconfig.FcInit()
 
 
 def tk_library() -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -121,6 +122,22 @@ def test_without_the_tk_library_path_tk_starts_the_usual_way(display: str) -> No
     opened = _open_while(display, "ok", "no-load")
     assert opened["result"] == "built" and opened["class"] == "Prestart" and opened["label"] == 1
     assert opened["loaded_by_tcl"] == []  # tkinter's own start: nothing went through `load`
+
+
+def test_fontconfig_reads_its_configuration_on_the_loading_thread(display: str, tmp_path: Path) -> None:
+    # Tk on X11 measures text through fontconfig; its first use parses the configuration (5-10 ms). The
+    # loading thread does that while Tk starts, so the window's thread draws the first page without it.
+    log = tmp_path / "strace.log"
+    done = subprocess.run(["strace", "-f", "-qq", "-e", "trace=openat", "-o", str(log),
+                           sys.executable, "-c", _WHILE, "ok", "load"], cwd=REPO, capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ, DISPLAY=display))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["label"] == 1  # the label's text was measured and drawn
+    lines = log.read_text(encoding="utf-8").splitlines()
+    main = lines[0].split()[0]  # strace prefixes each line with the thread id; the first is Python's main thread
+    readers = {line.split()[0] for line in lines if re.search(r'openat\(AT_FDCWD, "[^"]*/fonts\.conf"', line)}
+    assert readers, "fontconfig never read fonts.conf"
+    assert main not in readers
 
 
 def test_the_works_error_comes_first_and_the_window_is_never_shown(display: str) -> None:
