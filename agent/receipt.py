@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -81,6 +80,8 @@ class Receipt:
         }
 
     def write(self, path: Path) -> None:
+        import json  # here, not at the top: `run` and `preview` create the receipt before Tk starts
+
         files.write_text(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
 
 
