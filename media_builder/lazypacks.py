@@ -49,7 +49,7 @@ def only_needed_by(module: str, binaries: Sequence[Entry], imports: Callable[[st
 
     `imports(file)` names the libraries a binary links against (PyInstaller's bindepend.get_imports).
     Whatever something outside the module's closure reaches stays out of the pack, so a library both
-    sides use (libexpat: fontconfig and pyexpat) is unpacked at start as before; a library nothing links
+    sides use (libz: Tcl and the zlib module) is unpacked at start as before; a library nothing links
     against (one loaded through ctypes) is never in the closure and never packed.
     """
     by_base = {_base(dest): (dest, src, kind) for dest, src, kind in binaries}
