@@ -1,7 +1,7 @@
 """Benchmark: process start to the first page drawn, against a bare Tk window drawing one label (goal: <= 1.3x);
 and the time one key in the filter of a 10,000-item list takes (goal: < 100 ms).
 
-    python -m bench.bench_ui_start [--runs 15]
+    python -m bench.bench_ui_start [--runs 61]
 
 Prints Markdown table rows `| measure | figure | ratio / target | how |` (bench/run.py collects them).
 
@@ -73,9 +73,10 @@ def filter_times() -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    # The floor alone moves by 10 ms between runs, and the ratio of 15-run medians by 0.1x from one minute
-    # to the next; 21 runs in turns, with the median of the per-turn ratios shown beside.
-    parser.add_argument("--runs", type=int, default=21)
+    # The floor alone moves by 10 ms between runs, and the ratio of 21-run medians by 0.1x from one minute
+    # to the next (1.18x-1.31x, same code, ninth session): 61 runs in turns (~20 s) halve that spread.
+    # The median of the per-turn ratios is shown beside.
+    parser.add_argument("--runs", type=int, default=61)
     args = parser.parse_args()
     xvfb = None
     env = dict(os.environ, PYTHONPATH=str(REPO))
@@ -122,12 +123,15 @@ def main() -> int:
         ratio = wizard_ms / bare_ms
         paired = statistics.median(w / b for w, b in zip(wizard_times, bare_times, strict=True))
         how = f"interpreter with a warm bytecode cache, under Xvfb, in turns, median of {args.runs}"
-        verdict = f"{ratio:.2f}x (target ≤ {GOAL_RATIO}x: {'met' if ratio <= GOAL_RATIO else 'MISSED'})"
+        # The verdict is the median of the per-turn ratios: each turn runs both under the same machine
+        # conditions, so it does not move when the machine drifts during the run; the ratio of the two
+        # medians does (1.23x and 1.29x for the same code, ninth session) and is shown beside it.
+        verdict = f"{paired:.2f}x (target ≤ {GOAL_RATIO}x: {'met' if paired <= GOAL_RATIO else 'MISSED'})"
         print(f"| bare Tk label: first draw (floor) | {bare_ms:.0f} ms | 1.00x | `python -c BARE_TK`; {how} |")
         print(f"| `prestart preview`: first page | {wizard_ms:.0f} ms | {verdict} "
               f"| `python -m agent preview profile.json --facts laptop.json "
               f"--catalog catalog.json` (technician.yaml compiled, as on media); {how}; "
-              f"median of the per-turn ratios {paired:.2f}x |")  # fmt: skip
+              f"ratio: the median of the per-turn ratios; the ratio of the medians is {ratio:.2f}x |")  # fmt: skip
         for name, value in filter_times().items():
             print(f"| 10,000-item filter, {name} | {value:.1f} ms | target < 100 ms | one key in the filter, "
                   "`update_idletasks` included |")  # fmt: skip
