@@ -18,6 +18,7 @@ from agent import __version__
 from agent.errors import InputError
 from media_builder import freeze
 from media_builder.pe import pe_machine
+from tests.conftest import strace
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +86,6 @@ def test_onefile_carries_tcl_tk_as_one_pack_and_no_tkinter_hook(onefile: Path) -
     _offset, stored, size, compressed, kind = toc["_lazy/_tkinter.zip"]
     assert (kind, compressed, stored == size) == ("Z", 0, True)  # written out as it is, not inflated again
     assert not [name for name in toc if name.startswith(("_tcl_data/", "_tk_data/")) or "libtk" in name]
-
-
-def strace(log: Path) -> list[str]:
-    """The strace command line that logs to `log` every file the command's processes open."""
-    return ["strace", "-f", "-qq", "-e", "trace=openat", "-o", str(log)]
 
 
 _OPENAT = re.compile(r'openat\(AT_FDCWD, "(?P<path>[^"]+)", (?P<flags>[A-Z_|]+)')

@@ -116,22 +116,26 @@ def test_the_tkinter_pack_of_this_python_holds_tcl_tk_and_their_libraries() -> N
     assert left_datas == [("certifi/cacert.pem", "/x/cacert.pem", "DATA")]
 
 
+def script_pack(scripts: Path, *, reverse: bool = False) -> lazypacks.Pack:
+    """A pack of this Python's real `_tkinter` and the two script files under `scripts`."""
+    module_file = f"python3/lib-dynload/{Path(tkinter_file()).name}"
+    datas = [("_tcl_data/init.tcl", str(scripts / "tcl" / "init.tcl"), "DATA"),
+             ("_tk_data/tk.tcl", str(scripts / "tk.tcl"), "DATA")]  # fmt: skip
+    env = {"TCL_LIBRARY": "_tcl_data", "TK_LIBRARY": "_tk_data"}
+    if reverse:  # the same pack, its entries listed in another order
+        datas.reverse()
+        env = dict(reversed(env.items()))
+    return lazypacks.Pack("_tkinter", module_file, ((module_file, tkinter_file(), "EXTENSION"),), tuple(datas), env)
+
+
 @pytest.fixture
 def pack_file(tmp_path: Path) -> Path:
-    """A pack of this Python's real `_tkinter` and two script files, written as a onefile build writes it."""
+    """The script pack, written as a onefile build writes it, in a onefile's unpack folder."""
     scripts = tmp_path / "src"
     (scripts / "tcl").mkdir(parents=True)
     (scripts / "tcl" / "init.tcl").write_bytes(b"# init\n" * 300)
     (scripts / "tk.tcl").write_bytes(bytes(range(256)) * 40)
-    module_file = f"python3/lib-dynload/{Path(tkinter_file()).name}"
-    pack = lazypacks.Pack(
-        "_tkinter",
-        module_file,
-        ((module_file, tkinter_file(), "EXTENSION"),),
-        (("_tcl_data/init.tcl", str(scripts / "tcl" / "init.tcl"), "DATA"),
-         ("_tk_data/tk.tcl", str(scripts / "tk.tcl"), "DATA")),
-        {"TCL_LIBRARY": "_tcl_data", "TK_LIBRARY": "_tk_data"},
-    )  # fmt: skip
+    pack = script_pack(scripts)
     root = tmp_path / "onefile"
     (root / "_lazy").mkdir(parents=True)
     lazypacks.write(pack, root / pack.name)
@@ -140,17 +144,7 @@ def pack_file(tmp_path: Path) -> Path:
 
 def test_packs_are_the_same_bytes_every_build(pack_file: Path, tmp_path: Path) -> None:
     again = tmp_path / "again.zip"
-    scripts = tmp_path / "src"
-    module_file = f"python3/lib-dynload/{Path(tkinter_file()).name}"
-    pack = lazypacks.Pack(
-        "_tkinter",
-        module_file,
-        ((module_file, tkinter_file(), "EXTENSION"),),
-        (("_tk_data/tk.tcl", str(scripts / "tk.tcl"), "DATA"),
-         ("_tcl_data/init.tcl", str(scripts / "tcl" / "init.tcl"), "DATA")),  # another order
-        {"TK_LIBRARY": "_tk_data", "TCL_LIBRARY": "_tcl_data"},
-    )  # fmt: skip
-    lazypacks.write(pack, again)
+    lazypacks.write(script_pack(tmp_path / "src", reverse=True), again)
     assert again.read_bytes() == pack_file.read_bytes()
 
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO, SPEC, run_prestart
+from tests.conftest import REPO, SPEC, run_prestart, strace
 
 
 def test_preview_without_a_display_is_a_clear_error() -> None:
@@ -128,9 +128,8 @@ def test_fontconfig_reads_its_configuration_on_the_loading_thread(display: str, 
     # Tk on X11 measures text through fontconfig; its first use parses the configuration (5-10 ms). The
     # loading thread does that while Tk starts, so the window's thread draws the first page without it.
     log = tmp_path / "strace.log"
-    done = subprocess.run(["strace", "-f", "-qq", "-e", "trace=openat", "-o", str(log),
-                           sys.executable, "-c", _WHILE, "ok", "load"], cwd=REPO, capture_output=True, text=True,
-                          timeout=60, env=dict(os.environ, DISPLAY=display))  # fmt: skip
+    done = subprocess.run([*strace(log), sys.executable, "-c", _WHILE, "ok", "load"], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, env=dict(os.environ, DISPLAY=display))  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["label"] == 1  # the label's text was measured and drawn
     lines = log.read_text(encoding="utf-8").splitlines()
