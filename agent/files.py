@@ -1,4 +1,4 @@
-"""The one place that writes files: atomically (temp file, fsync, rename)."""
+"""The one place that writes files: atomically (temp file, fsync, rename), and flushes finished folders."""
 
 from __future__ import annotations
 
@@ -64,6 +64,43 @@ def _create_beside(target: Path) -> tuple[int, str]:
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temporary name beside {target}")
+
+
+# Windows flushes a file only through a handle that may write to it (FlushFileBuffers), and cannot open a
+# folder to flush it; NTFS journals the names itself.
+_FLUSH_FILE = (os.O_RDWR | getattr(os, "O_BINARY", 0)) if os.name == "nt" else os.O_RDONLY
+
+
+def flush_tree(root: str | os.PathLike[str]) -> None:
+    """Flush every file below `root` to the disk, then every folder (deepest first), then `root` itself.
+
+    The builder writes each output in a temp folder and calls this before renaming it into place: the
+    rename can then never outlive the bytes, so a power cut leaves the old output or the whole new one.
+    A disk error (EIO, or ENOSPC from delayed allocation) is raised, not skipped.
+    """
+
+    def fail(exc: OSError) -> None:
+        raise exc
+
+    folders = []
+    for folder, _, names in os.walk(root, onerror=fail):
+        folders.append(folder)
+        for name in names:
+            flush_path(os.path.join(folder, name))
+    if os.name != "nt":
+        for folder in reversed(folders):
+            flush_path(folder)
+
+
+def flush_path(path: str | os.PathLike[str]) -> None:
+    """fsync one file, or (POSIX) one folder so that the names created or renamed in it are on disk."""
+    if os.name == "nt" and os.path.isdir(path):
+        return
+    fd = os.open(path, _FLUSH_FILE)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def create_private(path: str | os.PathLike[str], data: bytes) -> None:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.errors import Cancelled, DataError, InputError, InternalError, UsageError
+from agent.errors import Cancelled, DataError, InputError, InternalError, SourceUnavailable, UsageError
+from agent.files import flush_path, flush_tree
 from media_builder import outputs as output_kinds
 from media_builder import scan
 from media_builder import wim as wimlib
@@ -243,6 +244,8 @@ class _Builder:
                     record["outputs"].append(self._output(kind, ctx, image_dir, record))
             record["timings"] = timer.timings
             return record
+        except OSError as exc:  # staging or injecting; the outputs translate their own
+            raise _disk_error(exc, f"boot image {image.name}", image_dir) from exc
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -272,7 +275,14 @@ class _Builder:
                     f"{kind} output of {ctx.image.name} failed verification: " + "; ".join(problems),
                     "this is a bug or a damaged input; report it with the manifest",
                 )
+            # On disk before it takes its real name: a power cut leaves the old output or the whole new one.
+            # The writers themselves do not flush (intermediate files never reach the disk at all).
+            flush_tree(new)
             _replace(new, target)
+            flush_path(image_dir)
+        except OSError as exc:
+            shutil.rmtree(new, ignore_errors=True)
+            raise _disk_error(exc, f"the {kind} output of {ctx.image.name}", image_dir) from exc
         except BaseException:
             shutil.rmtree(new, ignore_errors=True)
             raise
@@ -351,8 +361,29 @@ def run_build(
         "boot_images": records,
         "timings": {**timer.timings, "total": round(time.perf_counter() - started, 3)},
     }
-    write_manifest(plan.out_dir, manifest)
+    try:
+        write_manifest(plan.out_dir, manifest)
+        flush_path(plan.out_dir)
+    except OSError as exc:
+        raise _disk_error(
+            exc, "the manifest", plan.out_dir, "the outputs are complete; free space and build again"
+        ) from exc
     return manifest
+
+
+def _disk_error(
+    exc: OSError, what: str, folder: Path, then: str = "the previous output, if any, is unchanged"
+) -> SourceUnavailable:
+    """An OSError while writing `what` into `folder`: a file we read, or the disk we write to."""
+    reason = exc.strerror or str(exc)
+    if exc.filename and not _under(Path(exc.filename), folder):
+        return SourceUnavailable(
+            f"{what}: cannot read {exc.filename}: {reason}", "check that file and its disk, then build again"
+        )
+    return SourceUnavailable(
+        f"cannot write {what} in {folder}: {reason}" + (f" ({exc.filename})" if exc.filename else ""),
+        f"free space on that disk or check it for errors, or build elsewhere with -o DIR; {then}",
+    )
 
 
 def _under(path: Path, base: Path) -> bool:

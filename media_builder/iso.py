@@ -6,7 +6,6 @@ import contextlib
 import errno
 import hashlib
 import math
-import mmap
 import os
 import random
 import re
@@ -31,9 +30,6 @@ BIOS_LOAD_SECTORS = 8  # etfsboot.com is 4 KB, as oscdimg writes it
 PLATFORM_X86 = 0x00
 PLATFORM_EFI = 0xEF
 _MAX_LOAD_SECTORS = 0xFFFF  # a 16-bit field: efisys.bin may be at most 32 MiB
-_PAGE = 4096  # direct writes are made in whole pages
-_DIRECT_MIN = 1024 * 1024  # smaller files go through the page cache: each direct write waits for the disk
-_DIRECT_BLOCK = 16 * 1024 * 1024  # a direct write waits for the disk: larger blocks keep more in flight
 _WRITE_BLOCK = 4 * 1024 * 1024  # pycdlib copies in Python; big blocks make it about disk speed
 _LABEL = re.compile(r"^[A-Z0-9_][A-Z0-9_ -]{0,31}$")
 
@@ -118,8 +114,7 @@ _NO_COPY_RANGE = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL}
 
 
 def _copy_data_yield(data_length: int, blocksize: int, infp: Any, outfp: Any) -> Iterator[int]:
-    """pycdlib.utils.copy_data_yield, but file to file in the kernel: large files with O_DIRECT where the file
-    system takes it (_copy_direct), the rest with copy_file_range.
+    """pycdlib.utils.copy_data_yield, but file to file in the kernel with copy_file_range.
 
     pycdlib copies through Python bytes objects: a fresh multi-MB buffer per block, about 3x slower than a
     file copy. Same bytes, same yields; any object without a real file descriptor takes pycdlib's own path.
@@ -133,13 +128,7 @@ def _copy_data_yield(data_length: int, blocksize: int, infp: Any, outfp: Any) ->
         return
     outfp.flush()  # pycdlib's metadata writes may still sit in the buffer
     src, dst = infp.tell(), outfp.tell()
-    big = data_length >= _DIRECT_MIN
     copied = done = 0
-    if big:
-        for n in _copy_direct(in_fd, src, out_fd, dst, data_length):
-            copied = done = done + n
-            yield n
-    advise = big and done == 0  # start writeback of big files only: the fsync writes small ones together
     while done < data_length:
         try:
             n = os.copy_file_range(in_fd, out_fd, min(blocksize, data_length - done), src + done, dst + done)
@@ -153,74 +142,11 @@ def _copy_data_yield(data_length: int, blocksize: int, infp: Any, outfp: Any) ->
         if n <= 0:  # the file is shorter than pycdlib thinks: stop, as pycdlib does
             n = data_length - done
         else:
-            if advise:
-                _start_writeback(out_fd, dst + done, n)
             copied += n
         done += n
         yield n
     infp.seek(src + copied)
     outfp.seek(dst + copied)
-
-
-def _copy_direct(in_fd: int, src: int, out_fd: int, dst: int, length: int) -> Iterator[int]:
-    """Write whole pages of the source's range [src, src + length) at `dst` with O_DIRECT, from a read-only map
-    of the source; yield each write's size, and stop (leaving the rest) where direct writes are not possible.
-
-    The disk reads the source's cached pages itself: no copy into the ISO's page cache, and nothing left for
-    the fsync. File data starts at 2,048-byte ISO sectors, and copy_file_range to an offset that is not
-    page-aligned is ~45% slower here. 210 MB boot.wim, copy + fsync: ~90 ms, where copy_file_range with
-    writeback took ~145 ms (pwrite from the map through the page cache: 120-230 ms, unsteady).
-    """
-    start = src - src % mmap.ALLOCATIONGRANULARITY
-    try:
-        source = mmap.mmap(in_fd, src + length - start, access=mmap.ACCESS_READ, offset=start)
-    except (OSError, ValueError):  # not mappable, or shorter than pycdlib thinks
-        return
-    skip, body, done = src - start, length - length % _PAGE, 0
-    try:
-        with memoryview(source) as view:
-            while done < body:
-                size = min(_DIRECT_BLOCK, body - done)
-                with view[skip + done : skip + done + size] as block:
-                    n = _pwrite_direct(out_fd, block, dst + done)
-                if not n:
-                    return
-                done += n
-                yield n
-    finally:
-        source.close()
-
-
-def _pwrite_direct(fd: int, block: memoryview, offset: int) -> int | None:
-    """pwrite with O_DIRECT, or None where the file system or the alignment does not allow it.
-
-    The flag is set only for this call: pycdlib's own writes through the same descriptor stay buffered.
-    """
-    if not hasattr(os, "O_DIRECT"):
-        return None
-    import fcntl
-
-    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-    try:
-        fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_DIRECT)
-    except OSError:  # e.g. a file system without direct I/O
-        return None
-    try:
-        return os.pwrite(fd, block, offset)
-    except OSError as exc:
-        if exc.errno == errno.EINVAL:  # offset or buffer not aligned to the device's blocks: nothing written
-            return None
-        raise
-    finally:
-        fcntl.fcntl(fd, fcntl.F_SETFL, flags)
-
-
-def _start_writeback(fd: int, offset: int, length: int) -> None:
-    """Ask the kernel to start writing this range to disk now (POSIX_FADV_DONTNEED starts writeback of
-    dirty pages without waiting): the fsync that makes the ISO durable then has little left to wait for,
-    so the disk writes while we copy instead of after."""
-    if hasattr(os, "posix_fadvise"):
-        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
 def _copy_data(data_length: int, blocksize: int, infp: Any, outfp: Any) -> None:
@@ -317,7 +243,9 @@ def write_iso(
     ISO9660 level 3 (8.3-style upper-case names, files over 4 GiB as multi-extent), Joliet and
     UDF 2.60 (the names Windows shows); El Torito: BIOS no-emulation etfsboot.com with load size 8
     and no boot info table, and a UEFI entry (platform 0xEF) whose load size covers all of efisys.bin.
-    The ISO is written to a temp file beside `out` and renamed when complete.
+    The ISO is written to a temp file beside `out` and renamed when complete. It is not flushed to disk
+    here: the builder flushes each finished output once, before it takes its real name
+    (agent.files.flush_tree), as it does for every other output.
     """
     import pycdlib
 
@@ -363,8 +291,6 @@ def write_iso(
 
             iso.write_fp(fh, blocksize=_WRITE_BLOCK, progress_cb=cb)
             iso.close()
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, out)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

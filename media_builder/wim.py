@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -180,28 +179,6 @@ def _copy(src: Path, dst_fd: int, progress: Progress | None) -> None:
                 progress("copy", done / total)
 
 
-class _Flush:
-    """`os.fsync(fd)` on a second thread; join() waits for it, check() raises what it raised."""
-
-    def __init__(self, fd: int) -> None:
-        self._error: OSError | None = None
-        self._thread = threading.Thread(target=self._run, args=(fd,), name="prestart-fsync", daemon=True)
-        self._thread.start()
-
-    def _run(self, fd: int) -> None:
-        try:
-            os.fsync(fd)
-        except OSError as exc:  # a disk error: the main thread reports it
-            self._error = exc
-
-    def join(self) -> None:
-        self._thread.join()
-
-    def check(self) -> None:
-        if self._error is not None:
-            raise self._error
-
-
 def _filetime_parts(epoch: int) -> tuple[str, str]:
     ft = (epoch + _FILETIME_UNIX_OFFSET) * 10_000_000
     return f"0x{ft >> 32:08X}", f"0x{ft & 0xFFFFFFFF:08X}"
@@ -235,7 +212,9 @@ def update_copy(
     `src` is only read. The copy is updated in place with one `wimlib-imagex update` (never an
     extract and recapture) in a temp file beside `dst`, which is renamed over `dst` only when
     everything worked. With `epoch`, file and folder timestamps and the image's
-    LASTMODIFICATIONTIME are pinned, so the same inputs give a byte-identical `dst`.
+    LASTMODIFICATIONTIME are pinned, so the same inputs give a byte-identical `dst`. `dst` is not
+    flushed to disk: in a build it is an intermediate file, and each output that holds it is flushed
+    before it takes its real name (agent.files.flush_tree).
     """
     _check_wim(src)
     if src.resolve() == dst.resolve():
@@ -250,34 +229,26 @@ def update_copy(
         if progress:
             progress("stage", 1.0)
         _copy(src, fd, progress)
-        # The copied bytes go to disk while wimlib works, so the fsync below waits only for what wimlib
-        # wrote: a durable output for ~0.02 s more than a bare `cp` and update, instead of ~0.15 s.
-        flushing = _Flush(fd)
-        try:
-            # Overlaying the staging folder on the image root adds or replaces every payload file and
-            # keeps the metadata of folders that already exist in the image.
-            commands = Path(work) / "update.txt"
-            commands.write_text(f"add {quote_arg(str(staging))} '/'\n", encoding="utf-8")
-            with open(commands, "rb") as fh:
-                cmd_bytes = fh.read()
-            proc.run([WIMLIB, "update", str(tmp), str(index)], input=cmd_bytes, env=_env(), timeout=1800)
-            if progress:
-                progress("update", 1.0)
-            if epoch is not None:
-                high, low = _filetime_parts(epoch)
-                proc.run(
-                    [
-                        WIMLIB, "info", str(tmp), str(index),
-                        f"--image-property=LASTMODIFICATIONTIME/HIGHPART={high}",
-                        f"--image-property=LASTMODIFICATIONTIME/LOWPART={low}",
-                    ],
-                    env=_env(),
-                    timeout=600,
-                )  # fmt: skip
-        finally:
-            flushing.join()  # the file is closed next: never under a running fsync
-        flushing.check()
-        os.fsync(fd)
+        # Overlaying the staging folder on the image root adds or replaces every payload file and
+        # keeps the metadata of folders that already exist in the image.
+        commands = Path(work) / "update.txt"
+        commands.write_text(f"add {quote_arg(str(staging))} '/'\n", encoding="utf-8")
+        with open(commands, "rb") as fh:
+            cmd_bytes = fh.read()
+        proc.run([WIMLIB, "update", str(tmp), str(index)], input=cmd_bytes, env=_env(), timeout=1800)
+        if progress:
+            progress("update", 1.0)
+        if epoch is not None:
+            high, low = _filetime_parts(epoch)
+            proc.run(
+                [
+                    WIMLIB, "info", str(tmp), str(index),
+                    f"--image-property=LASTMODIFICATIONTIME/HIGHPART={high}",
+                    f"--image-property=LASTMODIFICATIONTIME/LOWPART={low}",
+                ],
+                env=_env(),
+                timeout=600,
+            )  # fmt: skip
         os.replace(tmp, dst)
     if progress:
         progress("done", 1.0)

@@ -67,3 +67,47 @@ def test_sha256_file_matches_hashlib(tmp_path: Path) -> None:
     data = os.urandom(3 * 1024 * 1024 + 17)  # more than one block
     (tmp_path / "f").write_bytes(data)
     assert files.sha256_file(tmp_path / "f") == hashlib.sha256(data).hexdigest()
+
+
+def _fsync_inodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    real_fsync = os.fsync
+    seen: list[int] = []
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        seen.append(os.fstat(fd).st_ino)
+
+    monkeypatch.setattr(files.os, "fsync", fsync)
+    return seen
+
+
+def test_flush_tree_flushes_every_file_then_the_folders_deepest_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "iso"
+    (root / "sources").mkdir(parents=True)
+    (root / "boot" / "fonts").mkdir(parents=True)
+    for rel in ("bootmgr", "sources/boot.wim", "boot/fonts/segmono_boot.ttf"):
+        (root / rel).write_bytes(b"x" * 100)
+    seen = _fsync_inodes(monkeypatch)
+    files.flush_tree(root)
+    inode = {p.relative_to(root).as_posix(): p.stat().st_ino for p in [root, *root.rglob("*")]}
+    assert sorted(seen) == sorted(inode.values())  # each file and folder once
+    order = {ino: i for i, ino in enumerate(seen)}
+    for rel in ("bootmgr", "sources/boot.wim", "boot/fonts/segmono_boot.ttf"):
+        assert order[inode[rel]] < order[inode["boot/fonts"]]  # the data before any name
+    assert order[inode["boot/fonts"]] < order[inode["boot"]] < order[inode["."]]
+
+
+def test_flush_tree_raises_what_the_disk_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.iso").write_bytes(b"x")
+
+    def eio(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(files.os, "fsync", eio)
+    with pytest.raises(OSError, match="Input/output error"):
+        files.flush_tree(tmp_path)
+    monkeypatch.undo()
+    with pytest.raises(FileNotFoundError):  # a missing folder is an error, not an empty tree
+        files.flush_tree(tmp_path / "gone")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -172,7 +175,7 @@ def test_secret_in_the_profile_stops_the_build_before_any_output(
 ) -> None:
     profile = workspace.root / "technician.yaml"
     text = profile.read_text(encoding="utf-8").replace(
-        "      OSDDiskIndex: \"0\"\n", "      OSDDiskIndex: \"0\"\n      DomainJoinPassword: Winter2026!\n", 1
+        '      OSDDiskIndex: "0"\n', '      OSDDiskIndex: "0"\n      DomainJoinPassword: Winter2026!\n', 1
     )
     assert "Winter2026!" in text
     profile.write_text(text, encoding="utf-8")
@@ -196,6 +199,80 @@ def test_failed_output_leaves_no_partial_output(
     assert not (image / "pxe").exists()
     assert not [p for p in image.iterdir() if p.name.startswith(".")]  # no temp folders left behind
     assert not (out / "manifest.json").exists()
+
+
+def _record_fsyncs(monkeypatch: pytest.MonkeyPatch, fail: str = "") -> list[str]:
+    """Record the path of every fsync the builder makes (agent.files); raise EIO for paths ending in `fail`."""
+    from agent import files
+
+    real_fsync = os.fsync
+    flushed: list[str] = []
+
+    def fsync(fd: int) -> None:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        if fail and path.endswith(fail):
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+        flushed.append(path)
+
+    monkeypatch.setattr(files.os, "fsync", fsync)
+    return flushed
+
+
+def test_every_output_is_on_disk_before_it_takes_its_real_name(
+    workspace: MediaWorkspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flushed = _record_fsyncs(monkeypatch)
+    out = tmp_path / "out"
+    assert _build(workspace, out) == 0
+    image = out / "winpe-x64"
+    # Each file was flushed while it was still in its output's temp folder (.new-*), and so was the folder.
+    temp = re.compile(re.escape(str(image)) + r"/\.new-[^/]+")
+    flushed_new = {temp.sub("NEW", path) for path in flushed}
+    for kind in ("wim", "iso", "usb", "pxe", "configmgr-prestart"):
+        files = [p for p in (image / kind).rglob("*") if p.is_file()]
+        assert files
+        for path in files:
+            assert "NEW/" + path.relative_to(image / kind).as_posix() in flushed_new, path
+    assert "NEW" in flushed_new  # the temp folder itself: the names in it
+    assert str(image) in flushed and str(out) in flushed  # the renames, and the manifest's name
+    # The manifest (flushed as its temp file, then renamed) comes after every output it lists.
+    (manifest_at,) = [i for i, p in enumerate(flushed) if p.startswith(f"{out}/.manifest.json.")]
+    assert manifest_at > max(i for i, p in enumerate(flushed) if "/.new-" in p)
+
+
+def test_a_disk_error_keeps_the_previous_output_and_writes_no_manifest(
+    workspace: MediaWorkspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert _build(workspace, out) == 0
+    before = _hashes(out)
+    manifest = (out / "manifest.json").read_bytes()
+    _record_fsyncs(monkeypatch, fail=".iso")  # the disk fails while the new ISO is flushed
+    assert _build(workspace, out, "--force") == ExitCode.INVALID_DATA
+    err = capsys.readouterr().err
+    assert "cannot write the iso output of winpe-x64" in err and "Input/output error" in err
+    assert "free space on that disk" in err and "Traceback" not in err
+    image = out / "winpe-x64"
+    assert {p: h for p, h in _hashes(out).items() if p.startswith("winpe-x64/iso/")} == {
+        p: h for p, h in before.items() if p.startswith("winpe-x64/iso/")
+    }
+    assert not [p for p in image.iterdir() if p.name.startswith(".")]  # no temp folders left behind
+    assert (out / "manifest.json").read_bytes() == manifest  # the old manifest still describes the old outputs
+
+
+def test_an_unreadable_media_file_is_named_as_the_input(
+    workspace: MediaWorkspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bootmgr = workspace.standin.media / "bootmgr"
+    bootmgr.unlink()
+    bootmgr.symlink_to(tmp_path / "gone")  # listed in the media folder, but nothing to read
+    out = tmp_path / "out"
+    assert _build(workspace, out) == ExitCode.INVALID_DATA
+    err = capsys.readouterr().err
+    assert f"the iso output of winpe-x64: cannot read {bootmgr}: No such file or directory" in err, err
+    assert "check that file" in err and "Traceback" not in err
+    assert not (out / "winpe-x64" / "iso").exists() and not (out / "manifest.json").exists()
 
 
 def test_usb_refuses_files_over_4_gib_with_a_hint(
