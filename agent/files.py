@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 TYPE_CHECKING = False
@@ -71,25 +71,36 @@ def _create_beside(target: Path) -> tuple[int, str]:
 _FLUSH_FILE = (os.O_RDWR | getattr(os, "O_BINARY", 0)) if os.name == "nt" else os.O_RDONLY
 
 
-def flush_tree(root: str | os.PathLike[str]) -> None:
+def flush_tree(root: str | os.PathLike[str], progress: Callable[[float], None] | None = None) -> None:
     """Flush every file below `root` to the disk, then every folder (deepest first), then `root` itself.
 
     The builder writes each output in a temp folder and calls this before renaming it into place: the
     rename can then never outlive the bytes, so a power cut leaves the old output or the whole new one.
-    A disk error (EIO, or ENOSPC from delayed allocation) is raised, not skipped.
+    A disk error (EIO, or ENOSPC from delayed allocation) is raised, not skipped. `progress` gets the
+    fraction of the bytes flushed, from 0.0 to 1.0 (a slow USB disk or share can take minutes).
     """
 
     def fail(exc: OSError) -> None:
         raise exc
 
-    folders = []
+    folders, files = [], []
     for folder, _, names in os.walk(root, onerror=fail):
         folders.append(folder)
-        for name in names:
-            flush_path(os.path.join(folder, name))
+        files += [os.path.join(folder, name) for name in names]
+    sizes = [os.path.getsize(path) for path in files]
+    total, done = sum(sizes) or 1, 0
+    if progress:
+        progress(0.0)
+    for path, size in zip(files, sizes, strict=True):
+        flush_path(path)
+        done += size
+        if progress and done < total:
+            progress(done / total)
     if os.name != "nt":
         for folder in reversed(folders):
             flush_path(folder)
+    if progress:
+        progress(1.0)
 
 
 def flush_path(path: str | os.PathLike[str]) -> None:

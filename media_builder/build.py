@@ -277,7 +277,7 @@ class _Builder:
                 )
             # On disk before it takes its real name: a power cut leaves the old output or the whole new one.
             # The writers themselves do not flush (intermediate files never reach the disk at all).
-            flush_tree(new)
+            flush_tree(new, progress=lambda fraction: ctx.progress(f"{kind}: flushing to disk", fraction))
             _replace(new, target)
             flush_path(image_dir)
         except OSError as exc:

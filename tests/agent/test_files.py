@@ -111,3 +111,13 @@ def test_flush_tree_raises_what_the_disk_says(tmp_path: Path, monkeypatch: pytes
     monkeypatch.undo()
     with pytest.raises(FileNotFoundError):  # a missing folder is an error, not an empty tree
         files.flush_tree(tmp_path / "gone")
+
+
+def test_flush_tree_reports_the_bytes_flushed(tmp_path: Path) -> None:
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources" / "boot.wim").write_bytes(b"w" * 3000)
+    (tmp_path / "bootmgr").write_bytes(b"b" * 1000)
+    seen: list[float] = []
+    files.flush_tree(tmp_path, progress=seen.append)
+    assert seen[0] == 0.0 and seen[-1] == 1.0
+    assert sorted(seen[1:-1]) in ([0.25], [0.75])  # after the first file, whichever the walk took first
