@@ -18,25 +18,41 @@ class UnsafeXml(ValueError):
         self.kind = kind  # defusedxml's class name, e.g. "EntitiesForbidden" or "DTDForbidden"
 
 
-def fromstring(data: bytes | str, *, forbid_dtd: bool = False) -> ET.Element:
-    """The root element of `data`; raises ET.ParseError when it is not well-formed, UnsafeXml when unsafe."""
+def fromstring(data: bytes | str, *, forbid_dtd: bool = False, keep_comments: bool = False) -> ET.Element:
+    """The root element of `data`; raises ET.ParseError when it is not well-formed, UnsafeXml when unsafe.
+
+    `keep_comments` keeps comments and processing instructions inside the root as ET.Comment and
+    ET.ProcessingInstruction elements (for lossless round trips).
+    """
     try:
         text = data if isinstance(data, str) else data.decode("utf-8")
     except UnicodeDecodeError:
         # Bytes that are not UTF-8 (UTF-16, say) cannot be scanned as text: always the careful path.
-        return _defused(data, forbid_dtd)
+        return _defused(data, forbid_dtd, keep_comments)
     if "<!DOCTYPE" in text or "<!ENTITY" in text:
-        return _defused(data, forbid_dtd)
-    root: ET.Element = ET.fromstring(data)  # safe: no DTD, see above
-    return root
+        return _defused(data, forbid_dtd, keep_comments)
+    if not keep_comments:
+        root: ET.Element = ET.fromstring(data)  # safe: no DTD, see above
+        return root
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True, insert_pis=True))
+    parser.feed(data)
+    kept: ET.Element = parser.close()
+    return kept
 
 
-def _defused(data: bytes | str, forbid_dtd: bool) -> ET.Element:
+def _defused(data: bytes | str, forbid_dtd: bool, keep_comments: bool = False) -> ET.Element:
     from defusedxml import DefusedXmlException
     from defusedxml import ElementTree as SafeET
 
     try:
-        root: ET.Element = SafeET.fromstring(data, forbid_dtd=forbid_dtd)
+        if not keep_comments:
+            root: ET.Element = SafeET.fromstring(data, forbid_dtd=forbid_dtd)
+            return root
+        parser = SafeET.DefusedXMLParser(
+            target=ET.TreeBuilder(insert_comments=True, insert_pis=True), forbid_dtd=forbid_dtd
+        )
+        parser.feed(data)
+        kept: ET.Element = parser.close()
     except DefusedXmlException as exc:
         raise UnsafeXml(type(exc).__name__) from exc
-    return root
+    return kept

@@ -25,9 +25,17 @@ def attr(attrs: Attrs, name: str, default: str = "") -> str:
     return default
 
 
+# RawElement tags for the two kinds of node that are not elements: their text is the whole content.
+COMMENT = "#comment"
+PROCESSING_INSTRUCTION = "#pi"
+
+
 @dataclass(frozen=True)
 class RawElement:
-    """An element we do not model, kept verbatim (tag, attributes in order, text, children, non-blank tail)."""
+    """An element we do not model, kept verbatim (tag, attributes in order, text, children, non-blank tail).
+
+    Comments and processing instructions are RawElements too, tagged COMMENT and PROCESSING_INSTRUCTION.
+    """
 
     tag: str
     attrs: Attrs = ()
@@ -57,6 +65,8 @@ class Expression:
     props: tuple[Var, ...] = ()
     attrs: Attrs = ()
     extra: tuple[RawElement, ...] = ()
+    # "v" for the next prop, "*" for the next extra, in the file's order (empty: props first).
+    child_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     TYPE: ClassVar[str] = ""
     # True when the engine decides it on the machine (WMI, files, registry, software): never in a preview.
@@ -596,11 +606,28 @@ Node: TypeAlias = Action | Group | RawElement
 
 
 @dataclass(frozen=True)
+class Prolog:
+    """What surrounds the root element in a file: declaration, encoding, byte order mark, line ends, comments.
+
+    Kept so that `normalize` writes a file back as it came: an MDT ts.xml keeps its `<?xml ...?>` line and
+    CRLF line ends, a UTF-16 export stays UTF-16.
+    """
+
+    declaration: str | None = None  # verbatim, e.g. '<?xml version="1.0"?>'
+    encoding: str = "utf-8"  # a Python codec name
+    bom: bool = False
+    newline: str = "\n"
+    before: tuple[str, ...] = ()  # comments and processing instructions before the root, verbatim
+    after: tuple[str, ...] = ()  # ... and after it
+
+
+@dataclass(frozen=True)
 class Sequence:
     """`<sequence version=...>` (SMS_TaskSequence): the top-level steps and groups, plus anything else kept."""
 
     children: tuple[Node, ...] = ()
     attrs: Attrs = (("version", "3.10"),)
+    prolog: Prolog = Prolog()
 
     @property
     def version(self) -> str:
