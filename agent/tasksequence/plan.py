@@ -3,7 +3,8 @@
 # One evaluator: variable conditions become agent.expr trees (model.VariableCondition.to_expr) and are evaluated
 # by agent.expr, the same code that evaluates profile rules. Everything the engine decides on the machine (WMI,
 # files, folders, registry, software, OS) is "runtime" here, with three-valued logic so that `false and runtime`
-# is still a certain skip.
+# is still a certain skip. A variable that an earlier step may write (agent.tasksequence.effects) is unknown
+# from that step on, unless the caller gave it (facts, --variables): given values settle what they name.
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 from agent import expr as ex
 from agent.errors import Problem, UsageError
+from agent.tasksequence.effects import ANY, Write, writes
 from agent.tasksequence.model import (
     VARIABLE_OPERATORS,
     Action,
@@ -25,7 +27,6 @@ from agent.tasksequence.model import (
     OSCondition,
     RawElement,
     Sequence,
-    SetVariableAction,
     VariableCondition,
     iter_expressions,
 )
@@ -34,16 +35,20 @@ RUN = "run"
 SKIP = "skip"
 RUNTIME = "runtime"
 LAST_OK = "_SMSTSLastActionSucceeded"
+# The engine's read-only variables (_SMSTSInWinPE, _SMSTSLastActionRetCode, _OSDDetectedWinDir, ...): known
+# on the machine only, so unknown here unless given. _SMSTSLastActionSucceeded is followed step by step.
+ENGINE_PREFIXES = ("_smsts", "_osd")
 
 
 @dataclass(frozen=True)
 class PlanEntry:
-    """One step or group in the plan."""
+    """One step or group in the plan; `index` counts steps and groups from 1 in document order."""
 
     path: str
     type: str  # the step's type, or "group"
     status: str  # run | skip | runtime
     reason: str
+    index: int = 0
 
     def to_dict(self) -> dict[str, str]:
         return {"path": self.path, "type": self.type, "status": self.status, "reason": self.reason}
@@ -53,11 +58,29 @@ class PlanEntry:
 
 
 class _Env:
-    """Variable values as the sequence goes, plus the names whose value depends on a run-time decision."""
+    """Variable values as the sequence goes, and which names depend on a run-time decision, and why."""
 
-    def __init__(self, values: Mapping[str, str]) -> None:
+    def __init__(self, values: Mapping[str, str], given: Iterable[str] = ()) -> None:
         self.values: dict[str, str] = {k.casefold(): v for k, v in values.items()}
+        self.given = {name.casefold() for name in given}
         self.uncertain: dict[str, str] = {}
+        self.numbered: dict[str, str] = {}  # base name -> why: base01, base02, ... are unknown
+        self.anything: str | None = None  # set once a step may have written any variable
+
+    def unknown(self, name: str) -> str | None:
+        """Why this variable's value is decided at run time, or None when it is known (perhaps unset)."""
+        key = name.casefold()
+        why = self.uncertain.get(key)
+        if why is not None or key in self.values:
+            return why
+        for base, because in self.numbered.items():
+            if key.startswith(base) and key[len(base):].isdigit():
+                return because
+        if self.anything is not None and not key.startswith("_"):
+            return self.anything
+        if key.startswith(ENGINE_PREFIXES):
+            return "is set by the task sequence engine on the machine"
+        return None
 
     def lookup(self, name: str) -> str:
         return self.values.get(name.casefold(), "")
@@ -67,7 +90,18 @@ class _Env:
         self.uncertain.pop(name.casefold(), None)
 
     def maybe(self, name: str, why: str) -> None:
-        self.uncertain[name.casefold()] = why
+        key = name.casefold()
+        if key not in self.given:
+            self.uncertain[key] = why
+            self.values.pop(key, None)
+
+    def maybe_numbered(self, base: str, why: str) -> None:
+        self.numbered[base.casefold()] = why
+
+    def maybe_anything(self, why: str) -> None:
+        """Any variable not given may have changed: what steps set before is no longer certain."""
+        self.anything = why
+        self.values = {k: v for k, v in self.values.items() if k in self.given or k.startswith("_")}
 
 
 def _expression(expression: Expression, env: _Env) -> tuple[bool | None, str]:
@@ -78,7 +112,7 @@ def _expression(expression: Expression, env: _Env) -> tuple[bool | None, str]:
             return None, str(exc)
         text = ex.unparse(tree)
         for name in ex.names(tree):
-            why = env.uncertain.get(name.casefold())
+            why = env.unknown(name)
             if why is not None:
                 return None, f"{text} ({name} {why})"
         return ex.evaluate(tree, env.lookup), text
@@ -102,10 +136,17 @@ def _operand(op: Operand, env: _Env) -> tuple[bool | None, str]:
     return None, f"unknown condition element <{op.tag}>"
 
 
+def _is_note(op: Operand) -> bool:
+    """Comments and processing instructions inside a condition are not operands."""
+    return isinstance(op, RawElement) and op.tag.startswith("#")
+
+
 def _combine(operands: Iterable[Operand], env: _Env, *, any_of: bool) -> tuple[bool | None, str]:
     decided: list[str] = []
     unknown: list[str] = []
     for op in operands:
+        if _is_note(op):
+            continue
         value, why = _operand(op, env)
         if value is None:
             unknown.append(why)
@@ -121,7 +162,7 @@ def _combine(operands: Iterable[Operand], env: _Env, *, any_of: bool) -> tuple[b
 
 def evaluate_condition(condition: Condition | None, env: _Env) -> tuple[bool | None, str]:
     """(True/False/None for run time, the deciding text). No condition is true."""
-    if condition is None or not condition.operands:
+    if condition is None or all(_is_note(op) for op in condition.operands):
         return True, ""
     return _combine(condition.operands, env, any_of=False)
 
@@ -132,24 +173,30 @@ def evaluate_condition(condition: Condition | None, env: _Env) -> tuple[bool | N
 _REF = re.compile(r"%([A-Za-z_][A-Za-z0-9_-]*)%")
 
 
-def _expand(text: str, env: _Env) -> str:
+def _expand(text: str, env: _Env) -> str | None:
+    """%NAME% references replaced by known values; None when one of them is decided at run time."""
+    unknown = False
+
     def sub(match: re.Match[str]) -> str:
+        nonlocal unknown
         key = match.group(1).casefold()
+        if env.unknown(key) is not None:
+            unknown = True
         return env.values.get(key, match.group(0))
 
-    return _REF.sub(sub, text)
+    out = _REF.sub(sub, text)
+    return None if unknown else out
 
 
 class _Planner:
-    def __init__(self, env: _Env, fail: str | None) -> None:
+    def __init__(self, env: _Env, fail: int | None) -> None:
         self.env = env
-        self.fail = fail.casefold() if fail else None
-        self.failed = False
+        self.fail = fail  # the index of the step that fails
         self.entries: list[PlanEntry] = []
 
     def add(self, path: str, node: Action | Group, status: str, reason: str) -> None:
         kind = "group" if isinstance(node, Group) else node.type
-        self.entries.append(PlanEntry(path, kind, status, reason))
+        self.entries.append(PlanEntry(path, kind, status, reason, len(self.entries) + 1))
 
     def skip_all(self, node: Node, path: str, reason: str, inner: str) -> None:
         """Skip a node; a group's contents are skipped with `inner` as their reason."""
@@ -205,15 +252,15 @@ class _Planner:
         if group.continue_on_error:
             note = f"; failed with {failed}, continue on error: the task sequence goes on after the group"
             entry = self.entries[index]
-            self.entries[index] = PlanEntry(entry.path, entry.type, entry.status, entry.reason + note)
+            self.entries[index] = PlanEntry(entry.path, entry.type, entry.status, entry.reason + note, entry.index)
             return None
         return failed
 
     def step(self, step: Action, path: str, status: str, reason: str) -> str | None:
         env = self.env
-        if self.fail is not None and not self.failed and self.fail in (path.casefold(), step.name.casefold()):
-            self.failed = True
+        if self.fail is not None and len(self.entries) + 1 == self.fail:
             env.set(LAST_OK, "false")
+            self.writes(step, path, RUNTIME)  # a failing step may have written some of its variables
             if step.continue_on_error:
                 self.add(path, step, status, f"{reason}; fails (simulated), continue on error: the group goes on")
                 return None
@@ -225,29 +272,83 @@ class _Planner:
             env.set(LAST_OK, "true")
         elif env.lookup(LAST_OK).casefold() != "true" or LAST_OK.casefold() in env.uncertain:
             env.maybe(LAST_OK, f"depends on whether {path} runs")
-        if isinstance(step, SetVariableAction) and step.variable_name:
-            if status == RUN:
-                env.set(step.variable_name, _expand(step.variable_value, env))
-            else:
-                env.maybe(step.variable_name, f"is set by {path}, which is decided at run time")
+        self.writes(step, path, status)
         return None
 
+    def writes(self, step: Action, path: str, status: str) -> None:
+        """What the step writes: a known value when it surely runs, else the names become run-time decisions."""
+        env = self.env
+        for write in writes(step):
+            why = f"may be set by {path} ({write.why})"
+            if write.name == ANY:
+                env.maybe_anything(why)
+                continue
+            if write.numbered:
+                env.maybe_numbered(write.name, why)
+                continue
+            certain = status == RUN
+            if write.condition is not None:
+                holds, _text = evaluate_condition(write.condition, env)
+                if holds is False:
+                    continue
+                certain = certain and holds is True
+            value = None if write.value is None else _expand(write.value, env)
+            if certain and value is not None:
+                env.set(write.name, value)
+            else:
+                env.maybe(write.name, why)
 
-def plan(sequence: Sequence, variables: Mapping[str, str] | None = None, *, fail: str | None = None) -> list[PlanEntry]:
+
+def plan(
+    sequence: Sequence,
+    variables: Mapping[str, str] | None = None,
+    *,
+    fail: str | None = None,
+) -> list[PlanEntry]:
     """Every step and group in order with its status and reason, for these variables.
 
-    `fail` names a step (its name or path) that fails: ContinueOnError on the step lets its group go on;
-    otherwise the group stops and the failure rises until a group with ContinueOnError, and
+    The variables given settle what they name. `fail` names a step that fails: its path, its name when only
+    one step has it, or its index in the plan. ContinueOnError on the step lets its group go on; otherwise
+    the group stops and the failure rises until a group with ContinueOnError, and
     _SMSTSLastActionSucceeded is "false" for the steps that follow (error-handler groups).
     """
+    given = dict(variables or {})
     values = {LAST_OK: "true"}
-    values.update(variables or {})
-    planner = _Planner(_Env(values), fail)
-    if fail is not None and not any(fail.casefold() in (p.casefold(), s.name.casefold()) for p, s in sequence.steps()):
-        raise UsageError(f"--fail {fail}: the task sequence has no step with that name or path",
-                         "give a step name or its path, e.g. Group/Sub/Step")
+    values.update(given)
+    target = None if fail is None else find_step(sequence, fail)
+    planner = _Planner(_Env(values, given), target)
     planner.block(sequence.children, "", None, "task sequence stopped")
     return planner.entries
+
+
+def find_step(sequence: Sequence, which: str) -> int:
+    """The plan index of the step `which` names: an index, a path, or a name that only one step has."""
+    steps = [(i, path, node) for i, (path, node) in enumerate(sequence.walk(), 1) if isinstance(node, Action)]
+    text = which.strip()
+    folded = text.casefold()
+    by_path = [(i, path) for i, path, _node in steps if path.casefold() == folded]
+    by_name = [(i, path) for i, path, node in steps if node.name.casefold() == folded]
+    matches = by_path or by_name
+    if len(matches) == 1:
+        return matches[0][0]
+    if not matches and text.isdigit():
+        for i, _path, _node in steps:
+            if i == int(text):
+                return i
+        raise UsageError(
+            f"--fail {which}: no step has index {text} (groups are numbered too; there are {len(steps)} steps)",
+            "the plan's `index` field numbers every step and group",
+        )
+    if not matches:
+        raise UsageError(
+            f"--fail {which}: the task sequence has no step with that name or path",
+            "give a step name, its path (Group/Sub/Step) or its index from the plan",
+        )
+    listed = "; ".join(f"{i}: {path}" for i, path in matches[:10])
+    raise UsageError(
+        f"--fail {which}: {len(matches)} steps have that {'path' if by_path else 'name'} ({listed})",
+        "give the step's path or its index instead",
+    )
 
 
 def summarize(entries: Iterable[PlanEntry]) -> dict[str, list[str]]:

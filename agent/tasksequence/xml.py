@@ -294,6 +294,11 @@ def _condition(el: ET.Element) -> Condition:
     return Condition(operands=tuple(_operand(c) for c in el), attrs=tuple(el.attrib.items()))
 
 
+def read_condition(el: ET.Element) -> Condition:
+    """A `<condition>` element as a model Condition (Set Dynamic Variables rules carry their own)."""
+    return _condition(el)
+
+
 def _common(el: ET.Element, known: tuple[str, ...]) -> tuple[dict[str, object], Attrs, tuple[str, ...]]:
     """Known attributes parsed into fields; anything unknown or unparsable stays in attrs, in order."""
     fields: dict[str, object] = {}
