@@ -235,10 +235,12 @@ def cmd_sequence(args: Namespace) -> int:
     from agent.tasksequence import cli as ts_cli
 
     if args.sequence_command == "plan":
-        return ts_cli.cmd_plan(args.xml, args.facts, args.variables, args.fail)
+        return ts_cli.cmd_plan(args.xml, args.facts, args.variables, args.fail, sequence=args.sequence)
     if args.sequence_command == "normalize":
-        return ts_cli.cmd_normalize(args.xml, args.output)
-    raise UsageError("prestart sequence: choose `plan` or `normalize`", "see `prestart sequence --help`")
+        return ts_cli.cmd_normalize(args.xml, args.output, sequence=args.sequence)
+    if args.sequence_command == "list":
+        return ts_cli.cmd_list(args.xml)
+    raise UsageError("prestart sequence: choose `plan`, `normalize` or `list`", "see `prestart sequence --help`")
 
 
 # -- run and preview ---------------------------------------------------------------------------------

@@ -167,16 +167,21 @@ def _add_pin_hash(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def _add_sequence(sub: argparse._SubParsersAction[Any]) -> None:
-    seq = sub.add_parser("sequence", help="task sequences: what will run, normalise the XML")
+    seq = sub.add_parser("sequence", help="task sequences: what will run, normalise the XML, list an export")
     seq_sub = seq.add_subparsers(dest="sequence_command", metavar="ACTION", parser_class=_Parser)
-    plan = seq_sub.add_parser("plan", help="print what will run as JSON")
-    plan.add_argument("xml", metavar="FILE.xml")
+    which = "which task sequence of an export zip that holds several (package ID or name)"
+    plan = seq_sub.add_parser("plan", help="print what will run as JSON: run, skip or runtime, with the reason")
+    plan.add_argument("xml", metavar="FILE", help="sequence XML, an export's object.xml, or the export .zip")
     plan.add_argument("--facts", metavar="FILE")
     plan.add_argument("--variables", metavar="V.json")
-    plan.add_argument("--fail", metavar="STEP_NAME", help="simulate this step failing")
-    norm = seq_sub.add_parser("normalize", help="read and write the sequence XML back")
-    norm.add_argument("xml", metavar="FILE.xml")
+    plan.add_argument("--fail", metavar="STEP", help="simulate this step failing: its path, name or plan index")
+    plan.add_argument("--sequence", metavar="ID", help=which)
+    norm = seq_sub.add_parser("normalize", help="read and write the sequence XML back, as the same kind of file")
+    norm.add_argument("xml", metavar="FILE")
     norm.add_argument("-o", "--output", metavar="OUT", help="write here ('-' = standard output); default: in place")
+    norm.add_argument("--sequence", metavar="ID", help=which)
+    listing = seq_sub.add_parser("list", help="the task sequences a file holds and the packages they reference")
+    listing.add_argument("xml", metavar="FILE")
 
 
 _COMMANDS = {

@@ -1,15 +1,18 @@
-"""Entry points the `prestart` CLI wires in: `sequence plan`, `sequence normalize`, and the check contract."""
+"""Entry points the `prestart` CLI wires in: `sequence plan|normalize|list`, and the check contract."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from agent.errors import InputError, Problem, SourceUnavailable
+from agent.errors import InputError, Problem, SourceUnavailable, UsageError
+from agent.tasksequence import exports as _exports
 from agent.tasksequence import plan as _plan
 from agent.tasksequence import xml as _xml
 from agent.tasksequence.model import Sequence
@@ -25,6 +28,8 @@ def _load_values(path: str | os.PathLike[str], what: str) -> dict[str, str]:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise InputError(f"{path}: no such {what} file", f"check the path given for the {what}") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{path}: is a folder, not a {what} file", f"give the {what} file inside it") from exc
     except OSError as exc:
         raise SourceUnavailable(f"{path}: cannot read ({exc.strerror})", "check permissions and try again") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -44,38 +49,119 @@ def _load_values(path: str | os.PathLike[str], what: str) -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """A task sequence as found in a file: the sequence, what kind of file held it, how to write it back."""
+
+    sequence: Sequence
+    kind: str  # "sequence", "<SmsTaskSequencePackage> wrapper", "object.xml", "export zip"
+    document: _xml.Document | None = None  # set when normalize can write the file back as it came
+    exported: _exports.Exported | None = None
+
+
+_ROOT_TAG = re.compile(r"<([A-Za-z_][A-Za-z0-9_.:-]*)")
+
+
+def _root_tag(text: str) -> str:
+    """The root element's name, found without parsing (comments and declarations skipped)."""
+    head = re.sub(r"<!--.*?-->|<\?.*?\?>|<!DOCTYPE[^>]*>", "", text[:65536], flags=re.S)
+    found = _ROOT_TAG.search(head)
+    return found.group(1) if found else ""
+
+
+def load(path: str | os.PathLike[str], which: str | None = None) -> Loaded:
+    """Read what users have: sequence XML, the older wrapper, object.xml, or a console export zip."""
+    file = str(path)
+    data = _xml.read_bytes(path)
+    if data[:4] == _exports.ZIP_MAGIC:
+        found = _exports.read_zip(path)
+        chosen = _exports.choose(found, which, file=file)
+        return Loaded(chosen.sequence, "export zip", exported=chosen)
+    if which is not None:
+        raise UsageError(f"--sequence {which}: {file} holds one task sequence", "leave out --sequence")
+    text, _prolog = _xml.decode(data, file=file)
+    if _root_tag(text) == "INSTANCE":
+        exported = _exports.read_instance(data, file=file)
+        return Loaded(exported.sequence, "object.xml", exported=exported)
+    document = _xml.read_document(data, file=file)
+    return Loaded(document.sequence, document.kind, document=document)
+
+
 def cmd_plan(
     path: str | os.PathLike[str],
     facts_path: str | os.PathLike[str] | None = None,
     variables_path: str | os.PathLike[str] | None = None,
     fail: str | None = None,
     *,
+    sequence: str | None = None,
     out: TextIO | None = None,
 ) -> int:
-    """`prestart sequence plan FILE.xml [--facts F] [--variables V.json] [--fail STEP]`: the plan as JSON.
+    """`prestart sequence plan FILE [--facts F] [--variables V.json] [--fail STEP] [--sequence ID]`: JSON.
 
+    FILE is sequence XML, an export's object.xml or the export zip (`--sequence` picks one of several).
     Facts come first and variables override them. Raises PrestartError subclasses (InputError for bad files,
-    UsageError for an unknown --fail step); returns 0 after printing.
+    UsageError for an unknown or ambiguous --fail step); returns 0 after printing.
     """
-    sequence = _xml.read_file(path)
+    loaded = load(path, sequence)
     values: dict[str, str] = {}
     if facts_path:
         values.update(_load_values(facts_path, "facts"))
     if variables_path:
         values.update(_load_values(variables_path, "variables"))
-    entries = _plan.plan(sequence, values, fail=fail)
+    entries = _plan.plan(loaded.sequence, values, fail=fail)
     stream = out or sys.stdout
-    json.dump([entry.to_dict() for entry in entries], stream, indent=2, ensure_ascii=False)
+    shown = [{"index": entry.index, **entry.to_dict()} for entry in entries]
+    json.dump(shown, stream, indent=2, ensure_ascii=False)
     stream.write("\n")
     return 0
 
 
-def cmd_normalize(path: str | os.PathLike[str], output: str | os.PathLike[str] | None = None) -> int:
-    """`prestart sequence normalize FILE.xml [-o OUT]`: read and write back (in place, atomically, by default).
+def cmd_list(path: str | os.PathLike[str], *, out: TextIO | None = None) -> int:
+    """`prestart sequence list FILE`: the task sequences a file holds, with the packages they reference."""
+    file = str(path)
+    data = _xml.read_bytes(path)
+    if data[:4] == _exports.ZIP_MAGIC:
+        found = _exports.read_zip(path)
+    else:
+        loaded = load(path)
+        found = [loaded.exported or _exports.Exported("", "", file, loaded.sequence)]
+    stream = out or sys.stdout
+    json.dump([e.to_dict() for e in found], stream, indent=2, ensure_ascii=False)
+    stream.write("\n")
+    return 0
 
-    `output="-"` prints to standard output instead.
+
+def cmd_normalize(
+    path: str | os.PathLike[str], output: str | os.PathLike[str] | None = None, *, sequence: str | None = None
+) -> int:
+    """`prestart sequence normalize FILE [-o OUT] [--sequence ID]`: read and write back.
+
+    In place (atomically) by default, as the same kind of file: a `<sequence>` stays one, a wrapper stays a
+    wrapper. An object.xml or an export zip is not rewritten in place (that would change its kind): `-o`
+    writes the sequence it holds as `<sequence>` XML. `output="-"` prints to standard output instead.
+    Before writing, the output is read back and compared with the input as a document; any difference is
+    refused, so a file is never changed in meaning.
     """
-    data = _xml.write(_xml.read_file(path))
+    loaded = load(path, sequence)
+    if loaded.document is None and output is None:
+        raise UsageError(
+            f"{path}: is {'an' if loaded.kind[0] in 'aeio' else 'a'} {loaded.kind}; normalize writes the "
+            "task sequence it holds as <sequence> XML, which would change the file's kind",
+            "give -o OUT.xml (or -o - for standard output)",
+        )
+    if loaded.document is not None:
+        data = _xml.write_document(loaded.document)
+        different = _xml.difference(_xml.read_bytes(path), data)
+    else:
+        data = _xml.write(loaded.sequence)
+        different = _xml.difference(_xml.write(loaded.sequence, indent=False), data)
+    if different is not None:
+        from agent.errors import InternalError
+
+        raise InternalError(
+            f"{path}: normalizing would change the document ({different}); nothing was written",
+            "please report this with the file",
+        )
     if output is not None and str(output) == "-":
         sys.stdout.buffer.write(data) if hasattr(sys.stdout, "buffer") else sys.stdout.write(data.decode("utf-8"))
         return 0
@@ -97,7 +183,7 @@ def contract(
     file = ""
     if not isinstance(sequence, Sequence):
         file = str(sequence)
-        sequence = _xml.read_file(sequence)
+        sequence = load(sequence).sequence
     return _plan.contract(sequence, settable, offered, file=file)
 
 

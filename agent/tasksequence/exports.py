@@ -16,7 +16,7 @@ from pathlib import Path
 from agent import safexml
 from agent.errors import InputError
 from agent.tasksequence import xml as tx
-from agent.tasksequence.model import Sequence
+from agent.tasksequence.model import RawElement, Sequence, attr
 
 ZIP_MAGIC = b"PK\x03\x04"
 _MAX_MEMBERS = 10_000  # an export of a few sequences has a dozen; refuse archives that are something else
@@ -98,6 +98,14 @@ def read_instance(data: bytes, *, file: str, infos: dict[str, Reference] | None 
                 seen.add(package)
                 known = (infos or {}).get(package, Reference(package))
                 references.append(Reference(package, known.name, known.version, ref.get("Program", "")))
+    for child in sequence.children:  # the sequence's own <referenceList>, when the property array is absent
+        if isinstance(child, RawElement) and child.tag == "referenceList":
+            for ref_el in child.children:
+                package = attr(ref_el.attrs, "package")
+                if package and package not in seen:
+                    seen.add(package)
+                    known = (infos or {}).get(package, Reference(package))
+                    references.append(Reference(package, known.name, known.version))
     return Exported(package_id, values.get("Name", ""), file, sequence, tuple(references))
 
 

@@ -421,21 +421,26 @@ def reads(sequence: Sequence) -> list[Read]:
 
 
 def sets(sequence: Sequence) -> set[str]:
-    """Variables the sequence sets itself (casefolded): Set Task Sequence Variable steps, output and
-    destination variables of other steps (settings named ...Variable), and the sequence's globalVarList."""
+    """Variables the sequence may set itself (casefolded): every name a step may write (effects.writes: Set
+    Task Sequence Variable, Set Dynamic Variables rules, output and destination variables, script
+    assignments, MDT Next Phase), and the sequence's globalVarList."""
     out: set[str] = set()
-    for _path, node in sequence.walk():
-        if not isinstance(node, Action):
-            continue
-        for var in node.variables:
-            prop = (var.property or var.name).casefold()
-            names_a_target = prop == "variablename" or (prop.endswith("variable") and prop != "basevariablename")
-            if names_a_target and var.value:
-                out.add(var.value.casefold())
+    for _path, node in sequence.steps():
+        for write in writes(node):
+            if write.name != ANY:
+                out.add(write.name.casefold())
     for child in sequence.children:
         if isinstance(child, RawElement) and child.tag == "globalVarList":
             out.update(v.attrs[0][1].casefold() for v in child.children if v.attrs and v.attrs[0][0] == "name")
     return out
+
+
+def _writes_anything(sequence: Sequence) -> str | None:
+    """The path of the first step that may write any variable (MDT Gather), if there is one."""
+    for path, node in sequence.steps():
+        if any(write.name == ANY for write in writes(node)):
+            return path
+    return None
 
 
 def _only(key: str, value: str) -> Callable[[str], str]:
@@ -449,6 +454,10 @@ def contract(
     """Warnings: variables the sequence reads that nothing sets, and offered values no condition matches."""
     problems: list[Problem] = []
     provided = {name.casefold() for name in settable} | sets(sequence)
+    numbered = {
+        write.name.casefold() for _p, step in sequence.steps() for write in writes(step) if write.numbered
+    }
+    gather = _writes_anything(sequence)
     all_reads = reads(sequence)
 
     by_name: dict[str, list[Read]] = {}
@@ -460,17 +469,22 @@ def contract(
             continue
         if first.how == "list" and any(re.fullmatch(re.escape(key) + r"[0-9]+", p) for p in provided):
             continue
+        if any(re.fullmatch(re.escape(base) + r"[0-9]+", key) for base in numbered):
+            continue  # name01, name02, ... of a download's destination base name
         if all(r.how == "list" for r in found):
             message = f"the task sequence installs the list {first.name}01, {first.name}02, ..."
         else:
             message = f"the task sequence reads {first.name} ({first.how})"
         more = f" and {len(found) - 1} more place(s)" if len(found) > 1 else ""
+        hint = f"set {first.name} in the profile, or check the spelling"
+        if gather is not None:
+            hint += f"; MDT Gather ({gather}) may set it from CustomSettings.ini, and then all is well"
         problems.append(
             Problem(
                 first.path + more,
                 f"{message}, but neither the profile nor a step sets it",
                 file=file,
-                hint=f"set {first.name} in the profile, or check the spelling",
+                hint=hint,
             )
         )
 

@@ -23,7 +23,8 @@ def test_plan_prints_one_json_entry_per_step_and_group(tmp_path: Path) -> None:
     out = io.StringIO()
     assert cli.cmd_plan(DATA / "lab.xml", SPEC / "facts" / "vm.json", variables, None, out=out) == 0
     entries = json.loads(out.getvalue())
-    assert all(set(e) == {"path", "type", "status", "reason"} for e in entries)
+    assert all(set(e) == {"index", "path", "type", "status", "reason"} for e in entries)
+    assert [e["index"] for e in entries] == list(range(1, len(entries) + 1))
     by_path = {e["path"]: e for e in entries}
     assert by_path["Applications"]["status"] == "skip" and by_path["Applications"]["type"] == "group"
     assert by_path["Drivers/Virtual machine drivers"]["status"] == "runtime"  # IsVM True, WMI decides
