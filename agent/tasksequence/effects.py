@@ -39,10 +39,10 @@ SET_DYNAMIC = "SMS_TaskSequence_SetDynamicVariablesAction"
 RUN_POWERSHELL = "SMS_TaskSequence_RunPowerShellScriptAction"
 MDT_GATHER = "BDD_Gather"
 
-# MDT and PSD scripts, by file name: what they are known to write.
+# MDT's scripts (ZTI*, LTI*; PSD* in PowerShell Deployment) read and write the environment through
+# ZTIUtility/PSDUtility: any of them may set any variable, except those known to set only these.
+_MDT_PREFIXES = ("zti", "lti", "psd")
 _MDT_SCRIPTS: dict[str, tuple[str, ...]] = {
-    "ztigather.wsf": (ANY,),
-    "psdgather.ps1": (ANY,),
     "ztinextphase.wsf": ("Phase",),
     "psdnextphase.ps1": ("Phase",),
 }
@@ -126,9 +126,12 @@ def writes(step: Action) -> list[Write]:
             out.append(Write(var.value, None, f"the step's {var.property or var.name} setting", numbered=numbered))
     command = " ".join(filter(None, [step.action or "", step.setting("CommandLine")]))
     for script in _SCRIPT_NAME.findall(command):
-        for name in _MDT_SCRIPTS.get(script.casefold(), ()):
-            what = GATHER if name == ANY else f"MDT's {script}"
-            out.append(Write(name, None, what))
+        key = script.casefold()
+        if key in _MDT_SCRIPTS:
+            out += [Write(name, None, f"MDT's {script}") for name in _MDT_SCRIPTS[key]]
+        elif key.startswith(_MDT_PREFIXES) and step.type != MDT_GATHER:
+            what = GATHER if key in ("ztigather.wsf", "psdgather.ps1") else f"MDT's {script} writes the environment"
+            out.append(Write(ANY, None, what))
     out += _script_writes(command, "its command line")
     if step.type == RUN_POWERSHELL:
         out += _script_writes(script_text(step), "its script")

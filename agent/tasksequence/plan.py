@@ -100,7 +100,8 @@ class _Env:
 
     def maybe_anything(self, why: str) -> None:
         """Any variable not given may have changed: what steps set before is no longer certain."""
-        self.anything = why
+        if self.anything is None:
+            self.anything = why  # the first such step (usually Gather) explains it best
         self.values = {k: v for k, v in self.values.items() if k in self.given or k.startswith("_")}
 
 
