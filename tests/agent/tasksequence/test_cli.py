@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from agent.errors import InputError
+from agent.errors import InputError, UsageError
 from agent.tasksequence import cli
 from agent.tasksequence import xml as tx
 
@@ -65,3 +66,92 @@ def test_contract_from_a_file() -> None:
     problems = cli.contract(DATA / "lab.xml", {"OSDUILanguage"}, {"OSDUILanguage": {"xx-XX"}})
     assert any("xx-XX" in p.message for p in problems)
     assert all(p.file.endswith("lab.xml") for p in problems)
+
+
+SEQUENCE_TEXT = (
+    '<sequence version="3.10"><referenceList><reference package="CM100050"/></referenceList>'
+    '<step type="SMS_TaskSequence_RunCommandLineAction" name="Hello" description="" runIn="WinPEandFullOS">'
+    "<action>smsswd.exe /run: cmd /c echo hi</action></step></sequence>"
+)
+
+
+def _object_xml(package_id: str, name: str, sequence: str = SEQUENCE_TEXT) -> bytes:
+    """An object.xml as the console writes it (CIM-XML instance, the sequence as CDATA)."""
+    return (
+        '<INSTANCE CLASSNAME="SMS_TaskSequencePackage">\r\n'
+        f'  <PROPERTY NAME="Name" TYPE="string"><VALUE>{name}</VALUE></PROPERTY>\r\n'
+        f'  <PROPERTY NAME="PackageID" TYPE="string"><VALUE>{package_id}</VALUE></PROPERTY>\r\n'
+        '  <PROPERTY.OBJECTARRAY NAME="References" REFERENCECLASS="SMS_TaskSequence_Reference"><VALUE.OBJECTARRAY>'
+        '<VALUE.OBJECT><INSTANCE CLASSNAME="SMS_TaskSequence_Reference">'
+        '<PROPERTY NAME="Package" TYPE="string"><VALUE>CM100050</VALUE></PROPERTY>'
+        '<PROPERTY NAME="Program" TYPE="string"><VALUE>*</VALUE></PROPERTY></INSTANCE></VALUE.OBJECT>'
+        "</VALUE.OBJECTARRAY></PROPERTY.OBJECTARRAY>\r\n"
+        f'  <PROPERTY NAME="Sequence" TYPE="string"><VALUE><![CDATA[{sequence}]]></VALUE></PROPERTY>\r\n'
+        "</INSTANCE>"
+    ).encode()
+
+
+def _export(tmp_path: Path, *ids: str) -> Path:
+    target = tmp_path / "export.zip"
+    with zipfile.ZipFile(target, "w") as archive:
+        for ident in ids:
+            archive.writestr(f"SMS_TaskSequencePackage/{ident}/object.xml", _object_xml(ident, f"TS {ident}"))
+        archive.writestr("Manifest.xml", "<LibraryDocument/>")
+    return target
+
+
+def test_an_export_zip_is_planned_and_listed_directly(tmp_path: Path) -> None:
+    one = _export(tmp_path, "CM100099")
+    out = io.StringIO()
+    cli.cmd_plan(one, out=out)
+    assert [(e["path"], e["status"]) for e in json.loads(out.getvalue())] == [("Hello", "run")]
+    out = io.StringIO()
+    cli.cmd_list(one, out=out)
+    (listed,) = json.loads(out.getvalue())
+    assert (listed["package_id"], listed["name"], listed["steps"]) == ("CM100099", "TS CM100099", 1)
+    assert [r["package_id"] for r in listed["references"]] == ["CM100050"]
+
+
+def test_an_export_of_several_sequences_needs_a_choice(tmp_path: Path) -> None:
+    many = _export(tmp_path, "CM100001", "CM100002")
+    with pytest.raises(InputError) as info:
+        cli.cmd_plan(many, out=io.StringIO())
+    assert "holds 2 task sequences" in str(info.value) and "CM100002 (TS CM100002)" in str(info.value)
+    out = io.StringIO()
+    cli.cmd_plan(many, sequence="TS CM100002", out=out)
+    assert json.loads(out.getvalue())[0]["path"] == "Hello"
+
+
+def test_object_xml_is_read_and_normalize_will_not_rewrite_it_in_place(tmp_path: Path) -> None:
+    source = tmp_path / "object.xml"
+    source.write_bytes(_object_xml("CM100099", "Lab"))
+    before = source.read_bytes()
+    with pytest.raises(UsageError) as info:
+        cli.cmd_normalize(source)
+    assert "object.xml" in str(info.value) and "-o" in info.value.hint
+    assert source.read_bytes() == before
+    target = tmp_path / "ts.xml"
+    cli.cmd_normalize(source, target)
+    assert tx.read_file(target) == tx.read(SEQUENCE_TEXT)
+    zipped = _export(tmp_path, "CM100099")
+    with pytest.raises(UsageError):
+        cli.cmd_normalize(zipped)
+
+
+def test_normalize_writes_the_older_wrapper_back_as_a_wrapper(tmp_path: Path) -> None:
+    target = tmp_path / "package.xml"
+    target.write_text(
+        "<SmsTaskSequencePackage><Name>Lab</Name><SequenceData>" + SEQUENCE_TEXT + "</SequenceData>"
+        "</SmsTaskSequencePackage>",
+        encoding="utf-8",
+    )
+    cli.cmd_normalize(target)
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("<SmsTaskSequencePackage>") and "<Name>Lab</Name>" in text
+    assert tx.read_file(target) == tx.read(SEQUENCE_TEXT)
+
+
+def test_a_folder_given_as_the_file_says_so(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        cli.cmd_plan(tmp_path, out=io.StringIO())
+    assert "is a folder" in str(info.value) and "permission" not in str(info.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import codecs
 import json
 from pathlib import Path
 
@@ -161,3 +163,105 @@ def test_summary_and_catalog_preview() -> None:
     summary = tp.summarize(entries)
     assert "Catch/Copy logs" in summary["skip"] and "Finish" in summary["run"]
     assert "Try" not in summary["run"]  # groups are not listed in the summary
+
+
+def _uses(name: str, variable: str, value: str = "TRUE") -> m.RunCommandLineAction:
+    return m.RunCommandLineAction.create(name, "x", condition=m.Condition.all_of(
+        m.VariableCondition.create(variable, "equals", value)))
+
+
+def _dynamic(name: str, rules: str) -> m.Action:
+    return m.GenericAction(
+        type="SMS_TaskSequence_SetDynamicVariablesAction", name=name, action="OSDSetDynamicVariables.exe",
+        variables=(m.Var("OSDSetDynamicVariablesRules", rules, "Rules"),),
+    )
+
+
+def test_set_dynamic_variables_rules_set_known_values_and_conditional_ones_are_runtime() -> None:
+    rules = (
+        '<Rules><Rule><Variables><Variable Name="Mode" IsSecret="false">fast</Variable></Variables></Rule>'
+        '<Rule><condition><expression type="SMS_TaskSequence_VariableConditionExpression">'
+        '<variable name="Operator">equals</variable><variable name="Value">3010</variable>'
+        '<variable name="Variable">_SMSTSLastActionRetCode</variable></expression></condition>'
+        '<Variables><Variable Name="Reboot" IsSecret="false">TRUE</Variable></Variables></Rule>'
+        '<Rule><condition><expression type="SMS_TaskSequence_VariableConditionExpression">'
+        '<variable name="Operator">equals</variable><variable name="Value">x</variable>'
+        '<variable name="Variable">Nope</variable></expression></condition>'
+        '<Variables><Variable Name="Never" IsSecret="false">TRUE</Variable></Variables></Rule></Rules>'
+    )
+    seq = m.Sequence(children=(
+        _dynamic("Rules", rules), _uses("Fast", "Mode", "fast"), _uses("Reboot", "Reboot"),
+        _uses("Never", "Never"),
+    ))
+    got = _status(tp.plan(seq, {}))
+    assert got["Fast"][0] == "run"  # a rule without a condition: the value is known
+    assert got["Reboot"][0] == "runtime" and "may be set by Rules" in got["Reboot"][1]  # the engine's return code
+    assert got["Never"][0] == "skip"  # the rule's condition is false here: Never stays unset
+
+
+def test_a_powershell_output_variable_and_script_assignments_are_runtime() -> None:
+    script = '$tsenv = New-Object -COMObject Microsoft.SMS.TSEnvironment\n$tsenv.Value("Model") = "x"\n'
+    encoded = base64.b64encode(codecs.BOM_UTF16_LE + script.encode("utf-16-le")).decode()
+    step = m.GenericAction(
+        type="SMS_TaskSequence_RunPowerShellScriptAction", name="Probe", action="OSDRunPowerShellScript.exe",
+        variables=(m.Var("OSDRunPowerShellScriptOutputVariableName", "Out", "OutputVariableName"),
+                   m.Var("OSDRunPowerShellScriptSourceScript", encoded, "SourceScript")),
+    )
+    seq = m.Sequence(children=(step, _uses("Uses out", "Out"), _uses("Uses model", "Model", "x")))
+    got = _status(tp.plan(seq, {}))
+    assert got["Uses out"][0] == "runtime" and "output variable" in got["Uses out"][1]
+    assert got["Uses model"][0] == "runtime" and "assigns it through the TS environment" in got["Uses model"][1]
+    # Given values settle what they name, whatever the script does.
+    given = _status(tp.plan(seq, {"Out": "TRUE", "Model": "y"}))
+    assert given["Uses out"][0] == "run" and given["Uses model"][0] == "skip"
+
+
+def test_mdt_gather_makes_every_variable_not_given_runtime() -> None:
+    gather = m.GenericAction(type="BDD_Gather", name="Gather", action='cscript.exe "%SCRIPTROOT%\\ZTIGather.wsf"')
+    seq = m.Sequence(children=(
+        m.SetVariableAction.create("Pick", "Before", "TRUE"), gather,
+        _uses("Uses before", "Before"), _uses("Uses given", "IsUEFI", "True"),
+        m.SetVariableAction.create("Again", "Before", "TRUE"), _uses("Uses again", "Before"),
+    ))
+    got = _status(tp.plan(seq, {"IsUEFI": "True"}))
+    assert got["Uses before"][0] == "runtime" and "may be set by Gather (MDT Gather" in got["Uses before"][1]
+    assert got["Uses given"][0] == "run"
+    assert got["Uses again"][0] == "run"  # set for sure after Gather
+
+
+def test_engine_variables_are_decided_on_the_machine_unless_given() -> None:
+    seq = m.Sequence(children=(_uses("In PE", "_SMSTSInWinPE", "true"),))
+    assert _status(tp.plan(seq, {}))["In PE"][0] == "runtime"
+    assert _status(tp.plan(seq, {"_SMSTSInWinPE": "false"}))["In PE"][0] == "skip"
+
+
+def test_fail_names_a_step_by_path_or_index_and_refuses_an_ambiguous_name() -> None:
+    seq = m.Sequence(children=(
+        m.Group("A", children=(m.RunCommandLineAction.create("Restart", "x"),)),
+        m.Group("B", children=(m.RunCommandLineAction.create("Restart", "x"),)),
+    ))
+    with pytest.raises(UsageError) as info:
+        tp.plan(seq, {}, fail="Restart")
+    assert "2 steps have that name" in str(info.value) and "2: A/Restart" in str(info.value)
+    assert "path or its index" in info.value.hint
+    by_path = _status(tp.plan(seq, {}, fail="B/Restart"))
+    assert "fails" in by_path["B/Restart"][1] and "fails" not in by_path["A/Restart"][1]
+    by_index = tp.plan(seq, {}, fail="2")
+    assert [e.index for e in by_index if "fails" in e.reason] == [2]
+    with pytest.raises(UsageError, match="no step has index 3"):
+        tp.plan(seq, {}, fail="3")  # index 3 is group B
+
+
+def test_contract_is_quiet_about_variables_steps_write() -> None:
+    seq = m.Sequence(children=(
+        m.GenericAction(type="SMS_TaskSequence_RunPowerShellScriptAction", name="Probe",
+                        variables=(m.Var("OSDRunPowerShellScriptOutputVariableName", "Out", "OutputVariableName"),)),
+        m.GenericAction(type="SMS_TaskSequence_DownloadPackageContentAction", name="Download",
+                        variables=(m.Var("OSDDownloadDestinationVariable", "Pkg", "DestinationVariable"),)),
+        _uses("Uses out", "Out"),
+        m.RunCommandLineAction.create("Run it", "%Pkg01%\\setup.exe"),
+        _uses("Uses unknown", "Mystery"),
+    ))
+    text = "\n".join(str(p) for p in tp.contract(seq, set(), {}))
+    assert "reads Mystery" in text
+    assert "reads Out" not in text and "Pkg01" not in text

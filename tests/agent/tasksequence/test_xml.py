@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,87 @@ def test_bad_or_hostile_xml_is_refused_with_the_file_named(data: bytes, words: s
     with pytest.raises(InputError) as info:
         tx.read(data, file="catalog:win11-lab")
     assert words in str(info.value) and "catalog:win11-lab" in str(info.value)
+
+
+MDT_STYLE = "\r\n".join([
+    '<?xml version="1.0"?>',
+    "<!-- built by hand -->",
+    '<sequence version="3.00" name="Lab">',
+    '  <group name="Init" disable="false" continueOnError="false" expand="true" description="">',
+    "    <!-- gather first -->",
+    '    <step name="Gather" disable="false" continueOnError="false" successCodeList="0 3010" description="" '
+    'startIn="">',
+    "      <defaultVarList />",
+    '      <action>cscript.exe "%SCRIPTROOT%\\ZTIGather.wsf"</action>',
+    "    </step>",
+    '    <step name="When" type="SMS_TaskSequence_RunCommandLineAction">',
+    "      <condition>",
+    "        <!-- why -->",
+    '        <expression type="SMS_TaskSequence_VariableConditionExpression">',
+    "          <!-- inside -->",
+    '          <variable name="Variable">X</variable>',
+    '          <variable name="Operator">equals</variable>',
+    '          <variable name="Value">1</variable>',
+    "        </expression>",
+    "      </condition>",
+    "      <action>cmd /c x</action>",
+    "    </step>",
+    "  </group>",
+    "</sequence>",
+    "<!-- the end -->",
+    "",
+])
+
+
+def test_an_mdt_style_file_comes_back_as_it_was() -> None:
+    # No type on the step, an empty defaultVarList, comments inside and around the root, the declaration
+    # and CRLF line ends: all content, all kept.
+    data = MDT_STYLE.encode()
+    out = tx.write_document(tx.read_document(data))
+    assert out == data
+    assert tx.difference(data, out) is None
+
+
+def test_comments_do_not_change_what_a_condition_means() -> None:
+    from agent.tasksequence import plan as tp
+
+    seq = tx.read(MDT_STYLE)
+    assert {e.path: e.status for e in tp.plan(seq, {"X": "1"})}["Init/When"] == "run"
+    assert {e.path: e.status for e in tp.plan(seq, {"X": "2"})}["Init/When"] == "skip"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom"),
+    [("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE), ("utf-8", codecs.BOM_UTF8)],
+)
+def test_utf16_and_byte_order_marks_are_read_and_kept(encoding: str, bom: bytes) -> None:
+    text = '<?xml version="1.0" encoding="utf-16"?>\n<sequence version="3.10"><group name="Grüße"/></sequence>\n'
+    if encoding == "utf-8":
+        text = text.replace("utf-16", "utf-8")
+    data = bom + text.encode(encoding)
+    seq = tx.read(data)
+    assert [p for p, _ in seq.walk()] == ["Grüße"]
+    out = tx.write(seq)
+    assert out.startswith(bom) and out[len(bom):].decode(encoding).startswith(text.split("\n")[0])
+    assert tx.difference(data, out) is None
+
+
+def test_a_difference_in_meaning_is_found() -> None:
+    a = b'<sequence><step name="A"><action>x</action></step></sequence>'
+    b = b'<sequence><step name="A"><action>y</action></step></sequence>'
+    c = b'<sequence>\n  <step name="A">\n    <action>x</action>\n  </step>\n</sequence>\n'
+    assert tx.difference(a, c) is None  # layout only
+    found = tx.difference(a, b)
+    assert found is not None and "action" in found
+
+
+def test_the_older_wrapper_is_written_back_as_a_wrapper() -> None:
+    data = (b"<SmsTaskSequencePackage><BootImageID>CM100002</BootImageID><SequenceData>"
+            b"<sequence version='3.10'><group name='G'/></sequence></SequenceData>"
+            b"<Name>Win 11</Name></SmsTaskSequencePackage>")
+    document = tx.read_document(data)
+    assert document.kind == "<SmsTaskSequencePackage> wrapper"
+    out = tx.write_document(document)
+    assert out.startswith(b"<SmsTaskSequencePackage>") and b"<Name>Win 11</Name>" in out
+    assert tx.difference(data, out) is None
+    assert [p for p, _ in tx.read(out).walk()] == ["G"]
