@@ -50,7 +50,6 @@ _SCRIPT_NAME = re.compile(r"([A-Za-z0-9_.-]+\.(?:wsf|ps1|vbs))", re.I)
 # $tsenv.Value("Name") = ... (not ==), in PowerShell; the name may be quoted either way.
 _ASSIGN = re.compile(r"\.Value\(\s*[\"']([A-Za-z_][A-Za-z0-9_.-]*)[\"']\s*\)\s*=(?!=)")
 _ASSIGN_DYNAMIC = re.compile(r"\.Value\(\s*[^\"'\s)][^)]*\)\s*=(?!=)")
-_TSENV = re.compile(r"TSEnvironment|tsenv", re.I)
 
 
 def script_text(step: Action) -> str:
@@ -70,7 +69,7 @@ def script_text(step: Action) -> str:
 
 
 def _script_writes(text: str, what: str) -> list[Write]:
-    if not _TSENV.search(text):
+    if "tsenv" not in text.casefold():  # Microsoft.SMS.TSEnvironment, $tsenv, tsenv2.exe, ...
         return []
     out = [Write(name, None, f"{what} assigns it through the TS environment") for name in _ASSIGN.findall(text)]
     if _ASSIGN_DYNAMIC.search(text):
@@ -125,7 +124,10 @@ def writes(step: Action) -> list[Write]:
             numbered = prop == "destinationvariable"
             out.append(Write(var.value, None, f"the step's {var.property or var.name} setting", numbered=numbered))
     command = " ".join(filter(None, [step.action or "", step.setting("CommandLine")]))
-    for script in _SCRIPT_NAME.findall(command):
+    folded = command.casefold()
+    # A cheap test first: most command lines run no script (thousands of steps in a large sequence).
+    scripts = _SCRIPT_NAME.findall(command) if (".wsf" in folded or ".ps1" in folded or ".vbs" in folded) else []
+    for script in scripts:
         key = script.casefold()
         if key in _MDT_SCRIPTS:
             out += [Write(name, None, f"MDT's {script}") for name in _MDT_SCRIPTS[key]]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from agent import expr as ex
 from agent.errors import Problem, UsageError
-from agent.tasksequence.effects import ANY, Write, writes
+from agent.tasksequence.effects import ANY, writes
 from agent.tasksequence.model import (
     VARIABLE_OPERATORS,
     Action,

@@ -20,8 +20,8 @@ from agent import files, safexml
 from agent.errors import InputError, SourceUnavailable
 from agent.tasksequence.model import (
     ACTION_TYPES,
-    EXPRESSION_TYPES,
     COMMENT,
+    EXPRESSION_TYPES,
     PROCESSING_INSTRUCTION,
     Action,
     Attrs,

@@ -199,7 +199,8 @@ def test_psd_client_without_facts_leaves_the_disk_format_to_the_machine() -> Non
     got = _plan_of(PSD)
     assert got == expected
     reason = {e.path: e.reason for e in tp.plan(tx.read_file(PSD), {})}
-    assert "IsUEFI may be set by Initialization/Gather" in reason["Install Operating System/Format and Partition Disk (UEFI)"]
+    uefi = reason["Install Operating System/Format and Partition Disk (UEFI)"]
+    assert "IsUEFI may be set by Initialization/Gather" in uefi
 
 
 @needs_corpus
