@@ -45,3 +45,36 @@ def test_sequence_normalize_round_trips(tmp_path: Path) -> None:
     copy.write_text(once.stdout, encoding="utf-8")
     twice = run_prestart("sequence", "normalize", str(copy), "-o", "-")
     assert twice.stdout == once.stdout
+
+
+def test_sequence_list_plan_and_normalize_on_a_console_export(tmp_path: Path) -> None:
+    from tests.agent.tasksequence.test_cli import _export
+
+    export = _export(tmp_path, "CM100001", "CM100002")
+    listed = run_prestart("sequence", "list", str(export))
+    assert listed.returncode == 0, listed.stderr
+    assert [e["package_id"] for e in json.loads(listed.stdout)] == ["CM100001", "CM100002"]
+    unchosen = run_prestart("sequence", "plan", str(export))
+    assert unchosen.returncode == 13 and "--sequence" in unchosen.stderr and "Traceback" not in unchosen.stderr
+    chosen = run_prestart("sequence", "plan", str(export), "--sequence", "CM100002")
+    assert chosen.returncode == 0 and json.loads(chosen.stdout)[0]["index"] == 1
+    before = export.read_bytes()
+    in_place = run_prestart("sequence", "normalize", str(export), "--sequence", "CM100001")
+    assert in_place.returncode == 87 and "-o" in in_place.stderr
+    assert export.read_bytes() == before
+
+
+def test_sequence_plan_refuses_an_ambiguous_fail_and_a_folder(tmp_path: Path) -> None:
+    ts = tmp_path / "ts.xml"
+    ts.write_text(
+        '<sequence><group name="A"><step name="Restart" type="SMS_TaskSequence_RebootAction"/></group>'
+        '<group name="B"><step name="Restart" type="SMS_TaskSequence_RebootAction"/></group></sequence>',
+        encoding="utf-8",
+    )
+    ambiguous = run_prestart("sequence", "plan", str(ts), "--fail", "Restart")
+    assert ambiguous.returncode == 87
+    assert "2 steps have that name (2: A/Restart; 4: B/Restart)" in ambiguous.stderr
+    by_index = run_prestart("sequence", "plan", str(ts), "--fail", "4")
+    assert by_index.returncode == 0, by_index.stderr
+    folder = run_prestart("sequence", "plan", str(tmp_path))
+    assert folder.returncode == 13 and "is a folder" in folder.stderr and "permission" not in folder.stderr
