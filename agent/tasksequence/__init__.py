@@ -1,4 +1,5 @@
-"""ConfigMgr task sequences: the SMS_TaskSequence model, its XML round trip and a what-will-run preview."""
+"""ConfigMgr and MDT task sequences: the SMS_TaskSequence model, its lossless XML round trip, console exports
+and a what-will-run plan."""
 
 from agent.tasksequence.model import (
     Action,
@@ -16,6 +17,7 @@ from agent.tasksequence.model import (
     OSCondition,
     OSPlatform,
     PartitionDiskAction,
+    Prolog,
     RawElement,
     RegistryCondition,
     RunCommandLineAction,
@@ -44,6 +46,7 @@ __all__ = [
     "OSPlatform",
     "Operator",
     "PartitionDiskAction",
+    "Prolog",
     "RawElement",
     "RegistryCondition",
     "RunCommandLineAction",

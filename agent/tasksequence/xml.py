@@ -96,9 +96,7 @@ def decode(data: bytes, *, file: str = "task sequence") -> tuple[str, Prolog]:
             if declared:
                 encoding = declared.group(1).decode("ascii")
     try:
-        codec = codecs.lookup(encoding).name
-        if codec in ("utf-16", "utf-32"):
-            codec = "utf-8" if not bom else codec  # a declaration of UTF-16 on 8-bit bytes: read what is there
+        codec = _codec(encoding, bom)
         text = data.decode(codec)
     except LookupError as exc:
         raise InputError(f"{file}: unknown encoding {encoding!r}", "save the file as UTF-8 or UTF-16") from exc
@@ -107,6 +105,15 @@ def decode(data: bytes, *, file: str = "task sequence") -> tuple[str, Prolog]:
             f"{file}: byte {exc.start} is not {encoding} text", "save the file as UTF-8 or UTF-16 and try again"
         ) from exc
     return text, Prolog(encoding=codec, bom=bom)
+
+
+def _codec(encoding: str, bom: bool) -> str:
+    """The Python codec for a declared or detected encoding. A declaration of UTF-16 on bytes without a
+    byte order mark (a tool re-saved the file as UTF-8 and kept the line) reads what is there: UTF-8."""
+    codec = codecs.lookup(encoding).name
+    if codec in ("utf-16", "utf-32") and not bom:
+        return "utf-8"
+    return codec
 
 
 def _prolog(text: str, prolog: Prolog) -> Prolog:
@@ -152,8 +159,13 @@ def read_document(data: bytes | str, *, file: str = "task sequence") -> Document
     if isinstance(data, bytes):
         text, prolog = decode(data, file=file)
     else:
-        declared = _DECLARED_ENCODING.match(data.lstrip("\ufeff").encode("utf-8", "replace")[:200])
-        prolog = Prolog(encoding=declared.group(1).decode("ascii") if declared else "utf-8")
+        # Text has no bytes to keep: written back, it is UTF-8 unless its declaration names an 8-bit encoding.
+        declared = _DECLARED_ENCODING.match(data.lstrip("\ufeff")[:200].encode("utf-8", "replace"))
+        try:
+            codec = _codec(declared.group(1).decode("ascii"), False) if declared else "utf-8"
+        except LookupError as exc:
+            raise InputError(f"{file}: unknown encoding in the XML declaration", "declare UTF-8") from exc
+        prolog = Prolog(encoding=codec)
         text = data
     try:
         root = safexml.fromstring(text, keep_comments=True)
