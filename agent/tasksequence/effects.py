@@ -108,7 +108,11 @@ def writes(step: Action) -> list[Write]:
     out: list[Write] = []
     if isinstance(step, SetVariableAction):
         if step.variable_name:
-            out.append(Write(step.variable_name, step.variable_value, "Set Task Sequence Variable"))
+            # "Do not display this value": the XML holds it encrypted, so the plan cannot know it.
+            hidden = step.setting("DoNotShowVariableValue").casefold() == "true"
+            value = None if hidden else step.variable_value
+            why = "Set Task Sequence Variable" + (" (hidden value)" if hidden else "")
+            out.append(Write(step.variable_name, value, why))
         return out
     if step.type == SET_DYNAMIC:
         return _rules(step)

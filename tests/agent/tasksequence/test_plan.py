@@ -265,3 +265,11 @@ def test_contract_is_quiet_about_variables_steps_write() -> None:
     text = "\n".join(str(p) for p in tp.contract(seq, set(), {}))
     assert "reads Mystery" in text
     assert "reads Out" not in text and "Pkg01" not in text
+
+
+def test_a_hidden_set_variable_value_is_never_known() -> None:
+    hidden = m.SetVariableAction.create("Secret", "Key", "AAEAAAD/////encrypted").with_setting(
+        "DoNotShowVariableValue", "true")
+    seq = m.Sequence(children=(hidden, _uses("Uses key", "Key", "AAEAAAD/////encrypted")))
+    status, reason = _status(tp.plan(seq, {}))["Uses key"]
+    assert status == "runtime" and "hidden value" in reason
