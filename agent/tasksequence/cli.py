@@ -176,15 +176,19 @@ def contract(
     settable: set[str],
     offered: Mapping[str, set[str]],
 ) -> list[Problem]:
-    """For `prestart check PROFILE --task-sequence FILE.xml`: warnings as Problems (path, message, hint).
+    """For `prestart check PROFILE --task-sequence FILE`: warnings as Problems (path, message, hint).
 
     `settable`: every variable the profile may set; `offered`: variable -> the values its choices offer.
+    An export zip is checked sequence by sequence, each named by where it is in the zip.
     """
-    file = ""
-    if not isinstance(sequence, Sequence):
-        file = str(sequence)
-        sequence = load(sequence).sequence
-    return _plan.contract(sequence, settable, offered, file=file)
+    if isinstance(sequence, Sequence):
+        return _plan.contract(sequence, settable, offered, file="")
+    if _xml.read_bytes(sequence)[:4] == _exports.ZIP_MAGIC:
+        problems: list[Problem] = []
+        for exported in _exports.read_zip(sequence):
+            problems += _plan.contract(exported.sequence, settable, offered, file=exported.source)
+        return problems
+    return _plan.contract(load(sequence).sequence, settable, offered, file=str(sequence))
 
 
 def profile_contract(profile: Profile, catalog: Catalog | None) -> tuple[set[str], dict[str, set[str]]]:

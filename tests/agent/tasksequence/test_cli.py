@@ -155,3 +155,14 @@ def test_a_folder_given_as_the_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         cli.cmd_plan(tmp_path, out=io.StringIO())
     assert "is a folder" in str(info.value) and "permission" not in str(info.value)
+
+
+def test_contract_checks_every_sequence_of_an_export(tmp_path: Path) -> None:
+    reading = SEQUENCE_TEXT.replace("echo hi", "echo %OSDSiteCode%")
+    target = tmp_path / "export.zip"
+    with zipfile.ZipFile(target, "w") as archive:
+        for ident in ("CM100001", "CM100002"):
+            archive.writestr(f"SMS_TaskSequencePackage/{ident}/object.xml", _object_xml(ident, ident, reading))
+    problems = cli.contract(target, set(), {})
+    assert sorted(p.file.rsplit("!", 1)[-1] for p in problems if "OSDSiteCode" in p.message) == [
+        "SMS_TaskSequencePackage/CM100001/object.xml", "SMS_TaskSequencePackage/CM100002/object.xml"]
