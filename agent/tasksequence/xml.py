@@ -436,7 +436,7 @@ def write_document(document: Document, *, indent: bool = True) -> bytes:
     root = _sequence_element(sequence)
     if document.wrapper is not None:
         holder = ET.Element("holder")
-        _put_raw(holder, document.wrapper, slot=root)
+        _put_raw(holder, document.wrapper, slot=[root])
         root = holder[0]
     if indent:
         ET.indent(root, space="  ")
@@ -465,15 +465,17 @@ def write_file(path: str | os.PathLike[str], sequence: Sequence) -> None:
     files.write_bytes(path, write(sequence))
 
 
-def _put_raw(parent: ET.Element, raw: RawElement, slot: ET.Element | None = None) -> None:
+def _put_raw(parent: ET.Element, raw: RawElement, slot: list[ET.Element] | None = None) -> None:
+    """Write a kept element back; in a wrapper, the first empty <sequence> placeholder takes the sequence."""
     if raw.tag in (COMMENT, PROCESSING_INSTRUCTION):
         node = ET.Comment(raw.text) if raw.tag == COMMENT else ET.ProcessingInstruction(raw.text or "")
         node.tail = raw.tail
         parent.append(node)
         return
-    if slot is not None and raw.tag == "sequence" and not raw.attrs and not raw.children:
-        slot.tail = raw.tail
-        parent.append(slot)
+    if slot and raw.tag == "sequence" and not raw.attrs and not raw.children and raw.text is None:
+        element = slot.pop()  # once: a later empty <sequence/> in the wrapper is its own element
+        element.tail = raw.tail
+        parent.append(element)
         return
     el = ET.SubElement(parent, raw.tag, dict(raw.attrs))
     el.text = raw.text

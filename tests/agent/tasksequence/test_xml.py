@@ -217,3 +217,10 @@ def test_the_older_wrapper_is_written_back_as_a_wrapper() -> None:
     assert out.startswith(b"<SmsTaskSequencePackage>") and b"<Name>Win 11</Name>" in out
     assert tx.difference(data, out) is None
     assert [p for p, _ in tx.read(out).walk()] == ["G"]
+
+
+def test_a_wrapper_with_a_second_empty_sequence_keeps_it() -> None:
+    data = (b"<SmsTaskSequencePackage><SequenceData><sequence version='3.10'><group name='G'/></sequence>"
+            b"</SequenceData><Other><sequence/></Other></SmsTaskSequencePackage>")
+    out = tx.write_document(tx.read_document(data))
+    assert tx.difference(data, out) is None
