@@ -273,3 +273,13 @@ def test_a_hidden_set_variable_value_is_never_known() -> None:
     seq = m.Sequence(children=(hidden, _uses("Uses key", "Key", "AAEAAAD/////encrypted")))
     status, reason = _status(tp.plan(seq, {}))["Uses key"]
     assert status == "runtime" and "hidden value" in reason
+
+
+def test_a_step_that_surely_sets_a_given_variable_wins_from_there_on() -> None:
+    seq = m.Sequence(children=(
+        _uses("Before", "Mode", "given"),
+        m.SetVariableAction.create("Set mode", "Mode", "fixed"),
+        _uses("After", "Mode", "fixed"),
+    ))
+    got = _status(tp.plan(seq, {"Mode": "given"}))
+    assert (got["Before"][0], got["After"][0]) == ("run", "run")
