@@ -83,6 +83,11 @@ def load(path: str | os.PathLike[str], which: str | None = None) -> Loaded:
     if _root_tag(text) == "INSTANCE":
         exported = _exports.read_instance(data, file=file)
         return Loaded(exported.sequence, "object.xml", exported=exported)
+    if _root_tag(text) != "sequence" and "<sequence" not in text and "&lt;sequence" in text:
+        # An older export that keeps the sequence as escaped text in <SequenceData>.
+        inner = _exports.sequence_text(data, file=file)
+        sequence = _xml.read(inner, file=f"{file}: SequenceData")
+        return Loaded(sequence, "wrapper with the sequence as text")
     document = _xml.read_document(data, file=file)
     return Loaded(document.sequence, document.kind, document=document)
 

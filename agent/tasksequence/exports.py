@@ -109,6 +109,21 @@ def read_instance(data: bytes, *, file: str, infos: dict[str, Reference] | None 
     return Exported(package_id, values.get("Name", ""), file, sequence, tuple(references))
 
 
+def sequence_text(data: bytes, *, file: str) -> str:
+    """The sequence an older wrapper keeps as text in <SequenceData> (escaped, not as elements)."""
+    try:
+        root = safexml.fromstring(tx.decode(data, file=file)[0], forbid_dtd=True)
+    except safexml.UnsafeXml as exc:
+        raise InputError(f"{file}: refused unsafe XML ({exc.kind})", "export the task sequence again") from exc
+    except ET.ParseError as exc:
+        line, column = getattr(exc, "position", (0, 0))
+        raise InputError(f"{file}:{line}:{column}: not well-formed XML ({exc})", "export it again") from exc
+    for element in root.iter("SequenceData"):
+        if (element.text or "").strip():
+            return element.text or ""
+    raise InputError(f"{file}: <{root.tag}> holds no <SequenceData> text", "give the task sequence XML itself")
+
+
 def _references_info(data: bytes, file: str) -> dict[str, Reference]:
     """ReferencesInfo.xml: an ArrayOfString of escaped SMS_TaskSequenceReferencesInfo instances."""
     out: dict[str, Reference] = {}

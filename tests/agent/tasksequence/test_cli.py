@@ -166,3 +166,17 @@ def test_contract_checks_every_sequence_of_an_export(tmp_path: Path) -> None:
     problems = cli.contract(target, set(), {})
     assert sorted(p.file.rsplit("!", 1)[-1] for p in problems if "OSDSiteCode" in p.message) == [
         "SMS_TaskSequencePackage/CM100001/object.xml", "SMS_TaskSequencePackage/CM100002/object.xml"]
+
+
+def test_an_older_wrapper_with_the_sequence_as_text_is_read(tmp_path: Path) -> None:
+    escaped = SEQUENCE_TEXT.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    source = tmp_path / "package.xml"
+    source.write_text(
+        f"<SmsTaskSequencePackage><Name>Lab</Name><SequenceData>{escaped}</SequenceData></SmsTaskSequencePackage>",
+        encoding="utf-8",
+    )
+    out = io.StringIO()
+    cli.cmd_plan(source, out=out)
+    assert [e["path"] for e in json.loads(out.getvalue())] == ["Hello"]
+    with pytest.raises(UsageError, match="sequence as text"):
+        cli.cmd_normalize(source)  # writing it as <sequence> would change the file's kind
