@@ -437,10 +437,11 @@ def sets(sequence: Sequence) -> set[str]:
 
 
 def _writes_anything(sequence: Sequence) -> str | None:
-    """The path of the first step that may write any variable (MDT Gather), if there is one."""
+    """Words on the first step that may write any variable (MDT Gather, say), if there is one."""
     for path, node in sequence.steps():
-        if any(write.name == ANY for write in writes(node)):
-            return path
+        for write in writes(node):
+            if write.name == ANY:
+                return f"{path} ({write.why})"
     return None
 
 
@@ -479,7 +480,7 @@ def contract(
         more = f" and {len(found) - 1} more place(s)" if len(found) > 1 else ""
         hint = f"set {first.name} in the profile, or check the spelling"
         if gather is not None:
-            hint += f"; MDT Gather ({gather}) may set it from CustomSettings.ini, and then all is well"
+            hint += f"; {gather} may set it, and then all is well"
         problems.append(
             Problem(
                 first.path + more,

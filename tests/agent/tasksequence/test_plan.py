@@ -283,3 +283,10 @@ def test_a_step_that_surely_sets_a_given_variable_wins_from_there_on() -> None:
     ))
     got = _status(tp.plan(seq, {"Mode": "given"}))
     assert (got["Before"][0], got["After"][0]) == ("run", "run")
+
+
+def test_contract_hints_that_mdt_gather_may_set_a_variable() -> None:
+    gather = m.GenericAction(type="BDD_Gather", name="Gather", action='cscript.exe "%SCRIPTROOT%\\ZTIGather.wsf"')
+    seq = m.Sequence(children=(gather, _uses("Uses it", "Mystery")))
+    (problem,) = tp.contract(seq, set(), {})
+    assert "reads Mystery" in problem.message and "Gather (MDT Gather" in problem.hint
