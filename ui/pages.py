@@ -350,10 +350,14 @@ class ConfirmView(PageView):
     def say(self, text: str, style: str) -> None:
         """The countdown line: what happens when, or that the countdown stopped."""
         if not self.countdown.winfo_manager():  # first use: right under the page text, above everything else
-            first = self.frame.pack_slaves()[0] if self.frame.pack_slaves() else None
-            place = {"after": first} if first is not None and self.page.text else (
-                {"before": first} if first is not None else {})
-            self.countdown.pack(anchor="w", fill="x", pady=(0, self.look.px(8)), **place)
+            slaves = self.frame.pack_slaves()
+            pad = (0, self.look.px(8))
+            if slaves and self.page.text:
+                self.countdown.pack(anchor="w", fill="x", pady=pad, after=slaves[0])
+            elif slaves:
+                self.countdown.pack(anchor="w", fill="x", pady=pad, before=slaves[0])
+            else:
+                self.countdown.pack(anchor="w", fill="x", pady=pad)
             self._wrapped.append(self.countdown)
         self.countdown.configure(text=text, style=style)
 
