@@ -156,7 +156,7 @@ class App:
         self.back_button.pack(side="right", padx=(0, px(8)))
         # Enter presses the focused button, so the button drawn as the default follows the focus.
         self.default_button = DefaultButton([self.cancel_button, self.back_button, self.next_button],
-                                            self.next_button)
+                                            self.next_button, self._default_changed)
         self.status = ttk.Label(root, style="Status.TLabel", padding=(px(16), px(4)), anchor="w", justify="left")
         # On a narrow screen the status line wraps instead of losing its end.
         self.status.bind("<Configure>", lambda e: self.status.configure(wraplength=max(200, e.width - px(32))))
@@ -207,6 +207,8 @@ class App:
         # appear. Tcl picks out the windows: a Python callback for each of the first page's ~25 widgets as
         # they map cost ~0.5 ms before it was drawn.
         if self.trace is not _no_trace:
+            root.bind_all("<FocusIn>", self._focus_changed, add="+")
+            self.scroller.on_scroll = lambda first, _last: self.trace(f"scroll {first:.2f}")
             mapped = root.register(self._window_mapped)
             root.tk.eval(f'bind all <Map> {{+if {{[winfo toplevel %W] eq "%W"}} {{{mapped} %W}}}}')
         if self.kiosk_rules and self.profile.kiosk.idle_reset_seconds > 0:
@@ -217,6 +219,8 @@ class App:
             return
         self.root.unbind("<Map>")
         self.root.after_idle(lambda: self.trace("drawn"))
+        self.root.after_idle(lambda: self.trace(f"size {self.root.winfo_width()}x{self.root.winfo_height()} "
+                                                f"text {self.look.body.metrics('linespace')}px"))
         if self.kiosk:
             self.root.after(20, self._keep_focus)
 
@@ -306,9 +310,28 @@ class App:
         """A message above the buttons about the page on screen (a problem, or the unlock's result): it
         stays until it is fixed or the page changes, in red only for problems."""
         self.notice.configure(text=text, style="Error.TLabel" if error else "Notice.TLabel")
+        self.trace(f"notice {text}")
 
     def clear_notice(self) -> None:
-        self.notice.configure(text="")
+        if self.notice.cget("text"):
+            self.notice.configure(text="")
+            self.trace("notice cleared")
+
+    def _default_changed(self, text: str) -> None:
+        self.trace(f"default {text}")
+
+    def _focus_changed(self, event: tk.Event) -> None:
+        """PRESTART_UI_TRACE: which field has the focus and whether it is on screen (tests of long pages)."""
+        widget = event.widget
+        if not isinstance(widget, tk.Misc) or not str(widget).startswith(str(self.body) + "."):
+            return
+
+        def report() -> None:
+            name = next((fid for fid, w in getattr(self.view, "widgets", {}).items()
+                         if str(widget).startswith(str(w))), widget.winfo_class())
+            self.trace(f"focus {name} {'shown' if self.scroller.visible(widget) else 'hidden'}")
+
+        self.root.after(60, report)  # after the page scrolled it into view
 
     # -- navigation --------------------------------------------------------------------------------
 
@@ -421,6 +444,7 @@ class App:
             self.show(self._first_page())
             return
         if not self.view.validate():
+            self.trace("invalid " + ",".join(getattr(self.view, "problems", ())))
             return
         if self.pos < len(self.profile.pages):
             page = self.profile.pages[self.pos]
@@ -542,6 +566,7 @@ class App:
         cancels = view.page.countdown.on_timeout == "cancel"
         left = self._countdown_left
         if self.dialog is not None:  # someone is answering a question: the clock waits for them
+            self.trace("countdown paused")
             view.say(self._countdown_text(view, cancels, left) + " (paused)", "Warning.TLabel")
             self._countdown_job = self.root.after(1000, self._tick)
             return
@@ -658,7 +683,7 @@ class App:
         cancel_button.pack(side="right", padx=(0, px(8)))
         for button in (unlock_button, cancel_button):
             button.bind("<Return>", breaking(button.invoke))
-        self.dialog_buttons = DefaultButton([cancel_button, unlock_button], unlock_button)
+        self.dialog_buttons = DefaultButton([cancel_button, unlock_button], unlock_button, self._default_changed)
         entry.bind("<Return>", breaking(submit))
         dialog.bind("<Escape>", breaking(self._close_dialog))
         self._show_dialog(dialog, entry)
@@ -742,7 +767,7 @@ class App:
         for button in (yes_button, no_button):
             button.bind("<Return>", breaking(button.invoke))
         # "No" is the default; when Tab moves to "Yes", Yes is drawn as the default, because Enter presses it.
-        self.dialog_buttons = DefaultButton([yes_button, no_button], no_button)
+        self.dialog_buttons = DefaultButton([yes_button, no_button], no_button, self._default_changed)
         dialog.bind("<Escape>", breaking(self._close_dialog))
         self._show_dialog(dialog, no_button)  # the safe answer has the focus
         self.trace(f"dialog {title}")

@@ -91,6 +91,7 @@ class FormView(PageView):
         self.index = index
         self.page = page
         self.errors: dict[str, ttk.Label] = {}
+        self.problems: list[str] = []  # field ids the last validate() marked
         self.widgets: dict[str, Any] = {}
         flow = host.flow
         if page.text:
@@ -229,6 +230,7 @@ class FormView(PageView):
         for field_id in self.errors:
             if field_id in problems:
                 self._mark(field_id, problems[field_id])
+        self.problems = list(problems)
         if problems:
             first = next(iter(problems))
             self.focus_field(first)

@@ -63,7 +63,8 @@ class ScrollFrame(ttk.Frame):
         background = ttk.Style(self).lookup("TFrame", "background") or "#dcdad5"
         self.canvas = tk.Canvas(self, highlightthickness=0, borderwidth=0, background=background, takefocus=0)
         self.bar = ttk.Scrollbar(self, orient="vertical", command=self.canvas.yview)
-        self.canvas.configure(yscrollcommand=self.bar.set)
+        self.canvas.configure(yscrollcommand=self._scrolled)
+        self.on_scroll: Callable[[float, float], None] | None = None
         self.inner = ttk.Frame(self.canvas, padding=padding)
         self._window = self.canvas.create_window(0, 0, window=self.inner, anchor="nw")
         self.canvas.pack(side="left", fill="both", expand=True)
@@ -74,6 +75,18 @@ class ScrollFrame(ttk.Frame):
         for sequence in ("<MouseWheel>", "<Button-4>", "<Button-5>"):
             root.bind_all(sequence, self._wheel, add="+")
         root.bind_all("<FocusIn>", self._focus_in, add="+")
+
+    def _scrolled(self, first: float, last: float) -> None:  # Tcl passes them as text
+        self.bar.set(first, last)
+        if self.on_scroll is not None:
+            self.on_scroll(float(first), float(last))
+
+    def visible(self, widget: tk.Misc) -> bool:
+        """Whether all of `widget` is inside the part of the page on screen."""
+        top, height = widget.winfo_rooty(), widget.winfo_height()
+        view_top = self.canvas.winfo_rooty()
+        screen = self.winfo_screenheight()
+        return view_top <= top and top + height <= min(view_top + self.canvas.winfo_height(), screen)
 
     @property
     def scrolls(self) -> bool:
@@ -162,10 +175,13 @@ class DefaultButton:
     """Of a row of buttons, the one with the keyboard focus is drawn as the default (Enter presses the
     focused button); when none has it, `default` is (None: no button is the default)."""
 
-    def __init__(self, buttons: Sequence[ttk.Button], default: ttk.Button | None) -> None:
+    def __init__(self, buttons: Sequence[ttk.Button], default: ttk.Button | None,
+                 on_change: Callable[[str], None] | None = None) -> None:
         self.buttons = list(buttons)
         self.default = default
         self.focused: ttk.Button | None = None
+        self.on_change = on_change
+        self._drawn: ttk.Button | None = None
         for button in self.buttons:
             button.bind("<FocusIn>", functools.partial(self._focus, button), add="+")
             button.bind("<FocusOut>", functools.partial(self._focus, None), add="+")
@@ -188,6 +204,10 @@ class DefaultButton:
         shown = self.shown
         for button in self.buttons:
             button.configure(style="Accent.TButton" if button is shown else "TButton")
+        if shown is not self._drawn:
+            self._drawn = shown
+            if self.on_change is not None:
+                self.on_change(str(shown.cget("text")) if shown is not None else "none")
 
 
 def _listbox(parent: tk.Misc, look: Look, height: int) -> tuple[tk.Listbox, ttk.Frame]:
