@@ -85,6 +85,7 @@ class App:
         self.view: pages.PageView | None = None
         self.pos = 0
         self.dialog: tk.Toplevel | None = None
+        self._last_scroll = ""
         self.dialog_buttons: DefaultButton | None = None  # the open dialog's buttons (kept alive with it)
         self._dialog_focused: tk.Misc | None = None  # where the dialog's focus goes back to
         self._countdown_job: str | None = None
@@ -208,7 +209,7 @@ class App:
         # they map cost ~0.5 ms before it was drawn.
         if self.trace is not _no_trace:
             root.bind_all("<FocusIn>", self._focus_changed, add="+")
-            self.scroller.on_scroll = lambda first, _last: self.trace(f"scroll {first:.2f}")
+            self.scroller.on_scroll = self._scrolled
             mapped = root.register(self._window_mapped)
             root.tk.eval(f'bind all <Map> {{+if {{[winfo toplevel %W] eq "%W"}} {{{mapped} %W}}}}')
         if self.kiosk_rules and self.profile.kiosk.idle_reset_seconds > 0:
@@ -317,6 +318,12 @@ class App:
             self.notice.configure(text="")
             self.trace("notice cleared")
 
+    def _scrolled(self, first: float, _last: float) -> None:
+        where = f"scroll {first:.2f}"
+        if where != self._last_scroll:
+            self._last_scroll = where
+            self.trace(where)
+
     def _default_changed(self, text: str) -> None:
         self.trace(f"default {text}")
 
@@ -327,6 +334,8 @@ class App:
             return
 
         def report() -> None:
+            if self.root.focus_get() is not widget:  # moved on, or an ancestor's FocusIn
+                return
             name = next((fid for fid, w in getattr(self.view, "widgets", {}).items()
                          if str(widget).startswith(str(w))), widget.winfo_class())
             self.trace(f"focus {name} {'shown' if self.scroller.visible(widget) else 'hidden'}")

@@ -68,12 +68,15 @@ class UiRun:
         self.wait(f"page {page}")
         self.wait("drawn")
 
+    # Lines that report what is on screen rather than something that happened (ui.app traces them).
+    OBSERVATIONS = ("scroll ", "focus ", "size ", "default ", "countdown ")
+
     def quiet(self, seconds: float = 0.4) -> list[str]:
-        """Events that arrive within `seconds` (to show that a key did nothing)."""
+        """Events that arrive within `seconds` (to show that a key did nothing); observations left out."""
         time.sleep(seconds)
         lines = self.events()
         new, self.seen = lines[self.seen:], len(lines)
-        return new
+        return [line for line in new if not line.startswith(self.OBSERVATIONS)]
 
     def xdo(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True, timeout=10)
