@@ -111,8 +111,8 @@ class App:
                                 fit=theme.screen_fit(root, fill=self.fills_screen))
         self._shell()
         self._bindings()
-        self.show(PREFLIGHT if self._preflight_page_needed() else self._first_page())
         root.bind("<Map>", self._mapped, add="+")
+        self.show(PREFLIGHT if self._preflight_page_needed() else self._first_page())
         for job in background:
             self._start(job)
 
@@ -384,6 +384,12 @@ class App:
         self.heading.configure(text=title)
         self.step.configure(text=self._step_text())
         self.view.frame.pack(fill="both", expand=True)
+        # Map the new widgets now: Tk gives the focus to an unmapped widget only once it is mapped, and keys
+        # typed meanwhile (a fast typist, or a key held down) would go to the destroyed page and be lost.
+        # (The first page is shown before the window is: no key can arrive early, and mapping it here would
+        # show the window before its first page is ready.)
+        if self.root.winfo_ismapped():
+            self.root.update_idletasks()
         self.update_nav()
         if focus_field and isinstance(self.view, pages.FormView):
             self.view.focus_field(focus_field)
