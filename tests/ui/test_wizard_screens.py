@@ -167,7 +167,7 @@ def test_a_cleared_computer_name_blocks_next_until_fixed(ui: Start, spec_dir: Pa
     run.focus()
     run.key("Down", "Tab")
     run.wait("focus computer_name shown")
-    run.key("ctrl+a", "BackSpace", "Return")
+    run.key("End", "shift+Home", "BackSpace", "Return")
     run.wait("notice Computer name needs attention: see the marked field.")
     run.wait("invalid computer_name")
     run.shot("technician-1-invalid-name")
