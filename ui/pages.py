@@ -361,6 +361,9 @@ class ConfirmView(PageView):
             else:
                 self.countdown.pack(anchor="w", fill="x", pady=pad)
             self._wrapped.append(self.countdown)
+            width = self.frame.winfo_width()
+            if width > 1:
+                self.countdown.configure(wraplength=max(200, width - self.look.px(8)))
         self.countdown.configure(text=text, style=style)
 
     def _typed(self) -> None:
