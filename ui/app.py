@@ -407,9 +407,9 @@ class App:
 
     def _step_text(self) -> str:
         """Where the person is: "Step 2 of 3" (the pages that show given the answers so far)."""
-        if self.pos == PREFLIGHT:
-            return "Checking this computer"
         shown = self.flow.visible_pages()
+        if self.pos == PREFLIGHT:
+            return f"Checks first, then {len(shown)} step{'s' if len(shown) != 1 else ''}"
         if self.pos not in shown:
             return ""
         return f"Step {shown.index(self.pos) + 1} of {len(shown)}"

@@ -85,7 +85,7 @@ def test_a_long_page_scrolls_and_every_field_is_seen_and_reached(
     window_w, window_h, line = _size(run)
     assert window_w == width and window_h >= height - 60, (window_w, window_h)
     assert line >= 0.15 * dpi, line
-    if width >= 1920:
+    if width * 96 / dpi >= 1920:  # a large screen, not just a dense one: a full-screen wizard's text grows
         assert line >= 0.2 * dpi, line
     run.wait(f"focus {FIELDS[0]} shown")
     run.shot(f"long-page-{width}x{height}-{dpi}-top")
@@ -128,6 +128,30 @@ def test_enter_mashing_on_the_confirm_page_commits_nothing(
     run.key("Tab", "Tab", "Tab")  # the table, Cancel, Back, then Finish: drawn as the default only now
     run.wait("default Finish")
     run.key("Return")
+    run.wait("finish")
+    assert run.communicate() == 0, run.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["SMSTSPreferredAdvertID"] == "CM120045"
+
+
+def test_the_kiosk_at_every_size_asks_for_the_typed_code_and_enter_there_finishes(
+        ui_on: Start, screen: Screen, spec_dir: Path, tmp_path: Path) -> None:
+    display, width, height, dpi = screen
+    out = tmp_path / "out.json"
+    run = ui_on(display, *_args(spec_dir, spec_dir / "kiosk.yaml", out, tmp_path), title="Reset this lab computer")
+    run.ready("welcome")
+    window_w, window_h, _line = _size(run)
+    assert (window_w, window_h) == (width, height)  # the whole screen
+    run.key("Return")
+    run.wait("page choose")
+    run.key("Down", "Return")
+    run.wait("page confirm")
+    run.key("Return", "Return")  # nothing typed yet: Enter does nothing
+    run.type("2HL")
+    run.shot(f"kiosk-confirm-{width}x{height}-{dpi}")
+    run.key("Return")
+    assert "finish" not in run.quiet(0.5)
+    run.type("3")
+    run.key("Return")  # the right code, then Enter in its box: a deliberate act
     run.wait("finish")
     assert run.communicate() == 0, run.stderr
     assert json.loads(out.read_text(encoding="utf-8"))["SMSTSPreferredAdvertID"] == "CM120045"
