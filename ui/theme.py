@@ -121,7 +121,7 @@ def apply(root: tk.Tk, profile: Profile, *, kiosk: bool, fit: float = 1.0) -> Lo
     style.configure("Error.TLabel", foreground=ERROR_FG, font=small)
     style.configure("Notice.TLabel", foreground="#0b5a0b", font=small)
     style.configure("Step.TLabel", background=accent, foreground=look.accent_text, font=small)
-    strong = tkfont.Font(root, family=family, size=points + 2, weight="bold")
+    strong = (family, points + 1, "bold")  # a font description: a Font object would need keeping alive
     style.configure("Warning.TLabel", background=WARN_BG, foreground=WARN_FG, font=strong, padding=look.px(6))
     style.configure("Help.TLabel", foreground="#505050", font=small)
     style.configure("Pass.TLabel", foreground="#107c10")
