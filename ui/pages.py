@@ -180,8 +180,11 @@ class FormView(PageView):
             focus = None
         if locked and fld.type not in ("text", "password"):
             ttk.Label(holder, text=note, style="Help.TLabel").pack(anchor="w")
-        error = ttk.Label(holder, style="Error.TLabel")
-        error.pack(anchor="w")
+        if isinstance(widget, ValidatedEntry):
+            error = widget.message  # a text field shows its problem under itself, as you type
+        else:
+            error = ttk.Label(holder, style="Error.TLabel")
+            error.pack(anchor="w")
         self.errors[fld.id] = error
         self.widgets[fld.id] = widget
         if self.first_focus is None and focus is not None and not locked:
@@ -206,13 +209,12 @@ class FormView(PageView):
 
     def _unmark(self, field_id: str) -> None:
         widget = self.widgets.get(field_id)
-        if field_id in self.errors:
+        if field_id in self.errors and not isinstance(widget, ValidatedEntry):  # that one keeps itself current
             self.errors[field_id].configure(text="")
         box = getattr(widget, "listbox", None)
         if box is not None:
             box.configure(highlightbackground=UNMARKED, highlightcolor=self.look.accent)
-        marked = any(label.cget("text") for label in self.errors.values()) or any(
-            isinstance(w, ValidatedEntry) and w.marked for w in self.widgets.values())
+        marked = any(str(label.cget("text")).startswith(WARNING_SIGN) for label in self.errors.values())
         if not marked:
             self.host.clear_notice()
 

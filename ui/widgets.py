@@ -624,10 +624,6 @@ class ValidatedEntry(ttk.Frame):
         self.entry.configure(style="Invalid.TEntry")
         self.message.configure(text=f"{WARNING_SIGN} {text}", style="Error.TLabel")
 
-    @property
-    def marked(self) -> bool:
-        return str(self.entry.cget("style")) == "Invalid.TEntry"
-
     def clear_problem(self) -> None:
         self.entry.configure(style="TEntry")
         self.message.configure(text="")
