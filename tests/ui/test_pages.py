@@ -3,6 +3,8 @@ the technician's sources, the step indicator, lists with descriptions, word filt
 
 from __future__ import annotations
 
+import subprocess
+import time
 import tkinter as tk
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,15 +127,25 @@ def test_the_technician_confirm_page_keeps_the_table_with_readable_sources(displ
 @pytest.fixture
 def root(display: str) -> Iterator[tk.Tk]:
     window = tk.Tk()
+    window.title("prestart list test")
+    window.geometry("700x500")
     yield window
     window.destroy()
 
 
 def _key(widget: tk.Misc, keysym: str) -> None:
+    """A real key press (XTEST, through xdotool) to `widget`, which gets the keyboard focus first."""
+    root = widget.winfo_toplevel()
+    root.update()
+    found = subprocess.run(["xdotool", "search", "--name", "^prestart list test$"], capture_output=True, text=True)
+    subprocess.run(["xdotool", "windowactivate", "--sync", found.stdout.split()[0]], capture_output=True, timeout=10)
     widget.focus_force()
-    widget.update()
-    widget.event_generate(f"<KeyPress-{keysym}>", when="now")
-    widget.update()
+    root.update()
+    subprocess.run(["xdotool", "key", keysym], check=True, timeout=10)
+    deadline = time.monotonic() + 0.3
+    while time.monotonic() < deadline:  # let the key arrive and its binding run
+        root.update()
+        time.sleep(0.01)
 
 
 DEPLOYMENTS = [
