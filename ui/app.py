@@ -751,6 +751,7 @@ class App:
     def _close_dialog(self) -> None:
         dialog, self.dialog = self.dialog, None
         self._dialog_focused = None
+        self.dialog_buttons = None
         if dialog is not None:
             with contextlib.suppress(tk.TclError):
                 dialog.grab_release()
