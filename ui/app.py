@@ -736,7 +736,8 @@ class App:
         dialog.update_idletasks()
         root = self.root
         x = root.winfo_rootx() + (root.winfo_width() - dialog.winfo_reqwidth()) // 2
-        y = root.winfo_rooty() + (root.winfo_height() - dialog.winfo_reqheight()) // 3
+        # Below the middle: the page's top (its text, a countdown saying it is paused) stays in sight.
+        y = root.winfo_rooty() + (root.winfo_height() - dialog.winfo_reqheight()) * 2 // 3
         dialog.geometry(f"+{max(0, x)}+{max(0, y)}")
         dialog.deiconify()
         try:

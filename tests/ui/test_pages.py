@@ -201,3 +201,17 @@ def test_a_checklist_uses_check_boxes_and_its_keys(root: tk.Tk) -> None:
     assert UNCHECKED in box.get(1)
     widget.filter_var.set("app 11 group")
     assert [k for kind, k in widget.rows if kind == "item"] == [11]
+
+
+@pytest.mark.parametrize(("accent", "ring"), [("#0067b8", "white"), ("#ffd800", "black")])
+def test_focus_is_drawn_on_plain_and_accent_buttons_in_any_theme(root: tk.Tk, accent: str, ring: str) -> None:
+    from agent.profile.model import Theme
+
+    look = theme.apply(root, Profile(version=1, theme=Theme(accent=accent)), kiosk=False)
+    style = ttk.Style(root)
+    assert look.accent_text == ring  # the ring inside an accent button has the colour of its text
+    assert style.lookup("Accent.TButton", "focuscolor") == ring
+    assert style.lookup("TButton", "focuscolor") == theme.FOCUS_RING
+    assert int(style.lookup("TButton", "focusthickness")) >= 2
+    assert int(style.lookup("Accent.TButton", "focusthickness")) >= 2
+    assert accent in str(style.map("TEntry", "bordercolor"))  # a focused entry has an accent border
