@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter, itemgetter
@@ -61,6 +62,7 @@ class Option(Record):
     enabled: bool
     reason: str
     item: Item
+    description: str = ""  # the catalog item's `description`, shown beside its label
 
 
 class FieldError(Exception):
@@ -293,7 +295,7 @@ class Flow:
     def _option(item: Item, lookup: Callable[[str], str]) -> Option:
         enabled = not item.requires or check_expr(item.requires, lookup)
         reason = "" if enabled else f"requires {item.requires}"
-        return Option(item.id, item.label, item.value, item.group, enabled, reason, item)
+        return Option(item.id, item.label, item.value, item.group, enabled, reason, item, item.attr("description"))
 
     def options(self, fld: Field, vars: Variables | None = None) -> tuple[Option, ...]:
         """What a choice or multi field offers to the current role; `requires` false = disabled."""
@@ -358,9 +360,12 @@ class Flow:
 
     def text_problem(self, fld: Field, value: str) -> str | None:
         """Inline validation for text and password fields (the UI shows it as you type)."""
-        if not value:
-            return "required" if fld.required else None
         rule = fld.validate
+        if not value:
+            # A computer name cannot be empty even when the field is optional: "install ... as ." helps no one.
+            if rule is not None and rule.preset == "netbios":
+                return netbios_problem(value)
+            return "required" if fld.required else None
         if rule is None:
             return None
         if rule.preset == "netbios":
@@ -537,6 +542,68 @@ class Flow:
                 continue
             entries += [e.to_dict() for e in plan]
         return entries
+
+    def describe_rule(self, label: str) -> str:
+        """A rule as a person reads it: its name, else its number and condition (not `rules[3]`)."""
+        rule = next((r for r in self.profile.rules if r.label == label), None)
+        if rule is None or rule.name:
+            return label
+        if rule.lookup is not None:
+            matched = ", ".join(f"{attr} = {var}" for attr, var in rule.lookup.match)
+            return f"rule {rule.position + 1} (catalog list {rule.lookup.list} where {matched})"
+        return f"rule {rule.position + 1} (" + (f"when {rule.when})" if rule.when else "always)")
+
+    def describe_origin(self, origin: Origin) -> str:
+        """Where a value came from, in words for the confirm page: "rule: Laptops", "you chose (Language)"."""
+        labels = {fld.id: fld.label for _, fld in self.profile.fields()}
+        kind, detail = origin.kind, origin.detail
+        if kind == USER:
+            return f"you chose ({labels.get(detail, detail)})"
+        if kind == DEFAULT:
+            return f"default ({labels.get(detail, detail)})"
+        if kind in (RULE, LOOKUP):
+            described = self.describe_rule(detail)
+            return described if described.startswith("rule ") else f"rule: {described}"
+        return {FACT: "this computer", ENGINE: "boot engine", "prestart": "Prestart"}.get(kind, kind)
+
+    def readable_sources(self, state: State) -> dict[str, str]:
+        """sources() in words, for people (the receipt keeps the exact form)."""
+        origins, unknown = state.origins, Origin("prestart")
+        return {name: self.describe_origin(origins.get(name.casefold(), unknown)) for name in self.result(state)}
+
+    def choices_in_words(self, state: State, upto: int) -> list[tuple[str, str]]:
+        """(field label, the answer in words) for every field shown on pages before `upto`: the plain summary
+        a kiosk user sees instead of variable names. Secret fields and fields rules locked are left out."""
+        out: list[tuple[str, str]] = []
+        walked = self.base.copy()
+        for index, page in enumerate(self.profile.pages[:upto]):
+            if not self.page_visible(page, walked.vars):
+                continue
+            walked = self.walk(index)
+            for fld in page.fields:
+                if not self.field_visible(fld, walked.vars) or fld.is_secret or self.locked_by(fld, walked):
+                    continue
+                value = self.answers[fld.id] if fld.id in self.answers else self.initial_value(fld, walked)
+                words = self._in_words(fld, value)
+                if words:
+                    out.append((fld.label, words))
+                with contextlib.suppress(FieldError):
+                    self.apply_field(fld, value, walked, answered=fld.id in self.answers)
+        return out
+
+    def _in_words(self, fld: Field, value: Any) -> str:
+        if fld.type == "checkbox":
+            return "yes" if value is True or str(value).casefold() in ("true", "1", "yes") else "no"
+        if fld.type in ("choice", "multi"):
+            index = self._offered_by_id(fld)
+            ids = value if isinstance(value, list) else ([value] if value else [])
+            found = [index[str(i).casefold()][1] for i in ids if str(i).casefold() in index]
+            if not found:
+                return "none" if fld.type == "multi" else ""
+            if len(found) == 1 and found[0].attr("description"):
+                return f"{found[0].label} ({found[0].attr('description')})"
+            return ", ".join(item.label for item in found)
+        return str(value or "")
 
     def sources(self, state: State) -> dict[str, str]:
         """Where each committed variable came from (engine, default, rule, lookup, user)."""

@@ -15,7 +15,7 @@ from agent.errors import Cancelled, NotReady, PrestartError
 from agent.flow import CheckResult, FieldError, Flow, State
 from agent.log import get_logger
 from ui import pages, theme
-from ui.widgets import breaking
+from ui.widgets import DefaultButton, ScrollFrame, breaking
 from ui.window import open_window
 
 TYPE_CHECKING = False
@@ -85,6 +85,8 @@ class App:
         self.view: pages.PageView | None = None
         self.pos = 0
         self.dialog: tk.Toplevel | None = None
+        self._last_scroll = ""
+        self.dialog_buttons: DefaultButton | None = None  # the open dialog's buttons (kept alive with it)
         self._dialog_focused: tk.Misc | None = None  # where the dialog's focus goes back to
         self._countdown_job: str | None = None
         self._countdown_left = 0
@@ -92,7 +94,6 @@ class App:
         self._last_activity = time.monotonic()
         self._jobs = 0
         self._done: deque[Callable[[], None] | None] = deque()  # append and popleft are thread-safe
-        self._notice_job: str | None = None
         self.preflight: list[CheckResult] = flow.preflight()
         unlock = profile.kiosk.technician_unlock
         self.gate: PinGate | None = None
@@ -104,11 +105,14 @@ class App:
         self.root = root = root if root is not None else open_window()
         self.x11 = root.tk.call("tk", "windowingsystem") == "x11"
         root.title(profile.title)
-        self.look = theme.apply(root, profile, kiosk=self.kiosk_rules)
+        # A real run fills the screen it is given (WinPE has nothing else to show); a preview is a window.
+        self.fills_screen = self.kiosk or not preview
+        self.look = theme.apply(root, profile, kiosk=self.kiosk_rules,
+                                fit=theme.screen_fit(root, fill=self.fills_screen))
         self._shell()
         self._bindings()
-        self.show(PREFLIGHT if self._preflight_page_needed() else self._first_page())
         root.bind("<Map>", self._mapped, add="+")
+        self.show(PREFLIGHT if self._preflight_page_needed() else self._first_page())
         for job in background:
             self._start(job)
 
@@ -130,42 +134,71 @@ class App:
                 root.overrideredirect(True)
             root.attributes("-topmost", True)
         else:
-            width = min(root.winfo_screenwidth(), round(800 * look.scale))
-            height = min(root.winfo_screenheight(), round(600 * look.scale))
-            root.geometry(f"{width}x{height}")
-            root.minsize(min(width, 640), min(height, 480))
+            self._size_window()
         root.protocol("WM_DELETE_WINDOW", self._close_requested)
 
         header = ttk.Frame(root, style="Header.TFrame", padding=(px(16), px(10)))
         self.logo = theme.load_logo(root, self.profile, look)
         if self.logo is not None:
             ttk.Label(header, image=self.logo, style="Header.TLabel").pack(side="left", padx=(0, px(12)))
+        self.step = ttk.Label(header, style="Step.TLabel")
+        self.step.pack(side="right", padx=(px(12), 0))
         self.heading = ttk.Label(header, text=self.profile.title, style="Header.TLabel")
         self.heading.pack(side="left", fill="x")
-        self.body = ttk.Frame(root, padding=(px(16), px(12)))
+        self.scroller = ScrollFrame(root, padding=(px(16), px(12)))
+        self.body = self.scroller.inner
         self.notice = ttk.Label(root, style="Error.TLabel", padding=(px(16), 0))
         nav = ttk.Frame(root, padding=(px(16), px(8)))
         self.cancel_button = ttk.Button(nav, text="Cancel", command=self.ask_cancel)
         self.back_button = ttk.Button(nav, text="Back", command=self.back)
-        self.next_button = ttk.Button(nav, text="Next", style="Accent.TButton", command=self.next)
+        self.next_button = ttk.Button(nav, text="Next", command=self.next)
         self.cancel_button.pack(side="left")
         self.next_button.pack(side="right")
         self.back_button.pack(side="right", padx=(0, px(8)))
-        self.status = ttk.Label(root, style="Status.TLabel", padding=(px(16), px(4)), anchor="w")
+        # Enter presses the focused button, so the button drawn as the default follows the focus.
+        self.default_button = DefaultButton([self.cancel_button, self.back_button, self.next_button],
+                                            self.next_button, self._default_changed)
+        self.status = ttk.Label(root, style="Status.TLabel", padding=(px(16), px(4)), anchor="w", justify="left")
+        # On a narrow screen the status line wraps instead of losing its end.
+        self.status.bind("<Configure>", lambda e: self.status.configure(wraplength=max(200, e.width - px(32))))
         header.pack(side="top", fill="x")
         self.status.pack(side="bottom", fill="x")
         ttk.Separator(root).pack(side="bottom", fill="x")
         nav.pack(side="bottom", fill="x")
         self.notice.pack(side="bottom", fill="x")
-        self.body.pack(side="top", fill="both", expand=True)
+        self.scroller.pack(side="top", fill="both", expand=True)
         self._status()
+
+    def _size_window(self) -> None:
+        """The technician's window: the whole screen for a real run (maximised, so a window manager keeps
+        its title bar), a sensible share of it for a preview on a desktop."""
+        root, look = self.root, self.look
+        screen_w, screen_h = root.winfo_screenwidth(), root.winfo_screenheight()
+        if self.fills_screen:
+            root.geometry(f"{screen_w}x{screen_h}+0+0")
+            try:
+                if self.x11:
+                    root.attributes("-zoomed", True)
+                else:
+                    root.state("zoomed")
+            except tk.TclError:
+                log.debug("the window cannot be maximised here; it keeps the screen's size", exc_info=True)
+        else:
+            width = min(screen_w, max(round(800 * look.scale), round(screen_w * 0.6)))
+            height = min(screen_h, max(round(600 * look.scale), round(screen_h * 0.7)))
+            root.geometry(f"{width}x{height}")
+        root.minsize(min(screen_w, 640), min(screen_h, 480))
 
     def _bindings(self) -> None:
         root = self.root
         root.bind("<Return>", self._enter)
         root.bind("<KP_Enter>", self._enter)
         root.bind("<Escape>", self._escape)
-        root.bind("<Alt-F4>", lambda _e: "break")
+        # Alt+F4 asks the same question as the close button and Cancel (the kiosk ignores all three).
+        root.bind("<Alt-F4>", breaking(self._close_requested))
+        # Page Up / Page Down scroll a long page (lists bind them first and stop them there).
+        root.bind("<Prior>", breaking(lambda: self.scroller.page(-1)))
+        root.bind("<Next>", breaking(lambda: self.scroller.page(1)))
         for chord in UNLOCK_CHORD:
             root.bind_all(chord, self._unlock_chord)
         for sequence in ("<KeyPress>", "<ButtonPress>", "<Motion>"):
@@ -175,6 +208,8 @@ class App:
         # appear. Tcl picks out the windows: a Python callback for each of the first page's ~25 widgets as
         # they map cost ~0.5 ms before it was drawn.
         if self.trace is not _no_trace:
+            root.bind_all("<FocusIn>", self._focus_changed, add="+")
+            self.scroller.on_scroll = self._scrolled
             mapped = root.register(self._window_mapped)
             root.tk.eval(f'bind all <Map> {{+if {{[winfo toplevel %W] eq "%W"}} {{{mapped} %W}}}}')
         if self.kiosk_rules and self.profile.kiosk.idle_reset_seconds > 0:
@@ -185,6 +220,8 @@ class App:
             return
         self.root.unbind("<Map>")
         self.root.after_idle(lambda: self.trace("drawn"))
+        self.root.after_idle(lambda: self.trace(f"size {self.root.winfo_width()}x{self.root.winfo_height()} "
+                                                f"text {self.look.body.metrics('linespace')}px"))
         if self.kiosk:
             self.root.after(20, self._keep_focus)
 
@@ -270,12 +307,40 @@ class App:
             parts.append("PREVIEW: nothing is committed")
         self.status.configure(text="  ·  ".join(parts))
 
-    def notify(self, text: str) -> None:
-        """A short message above the buttons (problems, unlock results); it fades after a while."""
-        self.notice.configure(text=text)
-        if self._notice_job:
-            self.root.after_cancel(self._notice_job)
-        self._notice_job = self.root.after(6000, lambda: self.notice.configure(text=""))
+    def notify(self, text: str, *, error: bool = True) -> None:
+        """A message above the buttons about the page on screen (a problem, or the unlock's result): it
+        stays until it is fixed or the page changes, in red only for problems."""
+        self.notice.configure(text=text, style="Error.TLabel" if error else "Notice.TLabel")
+        self.trace(f"notice {text}")
+
+    def clear_notice(self) -> None:
+        if self.notice.cget("text"):
+            self.notice.configure(text="")
+            self.trace("notice cleared")
+
+    def _scrolled(self, first: float, _last: float) -> None:
+        where = f"scroll {first:.2f}"
+        if where != self._last_scroll:
+            self._last_scroll = where
+            self.trace(where)
+
+    def _default_changed(self, text: str) -> None:
+        self.trace(f"default {text}")
+
+    def _focus_changed(self, event: tk.Event) -> None:
+        """PRESTART_UI_TRACE: which field has the focus and whether it is on screen (tests of long pages)."""
+        widget = event.widget
+        if not isinstance(widget, tk.Misc) or not str(widget).startswith(str(self.body) + "."):
+            return
+
+        def report() -> None:
+            if self.root.focus_get() is not widget:  # moved on, or an ancestor's FocusIn
+                return
+            name = next((fid for fid, w in getattr(self.view, "widgets", {}).items()
+                         if str(widget).startswith(str(w))), widget.winfo_class())
+            self.trace(f"focus {name} {'shown' if self.scroller.visible(widget) else 'hidden'}")
+
+        self.root.after(60, report)  # after the page scrolled it into view
 
     # -- navigation --------------------------------------------------------------------------------
 
@@ -300,8 +365,10 @@ class App:
     def show(self, pos: int, *, focus_field: str = "") -> None:
         """Replace the body with page `pos` (built now: pages are built lazily, one at a time)."""
         self._stop_countdown()
+        self.clear_notice()  # notices belong to the page they are about
         if self.view is not None:
             self.view.destroy()
+        self.scroller.top()
         self.pos = pos
         if pos == PREFLIGHT:
             title, page_id = "Checking this computer", "preflight"
@@ -315,7 +382,14 @@ class App:
             title, page_id = page.title or self.profile.title, page.id
             self.view = pages.build(self, self.body, pos, page)
         self.heading.configure(text=title)
+        self.step.configure(text=self._step_text())
         self.view.frame.pack(fill="both", expand=True)
+        # Map the new widgets now: Tk gives the focus to an unmapped widget only once it is mapped, and keys
+        # typed meanwhile (a fast typist, or a key held down) would go to the destroyed page and be lost.
+        # (The first page is shown before the window is: no key can arrive early, and mapping it here would
+        # show the window before its first page is ready.)
+        if self.root.winfo_ismapped():
+            self.root.update_idletasks()
         self.update_nav()
         if focus_field and isinstance(self.view, pages.FormView):
             self.view.focus_field(focus_field)
@@ -324,15 +398,31 @@ class App:
         if pos >= 0 and pos < len(self.profile.pages):
             page = self.profile.pages[pos]
             if page.type == "confirm" and page.countdown is not None:
-                self._start_countdown(page.countdown.seconds)
+                if page.countdown.on_timeout == "cancel" or self.profile.allow_unattended_commit:
+                    self._start_countdown(page.countdown.seconds)
+                else:
+                    log.info("page %s: countdown not started: the profile does not allow an unattended commit "
+                             "(allow_unattended_commit)", page.id)
         self.trace(f"page {page_id}")
+
+    def _step_text(self) -> str:
+        """Where the person is: "Step 2 of 3" (the pages that show given the answers so far)."""
+        shown = self.flow.visible_pages()
+        if self.pos == PREFLIGHT:
+            return f"Checks first, then {len(shown)} step{'s' if len(shown) != 1 else ''}"
+        if self.pos not in shown:
+            return ""
+        return f"Step {shown.index(self.pos) + 1} of {len(shown)}"
 
     def _focus_page(self) -> None:
         if self.view is None:
             return
         target = self.view.first_focus
         if target is None:
-            target = self.next_button if self.view.can_advance() else self.cancel_button
+            if self._is_last():  # never Finish: a stray Enter must not commit (Back is harmless)
+                target = self.back_button if self._prev_index(self.pos) is not None else self.cancel_button
+            else:
+                target = self.next_button if self.view.can_advance() else self.cancel_button
         target.focus_set()
 
     def _is_last(self) -> bool:
@@ -342,7 +432,10 @@ class App:
         """Enable and label Back / Next / Finish for the current page."""
         if self.view is None:
             return
-        self.next_button.configure(text="Finish" if self._is_last() else "Next")
+        last = self._is_last()
+        self.next_button.configure(text="Finish" if last else "Next")
+        # On the last page no button is the default: Finish acts only when it is pressed itself.
+        self.default_button.set_default(None if last else self.next_button)
         self.next_button.state(["!disabled"] if self.view.can_advance() else ["disabled"])
         self.back_button.state(["!disabled"] if self._prev_index(self.pos) is not None else ["disabled"])
 
@@ -359,13 +452,14 @@ class App:
         if not self.view.can_advance():
             if self.pos == PREFLIGHT:
                 self.notify("A required check failed: fix it and press Retry.")
-            else:
-                self.notify("Type the confirmation text exactly as shown to continue.")
+            elif isinstance(self.view, pages.ConfirmView) and self.view.expected:
+                self.notify(f"Type {self.view.expected} exactly as shown to continue.")
             return
         if self.pos == PREFLIGHT:
             self.show(self._first_page())
             return
         if not self.view.validate():
+            self.trace("invalid " + ",".join(getattr(self.view, "problems", ())))
             return
         if self.pos < len(self.profile.pages):
             page = self.profile.pages[self.pos]
@@ -412,8 +506,13 @@ class App:
         focused = self.root.focus_get()
         if isinstance(focused, ttk.Button | tk.Button):
             focused.invoke()
-        else:
+        elif not self._is_last():
             self.next()
+        elif isinstance(self.view, pages.ConfirmView) and focused is not None and focused is self.view.entry:
+            # A correct typed confirmation is a deliberate act; anything else must reach Finish itself.
+            self.next()
+        else:
+            self.notify("Nothing is changed until you press Finish itself (Tab to it, or click it).", error=False)
         return "break"
 
     def _escape(self, _event: tk.Event) -> str:
@@ -422,11 +521,15 @@ class App:
         return "break"
 
     def _close_requested(self) -> None:
+        """Alt+F4 or the close button: in the kiosk nothing, otherwise the same question as Cancel."""
         if self.kiosk:
             log.info("close request ignored: kiosk mode")
             self.trace("close ignored")
             return
-        self.fail(Cancelled("the window was closed", "start again to choose"))
+        if self.dialog is not None:
+            self.dialog.lift()
+            return
+        self.ask_cancel()
 
     def _cancel_error(self) -> PrestartError:
         if self.pos == PREFLIGHT and any(r.blocking for r in self.preflight):
@@ -461,18 +564,33 @@ class App:
     def _countdown_page(self) -> pages.ConfirmView | None:
         return self.view if isinstance(self.view, pages.ConfirmView) else None
 
+    def _countdown_text(self, view: pages.ConfirmView, cancels: bool, left: int) -> str:
+        """What happens at zero, in words, with the seconds left."""
+        if not cancels:
+            action = "Finish" if self._is_last() else "Next"
+            return (f"{action} will be pressed in {left} s with nobody at the machine. "
+                    "Press any key or click to stop it.")
+        then = {"reboot": " and this computer will restart", "shutdown": " and this computer will shut down"}.get(
+            self.profile.on_cancel, "") if not self.preview else ""
+        return f"Not confirmed in {left} s: this stops without changing anything{then}."
+
     def _tick(self) -> None:
         view = self._countdown_page()
         if view is None or view.page.countdown is None:
             return
         cancels = view.page.countdown.on_timeout == "cancel"
         left = self._countdown_left
+        if self.dialog is not None:  # someone is answering a question: the clock waits for them
+            self.trace("countdown paused")
+            view.say(self._countdown_text(view, cancels, left) + " (paused)", "Warning.TLabel")
+            self._countdown_job = self.root.after(1000, self._tick)
+            return
         if left <= 0:
             self._countdown_job = None
             self._timeout(view, cancels)
             return
-        verb = "Cancelling" if cancels else "Continuing"
-        view.countdown.configure(text=f"{verb} in {left} s")
+        view.say(self._countdown_text(view, cancels, left), "Warning.TLabel")
+        self.trace(f"countdown {left}")
         self._countdown_left -= 1
         self._countdown_job = self.root.after(1000, self._tick)
 
@@ -491,11 +609,12 @@ class App:
         self._last_activity = time.monotonic()
         # A countdown that would continue on its own stops once someone is at the keyboard;
         # one that cancels keeps running: it is the kiosk's safety net.
-        if event.type in (tk.EventType.KeyPress, tk.EventType.ButtonPress) and self._countdown_job is not None:
+        if self._countdown_job is not None:
             view = self._countdown_page()
             if view is not None and view.page.countdown is not None and view.page.countdown.on_timeout != "cancel":
                 self._stop_countdown()
-                view.countdown.configure(text="Countdown stopped: press Finish when ready.")
+                view.say("Countdown stopped: press Finish when you are ready.", "Help.TLabel")
+                self.trace("countdown stopped")
 
     # -- kiosk: idle reset and the technician unlock ------------------------------------------------
 
@@ -573,8 +692,13 @@ class App:
                 self.trace("unlock wrong")
                 message.configure(text=f"Wrong PIN. {self.gate.remaining} attempt(s) left.")
 
-        ttk.Button(buttons, text="Unlock", style="Accent.TButton", command=submit).pack(side="right")
-        ttk.Button(buttons, text="Cancel", command=self._close_dialog).pack(side="right", padx=(0, px(8)))
+        unlock_button = ttk.Button(buttons, text="Unlock", command=submit)
+        cancel_button = ttk.Button(buttons, text="Cancel", command=self._close_dialog)
+        unlock_button.pack(side="right")
+        cancel_button.pack(side="right", padx=(0, px(8)))
+        for button in (unlock_button, cancel_button):
+            button.bind("<Return>", breaking(button.invoke))
+        self.dialog_buttons = DefaultButton([cancel_button, unlock_button], unlock_button, self._default_changed)
         entry.bind("<Return>", breaking(submit))
         dialog.bind("<Escape>", breaking(self._close_dialog))
         self._show_dialog(dialog, entry)
@@ -589,9 +713,9 @@ class App:
         log.info("technician unlock: role %s -> %s", self.flow.role, unlock.role)
         self.flow.role = unlock.role
         self._status()
-        self.notify(f"Unlocked: {unlock.role} mode.")
         self.trace("unlock ok")
         self.rebuild()  # options, pages and checks follow the role
+        self.notify(f"Unlocked: {unlock.role} mode (until the computer restarts or the screen resets).", error=False)
 
     # -- modal dialogs (no file dialogs, no other programs: only these) ---------------------------
 
@@ -612,7 +736,8 @@ class App:
         dialog.update_idletasks()
         root = self.root
         x = root.winfo_rootx() + (root.winfo_width() - dialog.winfo_reqwidth()) // 2
-        y = root.winfo_rooty() + (root.winfo_height() - dialog.winfo_reqheight()) // 3
+        # Below the middle: the page's top (its text, a countdown saying it is paused) stays in sight.
+        y = root.winfo_rooty() + (root.winfo_height() - dialog.winfo_reqheight()) * 2 // 3
         dialog.geometry(f"+{max(0, x)}+{max(0, y)}")
         dialog.deiconify()
         try:
@@ -627,6 +752,7 @@ class App:
     def _close_dialog(self) -> None:
         dialog, self.dialog = self.dialog, None
         self._dialog_focused = None
+        self.dialog_buttons = None
         if dialog is not None:
             with contextlib.suppress(tk.TclError):
                 dialog.grab_release()
@@ -642,7 +768,8 @@ class App:
         dialog = self._open_dialog(title)
         frame = ttk.Frame(dialog, padding=px(16))
         frame.pack(fill="both", expand=True)
-        ttk.Label(frame, text=question, wraplength=px(360), justify="left").pack(anchor="w")
+        ttk.Label(frame, text=question, wraplength=min(px(420), self.root.winfo_width() - px(60)),
+                  justify="left").pack(anchor="w")
         buttons = ttk.Frame(frame)
         buttons.pack(fill="x", pady=(px(12), 0))
 
@@ -651,11 +778,13 @@ class App:
             on_yes()
 
         yes_button = ttk.Button(buttons, text="Yes", command=yes)
-        no_button = ttk.Button(buttons, text="No", style="Accent.TButton", command=self._close_dialog)
+        no_button = ttk.Button(buttons, text="No", command=self._close_dialog)
         no_button.pack(side="right")
         yes_button.pack(side="right", padx=(0, px(8)))
         for button in (yes_button, no_button):
             button.bind("<Return>", breaking(button.invoke))
+        # "No" is the default; when Tab moves to "Yes", Yes is drawn as the default, because Enter presses it.
+        self.dialog_buttons = DefaultButton([yes_button, no_button], no_button, self._default_changed)
         dialog.bind("<Escape>", breaking(self._close_dialog))
         self._show_dialog(dialog, no_button)  # the safe answer has the focus
         self.trace(f"dialog {title}")

@@ -10,13 +10,14 @@ from tkinter import ttk
 
 from agent.flow import CheckResult, FieldError, Flow, Option, State
 from agent.profile.model import Field, Page
-from ui.theme import Look
-from ui.widgets import Entry, FilterList, GroupedChecklist, ValidatedEntry
+from ui.theme import ERROR_FG, Look
+from ui.widgets import WARNING_SIGN, Entry, FilterList, GroupedChecklist, ValidatedEntry
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
+UNMARKED = "#d9d9d9"  # a Listbox's own highlight colour without focus
 # Longer lists get a filter box (type to filter); shorter ones show every row at once.
 FILTER_FROM = 10
 
@@ -29,14 +30,23 @@ if TYPE_CHECKING:
         look: Look
         typed: dict[str, str]
 
-        def notify(self, text: str) -> None: ...
+        def notify(self, text: str, *, error: bool = True) -> None: ...
+        def clear_notice(self) -> None: ...
         def update_nav(self) -> None: ...
         def rebuild(self, focus_field: str = "") -> None: ...
         def retry_preflight(self) -> None: ...
 
 
+def _plain(fld: Field, message: str) -> str:
+    """A FieldError's message without the field's label or id in front: it sits right under the field."""
+    for prefix in (f"{fld.label}: ", f"{fld.id}: "):
+        if message.startswith(prefix):
+            return message[len(prefix):]
+    return message
+
+
 def _entries(options: Sequence[Option]) -> list[Entry]:
-    return [Entry(o.id, o.label, o.group, o.enabled, o.reason) for o in options]
+    return [Entry(o.id, o.label, o.group, o.enabled, o.reason, o.description) for o in options]
 
 
 class PageView:
@@ -81,6 +91,7 @@ class FormView(PageView):
         self.index = index
         self.page = page
         self.errors: dict[str, ttk.Label] = {}
+        self.problems: list[str] = []  # field ids the last validate() marked
         self.widgets: dict[str, Any] = {}
         flow = host.flow
         if page.text:
@@ -111,8 +122,7 @@ class FormView(PageView):
     def _changed(self, fld: Field, value: Any) -> None:
         flow = self.host.flow
         flow.answers[fld.id] = value
-        if fld.id in self.errors:
-            self.errors[fld.id].configure(text="")
+        self._unmark(fld.id)
         # A later field of this page may appear or disappear because of this answer.
         if [f.id for f, _ in self._fields()] != self.visible:
             self.host.rebuild(focus_field=fld.id)
@@ -126,7 +136,7 @@ class FormView(PageView):
         flow, look = self.host.flow, self.look
         pad = look.px(10)
         locked = flow.locked_by(fld, state)
-        note = f"Set by {locked}; it cannot be changed here." if locked else ""
+        note = f"Set by {flow.describe_rule(locked)}; it cannot be changed here." if locked else ""
         value = self._value(fld, state)
         holder = ttk.Frame(self.frame)
         holder.pack(fill="both", expand=fld.type == "multi", pady=(0, pad))
@@ -170,8 +180,11 @@ class FormView(PageView):
             focus = None
         if locked and fld.type not in ("text", "password"):
             ttk.Label(holder, text=note, style="Help.TLabel").pack(anchor="w")
-        error = ttk.Label(holder, style="Error.TLabel")
-        error.pack(anchor="w")
+        if isinstance(widget, ValidatedEntry):
+            error = widget.message  # a text field shows its problem under itself, as you type
+        else:
+            error = ttk.Label(holder, style="Error.TLabel")
+            error.pack(anchor="w")
         self.errors[fld.id] = error
         self.widgets[fld.id] = widget
         if self.first_focus is None and focus is not None and not locked:
@@ -183,6 +196,28 @@ class FormView(PageView):
         if target is not None:
             target.focus_set()
 
+    def _mark(self, field_id: str, message: str) -> None:
+        """A field that needs fixing: red border, a warning sign and the message under it."""
+        widget = self.widgets.get(field_id)
+        if isinstance(widget, ValidatedEntry):
+            widget.show_problem(message)
+            return
+        self.errors[field_id].configure(text=f"{WARNING_SIGN} {message}")
+        box = getattr(widget, "listbox", None)
+        if box is not None:
+            box.configure(highlightbackground=ERROR_FG, highlightcolor=ERROR_FG)
+
+    def _unmark(self, field_id: str) -> None:
+        widget = self.widgets.get(field_id)
+        if field_id in self.errors and not isinstance(widget, ValidatedEntry):  # that one keeps itself current
+            self.errors[field_id].configure(text="")
+        box = getattr(widget, "listbox", None)
+        if box is not None:
+            box.configure(highlightbackground=UNMARKED, highlightcolor=self.look.accent)
+        marked = any(str(label.cget("text")).startswith(WARNING_SIGN) for label in self.errors.values())
+        if not marked:
+            self.host.clear_notice()
+
     def validate(self) -> bool:
         flow = self.host.flow
         problems: dict[str, str] = {}
@@ -192,18 +227,19 @@ class FormView(PageView):
             try:
                 flow.apply_field(fld, value, state, answered=answered)
             except FieldError as exc:
-                problems[fld.id] = exc.message
-        for field_id, label in self.errors.items():
-            message = problems.get(field_id, "")
-            widget = self.widgets.get(field_id)
-            if isinstance(widget, ValidatedEntry):
-                if message:
-                    widget.show_problem(message)
-            else:
-                label.configure(text=message)
+                text_problem = flow.text_problem(fld, str(value or "")) if fld.type in ("text", "password") else None
+                problems[fld.id] = text_problem or _plain(fld, exc.message)
+        for field_id in self.errors:
+            if field_id in problems:
+                self._mark(field_id, problems[field_id])
+        self.problems = list(problems)
         if problems:
-            self.focus_field(next(iter(problems)))
-            self.host.notify("Please correct the highlighted field" + ("s" if len(problems) > 1 else ""))
+            first = next(iter(problems))
+            self.focus_field(first)
+            labels = {fld.id: fld.label for fld in self.page.fields}
+            more = len(problems) - 1
+            also = f" (and {more} more field{'s' if more > 1 else ''})" if more else ""
+            self.host.notify(f"{labels.get(first, first)} needs attention{also}: see the marked field.")
         return not problems
 
 
@@ -220,31 +256,52 @@ class InfoView(PageView):
 
 
 class ConfirmView(PageView):
-    """What will happen: the text, every variable that will be set, the typed confirmation, the countdown."""
+    """What will happen: the text, what was chosen (in words for a kiosk user, every variable with its
+    source for a technician), the typed confirmation, the countdown.
+
+    Nothing here presses Finish: the page starts with the focus on something harmless (the typed
+    confirmation, or the table), and Enter only finishes from Finish itself or a correct typed confirmation.
+    """
 
     def __init__(self, host: Host, parent: tk.Misc, index: int, page: Page) -> None:
         super().__init__(host, parent)
         flow, look = host.flow, self.look
         self.page = page
         self.state = flow.walk(index)
+        profile = flow.profile
+        # Kiosk users (not a technician who unlocked the kiosk) never see variable names or rule paths.
+        self.plain = profile.is_kiosk and flow.role == profile.initial_role
         if page.text:
             self.text(flow.render(page.text, self.state), pady=(0, look.px(8)))
-        self.countdown = ttk.Label(self.frame, style="Countdown.TLabel")
-        self.countdown.pack(anchor="w", pady=(0, look.px(6)))
+        # Shown only while a countdown runs (ui.app drives it through say()).
+        self.countdown = ttk.Label(self.frame, style="Warning.TLabel", wraplength=look.px(560))
         self.expected = flow.expected_confirmation(page, self.state)
         self.entry: ttk.Entry | None = None
         if self.expected:
             row = ttk.Frame(self.frame)
             row.pack(fill="x", pady=(0, look.px(8)))
-            ttk.Label(row, text=f"To confirm, type  {self.expected}  :").pack(side="left")
+            ttk.Label(row, text="To confirm, type").pack(side="left")
+            ttk.Label(row, text=self.expected, style="Title.TLabel").pack(side="left", padx=(look.px(6), 0))
             self.typed = tk.StringVar(master=row, value=host.typed.get(page.id, ""))
-            self.entry = ttk.Entry(row, textvariable=self.typed, font=look.body, width=16)
+            self.entry = ttk.Entry(row, textvariable=self.typed, font=look.body, width=max(8, len(self.expected) + 4))
             self.entry.pack(side="left", padx=(look.px(8), 0))
             self.typed.trace_add("write", lambda *_: self._typed())
             self.first_focus = self.entry
-        ttk.Label(self.frame, text="Variables that will be set:").pack(anchor="w")
-        self._summary(flow)
-        self._plan(flow)
+        if self.plain:
+            self._in_words(flow, index)
+        else:
+            ttk.Label(self.frame, text="Variables that will be set:").pack(anchor="w")
+            self._summary(flow)
+            self._plan(flow)
+
+    def _in_words(self, flow: Flow, index: int) -> None:
+        """The kiosk's summary: each answer by its field's label, chosen items by their label and description."""
+        choices = flow.choices_in_words(self.state, index)
+        if not choices:
+            return
+        self.text("You chose:", pady=(self.look.px(4), 0))
+        for label, words in choices:
+            self.text(f"\u2022  {label}: {words}", padx=(self.look.px(12), 0))
 
     def _plan(self, flow: Flow) -> None:
         """What the chosen deployment's task sequence will run, when the catalog carries its XML."""
@@ -265,14 +322,16 @@ class ConfirmView(PageView):
     def _summary(self, flow: Flow) -> None:
         holder = ttk.Frame(self.frame)
         holder.pack(fill="both", expand=True)
-        tree = ttk.Treeview(holder, columns=("value", "source"), height=6 if not self.look.kiosk else 5,
-                            takefocus=0)
+        rows = flow.result(self.state)
+        tree = ttk.Treeview(holder, columns=("value", "source"), height=max(3, min(len(rows), 8)), takefocus=1,
+                            selectmode="browse")
         tree.heading("#0", text="Variable")
         tree.heading("value", text="Value")
         tree.heading("source", text="Source")
-        tree.column("#0", width=self.look.px(190), stretch=False)
-        tree.column("value", width=self.look.px(290))
-        tree.column("source", width=self.look.px(130), stretch=False)
+        # Every column may shrink: the table is never wider than the window (the page scrolls, not sideways).
+        tree.column("#0", width=self.look.px(180), minwidth=self.look.px(90))
+        tree.column("value", width=self.look.px(210), minwidth=self.look.px(90))
+        tree.column("source", width=self.look.px(280), minwidth=self.look.px(90))
         style = ttk.Style(tree)
         style.configure("Treeview", rowheight=int(self.look.body.metrics("linespace") * 1.3))
         bar = ttk.Scrollbar(holder, orient="vertical", command=tree.yview)
@@ -280,13 +339,39 @@ class ConfirmView(PageView):
         tree.pack(side="left", fill="both", expand=True)
         bar.pack(side="right", fill="y")
         secret = flow.secret_variables()
-        sources = flow.sources(self.state)
-        for name, value in flow.result(self.state).items():
+        sources = flow.readable_sources(self.state)
+        for name, value in rows.items():
             shown = "********" if name.casefold() in secret else value
             tree.insert("", "end", text=name, values=(shown, sources.get(name, "")))
+        children = tree.get_children()
+        if children:  # the row the arrows start from, drawn as selected so the focus can be seen
+            tree.focus(children[0])
+            tree.selection_set(children[0])
+        self.table = tree
+        if self.first_focus is None:
+            self.first_focus = tree  # harmless: arrows read the table, Enter does not finish
+
+    def say(self, text: str, style: str) -> None:
+        """The countdown line: what happens when, or that the countdown stopped."""
+        if not self.countdown.winfo_manager():  # first use: right under the page text, above everything else
+            slaves = self.frame.pack_slaves()
+            pad = (0, self.look.px(8))
+            if slaves and self.page.text:
+                self.countdown.pack(anchor="w", fill="x", pady=pad, after=slaves[0])
+            elif slaves:
+                self.countdown.pack(anchor="w", fill="x", pady=pad, before=slaves[0])
+            else:
+                self.countdown.pack(anchor="w", fill="x", pady=pad)
+            self._wrapped.append(self.countdown)
+            width = self.frame.winfo_width()
+            if width > 1:
+                self.countdown.configure(wraplength=max(200, width - self.look.px(8)))
+        self.countdown.configure(text=text, style=style)
 
     def _typed(self) -> None:
         self.host.typed[self.page.id] = self.typed.get()
+        if self.can_advance():
+            self.host.clear_notice()
         self.host.update_nav()
 
     def can_advance(self) -> bool:

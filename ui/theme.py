@@ -48,12 +48,33 @@ def _readable_on(colour: str, root: tk.Misc) -> str:
     return "black" if luminance > 0.55 else "white"
 
 
-def apply(root: tk.Tk, profile: Profile, *, kiosk: bool) -> Look:
-    """Scale for the screen's DPI and the profile's `theme.scale`, set fonts and the ttk styles."""
+# Warning colours for a countdown that will act on its own, and the marks of a field that needs fixing.
+WARN_BG, WARN_FG = "#fff4ce", "#6b3d00"
+ERROR_FG = "#b00020"
+FOCUS_RING = "#1a1a1a"
+
+
+def screen_fit(root: tk.Misc, *, fill: bool) -> float:
+    """How much larger than the 1280x800 design a window filling this screen is (1.0 to 1.5).
+
+    A wizard that fills a 1920x1080 screen at 96 dpi with 10-point text looks like a few words lost in the
+    middle; when the window fills the screen (`fill`), text and padding grow with it. DPI is counted apart.
+    """
+    if not fill:
+        return 1.0
     dpi = root.winfo_fpixels("1i")
-    scale = max(0.5, min(4.0, (dpi / 96.0) * (profile.theme.scale or 1.0)))
+    width = root.winfo_screenwidth() * 96.0 / dpi
+    height = root.winfo_screenheight() * 96.0 / dpi
+    return max(1.0, min(1.5, width / 1280.0, height / 800.0))
+
+
+def apply(root: tk.Tk, profile: Profile, *, kiosk: bool, fit: float = 1.0) -> Look:
+    """Scale for the screen's DPI, the profile's `theme.scale` and `fit` (screen_fit), set fonts and styles."""
+    dpi = root.winfo_fpixels("1i")
+    factor = (profile.theme.scale or 1.0) * fit
+    scale = max(0.5, min(4.0, (dpi / 96.0) * factor))
     # Tk's own scaling maps points to pixels; include the profile's scale so every font follows it.
-    root.tk.call("tk", "scaling", dpi / 72.0 * (profile.theme.scale or 1.0))
+    root.tk.call("tk", "scaling", dpi / 72.0 * factor)
     points = KIOSK_POINTS if kiosk else BASE_POINTS
     for name in ("TkDefaultFont", "TkTextFont", "TkMenuFont", "TkHeadingFont", "TkCaptionFont"):
         with contextlib.suppress(tk.TclError):
@@ -75,23 +96,40 @@ def apply(root: tk.Tk, profile: Profile, *, kiosk: bool) -> Look:
     if "clam" in style.theme_names():
         style.theme_use("clam")  # draws the same on Windows PE, macOS and Linux; honours colours
     pad = (look.px(12), look.px(6))
+    ring = max(2, round(2 * scale))
     style.configure(".", font=body)
-    style.configure("TButton", padding=pad)
-    style.configure("Accent.TButton", background=accent, foreground=look.accent_text, padding=pad)
+    # Focus must be plain to see on every widget: a thick dark ring inside plain buttons, the text colour's
+    # ring inside accent buttons, and a dark border around entries, check boxes and lists.
+    style.configure("TButton", padding=pad, focuscolor=FOCUS_RING, focusthickness=ring)
+    style.map("TButton", bordercolor=[("focus", FOCUS_RING)])
+    style.configure("Accent.TButton", background=accent, foreground=look.accent_text, padding=pad,
+                    focuscolor=look.accent_text, focusthickness=ring)
     style.map(
-        "Accent.TButton", background=[("disabled", "#c8c8c8"), ("active", accent)], foreground=[("disabled", "#6d6d6d")]
+        "Accent.TButton",
+        background=[("disabled", "#c8c8c8"), ("active", accent)],
+        foreground=[("disabled", "#6d6d6d")],
+        bordercolor=[("focus", FOCUS_RING)],
     )
+    style.configure("TEntry", padding=look.px(3))
+    style.map("TEntry", bordercolor=[("focus", accent)], lightcolor=[("focus", accent)])
+    style.configure("Invalid.TEntry", bordercolor=ERROR_FG, lightcolor=ERROR_FG, darkcolor=ERROR_FG)
+    style.map("Invalid.TEntry", bordercolor=[("focus", ERROR_FG)], lightcolor=[("focus", ERROR_FG)])
     style.configure("Header.TFrame", background=accent)
     style.configure("Header.TLabel", background=accent, foreground=look.accent_text, font=title)
     style.configure("Title.TLabel", font=title)
     style.configure("Status.TLabel", font=small, foreground="#404040")
-    style.configure("Error.TLabel", foreground="#b00020", font=small)
+    style.configure("Error.TLabel", foreground=ERROR_FG, font=small)
+    style.configure("Notice.TLabel", foreground="#0b5a0b", font=small)
+    style.configure("Step.TLabel", background=accent, foreground=look.accent_text, font=small)
+    strong = (family, points + 1, "bold")  # a font description: a Font object would need keeping alive
+    style.configure("Warning.TLabel", background=WARN_BG, foreground=WARN_FG, font=strong, padding=look.px(6))
     style.configure("Help.TLabel", foreground="#505050", font=small)
     style.configure("Pass.TLabel", foreground="#107c10")
     style.configure("Warn.TLabel", foreground="#9d5d00")
     style.configure("Fail.TLabel", foreground="#b00020")
     style.configure("Countdown.TLabel", font=title, foreground=accent)
-    style.configure("TCheckbutton", padding=(look.px(2), look.px(4)))
+    style.configure("TCheckbutton", padding=(look.px(2), look.px(4)), focuscolor=FOCUS_RING,
+                    indicatorsize=look.px(14))
     return look
 
 

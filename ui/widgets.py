@@ -1,4 +1,5 @@
-"""Reusable widgets: a filterable list, a grouped checklist with filter and select-all, a validated entry."""
+"""Reusable widgets: a scrolling page body, a default button that follows focus, a filterable list, a grouped
+checklist with filter and select-all, a validated entry."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ DISABLED_FG = "#8a8a8a"
 GROUP_BG = "#e8e8e8"
 
 
+CHECKED, UNCHECKED = "\u2611", "\u2610"  # ☑ ☐: check boxes drawn by the list's own font
+WARNING_SIGN = "\u26a0"  # ⚠ before a field's problem, beside the red border
+
+
 class Entry(Record):
     """One row a list offers (a view of agent.flow.Option without the catalog item)."""
 
@@ -22,10 +27,187 @@ class Entry(Record):
     group: str = ""
     enabled: bool = True
     reason: str = ""
+    description: str = ""
 
     @property
     def shown(self) -> str:
-        return f"{self.label}  ({self.reason})" if not self.enabled and self.reason else self.label
+        text = f"{self.label}  \u2014  {self.description}" if self.description else self.label
+        return f"{text}  \u2014  not available: {self.reason}" if not self.enabled and self.reason else text
+
+    @property
+    def detail(self) -> str:
+        """The row in full, for the line under the list (a long row is cut off at the list's edge)."""
+        text = f"{self.label}: {self.description}" if self.description else self.label
+        if not self.enabled:
+            text += f"\nNot available: {self.reason or 'not offered here'}"
+        return text
+
+
+def matches(words: Sequence[str], key: str) -> bool:
+    """Every word of the filter is somewhere in the row, in any order ("dep 003" finds "dep-003")."""
+    return all(word in key for word in words)
+
+
+def _key(entry: Entry) -> str:
+    return f"{entry.label} {entry.id} {entry.group} {entry.description}".casefold()
+
+
+class ScrollFrame(ttk.Frame):
+    """The page body: its content scrolls when it is taller than the window (scrollbar, mouse wheel, Page
+    Up/Down), and whatever gets the keyboard focus is scrolled into view with its label."""
+
+    WHEEL_LISTS = ("Listbox", "Treeview", "Text")  # these scroll themselves under the wheel
+
+    def __init__(self, parent: tk.Misc, *, padding: tuple[int, int]) -> None:
+        super().__init__(parent)
+        background = ttk.Style(self).lookup("TFrame", "background") or "#dcdad5"
+        self.canvas = tk.Canvas(self, highlightthickness=0, borderwidth=0, background=background, takefocus=0)
+        self.bar = ttk.Scrollbar(self, orient="vertical", command=self.canvas.yview)
+        self.canvas.configure(yscrollcommand=self._scrolled)
+        self.on_scroll: Callable[[float, float], None] | None = None
+        self.inner = ttk.Frame(self.canvas, padding=padding)
+        self._window = self.canvas.create_window(0, 0, window=self.inner, anchor="nw")
+        self.canvas.pack(side="left", fill="both", expand=True)
+        self._pending = False
+        self.inner.bind("<Configure>", self._later, add="+")
+        self.canvas.bind("<Configure>", self._later, add="+")
+        root = self.winfo_toplevel()
+        for sequence in ("<MouseWheel>", "<Button-4>", "<Button-5>"):
+            root.bind_all(sequence, self._wheel, add="+")
+        root.bind_all("<FocusIn>", self._focus_in, add="+")
+
+    def _scrolled(self, first: float, last: float) -> None:  # Tcl passes them as text
+        self.bar.set(first, last)
+        if self.on_scroll is not None:
+            self.on_scroll(float(first), float(last))
+
+    def visible(self, widget: tk.Misc) -> bool:
+        """Whether all of `widget` is inside the part of the page on screen."""
+        top, height = widget.winfo_rooty(), widget.winfo_height()
+        view_top = self.canvas.winfo_rooty()
+        screen = self.winfo_screenheight()
+        return view_top <= top and top + height <= min(view_top + self.canvas.winfo_height(), screen)
+
+    @property
+    def scrolls(self) -> bool:
+        return bool(self.bar.winfo_ismapped())
+
+    def _later(self, _event: object = None) -> None:
+        if not self._pending:
+            self._pending = True
+            self.after_idle(self.layout)
+
+    def layout(self) -> None:
+        """Fit the content to the visible width; stretch it to the visible height or scroll it."""
+        self._pending = False
+        canvas = self.canvas
+        width, height = canvas.winfo_width(), canvas.winfo_height()
+        if width <= 1:
+            return
+        needed = self.inner.winfo_reqheight()
+        canvas.itemconfigure(self._window, width=width, height=max(height, needed))
+        canvas.configure(scrollregion=(0, 0, width, max(height, needed)))
+        if needed > height and not self.scrolls:
+            self.bar.pack(side="right", fill="y", before=canvas)
+        elif needed <= height and self.scrolls:
+            self.bar.pack_forget()
+            canvas.yview_moveto(0)
+
+    def top(self) -> None:
+        """A new page starts at its top."""
+        self.canvas.yview_moveto(0)
+        self._later()
+
+    def _inside(self, widget: object) -> bool:
+        return isinstance(widget, tk.Misc) and str(widget).startswith(str(self.inner) + ".")
+
+    def scroll(self, units: int) -> None:
+        if self.scrolls:
+            self.canvas.yview_scroll(units, "units")
+
+    def page(self, pages: int) -> None:
+        if self.scrolls:
+            self.canvas.yview_scroll(pages, "pages")
+
+    def _wheel(self, event: tk.Event) -> None:
+        widget = event.widget
+        if not self._inside(widget) or widget.winfo_class() in self.WHEEL_LISTS:
+            return
+        if event.num == 4 or event.delta > 0:
+            self.scroll(-3)
+        elif event.num == 5 or event.delta < 0:
+            self.scroll(3)
+
+    def _focus_in(self, event: tk.Event) -> None:
+        widget = event.widget
+        if self._inside(widget):
+            self.after_idle(lambda: self.show(widget))
+
+    def show(self, widget: tk.Misc) -> None:
+        """Scroll so that `widget`, and the field around it (its label, its problem), can be seen."""
+        if not self.scrolls:
+            return
+        try:
+            field = widget
+            # Pages pack one holder frame per field into the page frame, itself in `inner`.
+            while field.master is not None and field.master.master is not None and \
+                    field.master.master is not self.inner:
+                field = field.master
+            if field.master is None or field.master.master is not self.inner:
+                field = widget
+            top = field.winfo_rooty() - self.inner.winfo_rooty()
+            bottom = top + field.winfo_height()
+            wtop = widget.winfo_rooty() - self.inner.winfo_rooty()
+        except tk.TclError:
+            return
+        total = max(1, self.inner.winfo_height())
+        view_top = self.canvas.canvasy(0)
+        view_height = self.canvas.winfo_height()
+        if bottom - top > view_height:  # a field taller than the view: its top, then the widget itself
+            top, bottom = min(top, wtop), min(bottom, wtop + widget.winfo_height())
+        if top < view_top:
+            self.canvas.yview_moveto(max(0, top) / total)
+        elif bottom > view_top + view_height:
+            self.canvas.yview_moveto(max(0, bottom - view_height) / total)
+
+
+class DefaultButton:
+    """Of a row of buttons, the one with the keyboard focus is drawn as the default (Enter presses the
+    focused button); when none has it, `default` is (None: no button is the default)."""
+
+    def __init__(self, buttons: Sequence[ttk.Button], default: ttk.Button | None,
+                 on_change: Callable[[str], None] | None = None) -> None:
+        self.buttons = list(buttons)
+        self.default = default
+        self.focused: ttk.Button | None = None
+        self.on_change = on_change
+        self._drawn: ttk.Button | None = None
+        for button in self.buttons:
+            button.bind("<FocusIn>", functools.partial(self._focus, button), add="+")
+            button.bind("<FocusOut>", functools.partial(self._focus, None), add="+")
+        self.draw()
+
+    def _focus(self, button: ttk.Button | None, _event: object) -> None:
+        self.focused = button
+        self.draw()
+
+    def set_default(self, button: ttk.Button | None) -> None:
+        self.default = button
+        self.draw()
+
+    @property
+    def shown(self) -> ttk.Button | None:
+        """The button drawn as the default now."""
+        return self.focused or self.default
+
+    def draw(self) -> None:
+        shown = self.shown
+        for button in self.buttons:
+            button.configure(style="Accent.TButton" if button is shown else "TButton")
+        if shown is not self._drawn:
+            self._drawn = shown
+            if self.on_change is not None:
+                self.on_change(str(shown.cget("text")) if shown is not None else "none")
 
 
 def _listbox(parent: tk.Misc, look: Look, height: int) -> tuple[tk.Listbox, ttk.Frame]:
@@ -71,6 +253,14 @@ def _filter_row(owner: ttk.Frame, var: tk.StringVar, look: Look, refilter: Calla
     return entry
 
 
+def _detail_label(owner: ttk.Frame, look: Look) -> ttk.Label:
+    """A line under a list with the current row in full: its description, or why it cannot be chosen."""
+    label = ttk.Label(owner, style="Help.TLabel", justify="left")
+    label.pack(anchor="w", fill="x")
+    owner.bind("<Configure>", lambda e: label.configure(wraplength=max(200, e.width - look.px(8))), add="+")
+    return label
+
+
 def _bind_filter_keys(entry: ttk.Entry, move: Callable[[int], object]) -> None:
     # Arrows in the filter box move through the list, as in a drop-down with type-to-filter.
     entry.bind("<Down>", breaking(lambda: move(1)))
@@ -100,7 +290,7 @@ class FilterList(ttk.Frame):
         self.selected = selected
         self.on_change = on_change
         self.notify = notify
-        self._keys = [f"{e.label} {e.id}".casefold() for e in self.entries]
+        self._keys = [_key(e) for e in self.entries]
         self.shown: list[int] = []
         self.filter_var = tk.StringVar(master=self)
         self.filter_entry: ttk.Entry | None = None
@@ -110,10 +300,11 @@ class FilterList(ttk.Frame):
         height = max(2, min(len(self.entries), 8 if look.kiosk else 7))
         self.listbox, frame = _listbox(self, look, height)
         frame.pack(fill="both", expand=True)
+        self.detail = _detail_label(self, look)
         for key, step in (("<Down>", 1), ("<Up>", -1), ("<Next>", height), ("<Prior>", -height)):
             self.listbox.bind(key, breaking(functools.partial(self.move, step)))
-        self.listbox.bind("<Home>", breaking(lambda: self.move(-len(self.entries))))
-        self.listbox.bind("<End>", breaking(lambda: self.move(len(self.entries))))
+        self.listbox.bind("<Home>", breaking(lambda: self.edge(last=False)))
+        self.listbox.bind("<End>", breaking(lambda: self.edge(last=True)))
         self.listbox.bind("<<ListboxSelect>>", self._clicked)
         self.refilter()
 
@@ -122,9 +313,9 @@ class FilterList(ttk.Frame):
         return self.listbox
 
     def refilter(self) -> None:
-        text = self.filter_var.get().strip().casefold()
+        words = self.filter_var.get().casefold().split()
         keys = self._keys
-        self.shown = [i for i, key in enumerate(keys) if text in key] if text else list(range(len(keys)))
+        self.shown = [i for i, key in enumerate(keys) if matches(words, key)] if words else list(range(len(keys)))
         box = self.listbox
         box.delete(0, "end")
         if self.shown:
@@ -133,6 +324,9 @@ class FilterList(ttk.Frame):
             if not self.entries[index].enabled:
                 box.itemconfigure(row, foreground=DISABLED_FG, selectforeground=DISABLED_FG)
         self._show_selection()
+        if not self.shown and words:
+            self.detail.configure(text=f"Nothing matches \u201c{self.filter_var.get().strip()}\u201d. "
+                                       "Change or clear the filter to see every item.", style="Error.TLabel")
 
     def _row_of(self, entry_id: str) -> int | None:
         for row, index in enumerate(self.shown):
@@ -148,13 +342,15 @@ class FilterList(ttk.Frame):
             box.selection_set(row)
             box.activate(row)
             box.see(row)
+        chosen = next((e for e in self.entries if e.id == self.selected), None) if self.selected else None
+        self.detail.configure(text=chosen.detail if chosen is not None else "", style="Help.TLabel")
 
     def _choose_row(self, row: int) -> None:
         entry = self.entries[self.shown[row]]
         if not entry.enabled:
-            if self.notify:
-                self.notify(f"{entry.label} cannot be chosen: {entry.reason}")
             self._show_selection()
+            # The reason in full under the list (the row itself may be cut off at the list's edge).
+            self.detail.configure(text=entry.detail, style="Error.TLabel")
             return
         if entry.id != self.selected:
             self.selected = entry.id
@@ -175,6 +371,14 @@ class FilterList(ttk.Frame):
             direction = 1 if step > 0 else -1
             candidates = range(target, len(self.shown) if direction > 0 else -1, direction)
         for row in candidates:
+            if self.entries[self.shown[row]].enabled:
+                self._choose_row(row)
+                return
+
+    def edge(self, *, last: bool) -> None:
+        """Home / End: the first or the last enabled row."""
+        rows = range(len(self.shown) - 1, -1, -1) if last else range(len(self.shown))
+        for row in rows:
             if self.entries[self.shown[row]].enabled:
                 self._choose_row(row)
                 return
@@ -204,7 +408,7 @@ class GroupedChecklist(ttk.Frame):
         self.checked = {c for c in checked}
         self.on_change = on_change
         self.notify = notify
-        self._keys = [f"{e.label} {e.id} {e.group}".casefold() for e in self.entries]
+        self._keys = [_key(e) for e in self.entries]
         self.groups: dict[str, list[int]] = {}
         for index, entry in enumerate(self.entries):
             self.groups.setdefault(entry.group, []).append(index)
@@ -213,14 +417,18 @@ class GroupedChecklist(ttk.Frame):
         self.filter_entry = _filter_row(self, self.filter_var, look, self.refilter)
         self.count = ttk.Label(self, style="Help.TLabel")
         rows = len(self.entries) + (len(self.groups) if len(self.groups) > 1 else 0)
-        self.listbox, frame = _listbox(self, look, max(3, min(rows, 8)))
+        height = max(3, min(rows, 8))
+        self.listbox, frame = _listbox(self, look, height)
         frame.pack(fill="both", expand=True)
         self.count.pack(anchor="w")
+        self.detail = _detail_label(self, look)
         box = self.listbox
         box.bind("<Down>", breaking(lambda: self.move(1)))
         box.bind("<Up>", breaking(lambda: self.move(-1)))
-        box.bind("<Home>", breaking(lambda: self.move(-len(self.rows))))
-        box.bind("<End>", breaking(lambda: self.move(len(self.rows))))
+        box.bind("<Next>", breaking(lambda: self.move(height)))
+        box.bind("<Prior>", breaking(lambda: self.move(-height)))
+        box.bind("<Home>", breaking(lambda: self.goto(0)))
+        box.bind("<End>", breaking(lambda: self.goto(len(self.rows) - 1)))
         box.bind("<space>", breaking(self.toggle_current))
         box.bind("<ButtonRelease-1>", self._clicked)
         box.bind("<<ListboxSelect>>", lambda _e: "break")
@@ -236,18 +444,18 @@ class GroupedChecklist(ttk.Frame):
             members = self.groups[str(key)]
             done = sum(1 for i in members if self.entries[i].id in self.checked)
             name = str(key) or "Other"
-            return f"{name}  ({done}/{len(members)}) — select all"
+            return f"{name}  ({done}/{len(members)}) \u2014 Space: select all"
         entry = self.entries[int(key)]
-        mark = "[x]" if entry.id in self.checked else "[ ]"
-        return f"    {mark} {entry.shown}"
+        mark = CHECKED if entry.id in self.checked else UNCHECKED
+        return f"   {mark}  {entry.shown}"
 
     def refilter(self) -> None:
-        text = self.filter_var.get().strip().casefold()
+        words = self.filter_var.get().casefold().split()
         keys = self._keys
         grouped = len(self.groups) > 1
         rows: list[tuple[str, str | int]] = []
         for name, members in self.groups.items():
-            visible = [i for i in members if text in keys[i]] if text else members
+            visible = [i for i in members if matches(words, keys[i])] if words else members
             if not visible:
                 continue
             if grouped:
@@ -267,6 +475,11 @@ class GroupedChecklist(ttk.Frame):
         if current and int(current[0]) < len(rows):
             self._select(int(current[0]))
         self._count()
+        if not rows and words:
+            self.detail.configure(text=f"Nothing matches \u201c{self.filter_var.get().strip()}\u201d. "
+                                       "Change or clear the filter to see every item.", style="Error.TLabel")
+        elif not current:
+            self.detail.configure(text="")
 
     def _count(self) -> None:
         self.count.configure(text=f"{len(self.checked)} selected of {len(self.entries)}")
@@ -277,6 +490,17 @@ class GroupedChecklist(ttk.Frame):
         box.selection_set(row)
         box.activate(row)
         box.see(row)
+        kind, key = self.rows[row]
+        if kind == "item":
+            entry = self.entries[int(key)]
+            self.detail.configure(text=entry.detail, style="Help.TLabel" if entry.enabled else "Error.TLabel")
+        else:
+            self.detail.configure(text="")
+
+    def goto(self, row: int) -> None:
+        """Home / End: the first or last row."""
+        if self.rows:
+            self._select(max(0, min(len(self.rows) - 1, row)))
 
     def _move_from_filter(self, step: int) -> None:
         self.listbox.focus_set()
@@ -325,8 +549,7 @@ class GroupedChecklist(ttk.Frame):
         else:
             entry = self.entries[int(key)]
             if not entry.enabled:
-                if self.notify:
-                    self.notify(f"{entry.label} cannot be chosen: {entry.reason}")
+                self.detail.configure(text=entry.detail, style="Error.TLabel")
                 return
             self.checked ^= {entry.id}
             self._redraw(row)
@@ -388,9 +611,19 @@ class ValidatedEntry(ttk.Frame):
 
     def _changed(self) -> None:
         text = self.var.get()
-        self.message.configure(text=self.check(text) or "")
+        problem = self.check(text)
+        if problem:
+            self.show_problem(problem)
+        else:
+            self.clear_problem()
         if self.on_change:
             self.on_change(text)
 
     def show_problem(self, text: str) -> None:
-        self.message.configure(text=text, style="Error.TLabel")
+        """Mark the entry: red border, a warning sign and the message right under it."""
+        self.entry.configure(style="Invalid.TEntry")
+        self.message.configure(text=f"{WARNING_SIGN} {text}", style="Error.TLabel")
+
+    def clear_problem(self) -> None:
+        self.entry.configure(style="TEntry")
+        self.message.configure(text="")

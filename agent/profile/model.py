@@ -165,6 +165,7 @@ class Profile(Record):
     max_age_days: int | None = None
     kiosk: KioskSettings = KioskSettings()
     on_cancel: str = "exit"
+    allow_unattended_commit: bool = False  # may a countdown press Finish with nobody at the machine?
     audit_url: str = ""
     audit_timeout: float = 5.0
     rules: tuple[Rule, ...] = ()
@@ -313,6 +314,7 @@ def profile_from_data(data: dict[str, Any], *, source: str = "") -> Profile:
             else None,
         ),
         on_cancel=_text((data.get("on_cancel") or {}).get("then")) or "exit",
+        allow_unattended_commit=bool(data.get("allow_unattended_commit", False)),
         audit_url=_text((data.get("audit") or {}).get("url")),
         audit_timeout=float((data.get("audit") or {}).get("timeout", 5.0)),
         rules=tuple(rules),

@@ -165,6 +165,10 @@ PROFILE = Obj(
             }
         ),
         "on_cancel": Obj({"then": Str(enum=("reboot", "shutdown", "exit"))}),
+        "allow_unattended_commit": Bool(
+            description="Whether a confirm page's `countdown: {on_timeout: continue}` may press Finish with "
+            "nobody at the machine. Default false: the countdown is not started and the page waits."
+        ),
         "audit": Obj({"url": Str(min_length=1), "timeout": Num(minimum=0.1)}),
         "rules": List(RULE),
         "preflight": List(CHECK),

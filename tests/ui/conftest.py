@@ -3,6 +3,7 @@ fixture in tests/conftest.py) and sends real input events with xdotool."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from agent import proc
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts" / "screenshots"
@@ -63,17 +66,34 @@ class UiRun:
         self.stop()  # for its stderr: a traceback in a Tk callback does not end the process
         raise AssertionError(f"no {event!r} within {timeout} s; events: {events}; stderr: {self.stderr[-2000:]}")
 
+    def wait_match(self, pattern: str, timeout: float = 10) -> str:
+        """Wait for the next trace line that matches the regular expression `pattern`; return it."""
+        import re
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            lines = self.events()
+            for index in range(self.seen, len(lines)):
+                if re.fullmatch(pattern, lines[index]):
+                    self.seen = index + 1
+                    return lines[index]
+            time.sleep(0.03)
+        raise AssertionError(f"no line matching {pattern!r} within {timeout} s; events: {self.events()}")
+
     def ready(self, page: str) -> None:
         """Wait until the first page is shown and drawn."""
         self.wait(f"page {page}")
         self.wait("drawn")
 
+    # Lines that report what is on screen rather than something that happened (ui.app traces them).
+    OBSERVATIONS = ("scroll ", "focus ", "size ", "default ", "countdown ")
+
     def quiet(self, seconds: float = 0.4) -> list[str]:
-        """Events that arrive within `seconds` (to show that a key did nothing)."""
+        """Events that arrive within `seconds` (to show that a key did nothing); observations left out."""
         time.sleep(seconds)
         lines = self.events()
         new, self.seen = lines[self.seen:], len(lines)
-        return new
+        return [line for line in new if not line.startswith(self.OBSERVATIONS)]
 
     def xdo(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True, timeout=10)
@@ -131,3 +151,57 @@ def ui(display: str, tmp_path: Path, screenshots: Path) -> Iterator[object]:
     for run in runs:
         run.stop()
 
+
+
+@contextlib.contextmanager
+def sized_screen(width: int, height: int, dpi: int) -> Iterator[str]:
+    """Another Xvfb with openbox, of the given size and DPI (Tk reads the DPI from the screen's size in mm)."""
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", f"{width}x{height}x24", "-dpi", str(dpi),
+                             "-nolisten", "tcp"], pass_fds=(write,), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        number = pipe.readline().decode().strip()
+    assert number, "Xvfb did not report a display number"
+    name = f":{number}"
+    env = dict(os.environ, DISPLAY=name)
+    wm = subprocess.Popen(["openbox", "--sm-disable"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        probe = subprocess.run(["wmctrl", "-m"], env=env, capture_output=True, text=True)
+        if probe.returncode == 0 and "openbox" in probe.stdout.casefold():
+            break
+        time.sleep(0.1)
+    try:
+        yield name
+    finally:
+        for process in (wm, xvfb):
+            proc.stop(process, grace=5)
+
+
+# The screens issue 26 was tried on: (width, height, dpi).
+SCREENS = [(800, 600, 96), (1366, 768, 120), (1920, 1080, 96), (1920, 1080, 144)]
+
+
+@pytest.fixture(scope="module", params=SCREENS, ids=lambda s: f"{s[0]}x{s[1]}@{s[2]}")
+def screen(request: pytest.FixtureRequest) -> Iterator[tuple[str, int, int, int]]:
+    """(display, width, height, dpi) for each listed screen; one X server per screen and test module."""
+    width, height, dpi = request.param
+    with sized_screen(width, height, dpi) as name:
+        yield name, width, height, dpi
+
+
+@pytest.fixture
+def ui_on(tmp_path: Path, screenshots: Path) -> Iterator[object]:
+    """ui_on(display, args..., title=...): like `ui`, on a display of the test's choosing."""
+    runs: list[UiRun] = []
+
+    def start(display: str, *args: str, title: str) -> UiRun:
+        run = UiRun(display, tmp_path, screenshots, list(args), title=title)
+        runs.append(run)
+        return run
+
+    yield start
+    for run in runs:
+        run.stop()

@@ -87,18 +87,20 @@ def test_kiosk_idle_reset_goes_back_to_the_first_page_and_the_kiosk_role(display
         flow.role = "technician"  # as after an unlock
         flow.answers["deployment"] = "win11-core"
         seen["before"] = app.pos
+        app.ask_cancel()  # a question left open: the reset closes it too
 
     def check() -> None:
         seen["after"] = app.pos
         seen["role"] = flow.role
         seen["answers"] = dict(flow.answers)
+        seen["dialog"] = app.dialog
         app.fail(Cancelled("test over"))
 
     app.root.after(100, act)
     app.root.after(2600, check)
     with pytest.raises(Cancelled):
         app.run()
-    assert seen == {"before": 1, "after": 0, "role": "kiosk", "answers": {}}
+    assert seen == {"before": 1, "after": 0, "role": "kiosk", "answers": {}, "dialog": None}
 
 
 def test_background_jobs_run_off_the_tk_thread_and_apply_on_it(display: str, spec_dir: Path) -> None:

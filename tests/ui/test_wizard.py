@@ -41,8 +41,9 @@ def test_technician_flow_with_the_keyboard_alone(ui: Start, spec_dir: Path, tmp_
     run.ready("deployment")
     run.focus()
     run.shot("technician-1-deployment-empty")
-    run.key("Return")  # nothing chosen yet: Next refuses and says why
-    assert run.quiet() == []
+    run.key("Return")  # nothing chosen yet: Next refuses, marks the field and says why
+    run.wait("notice Task sequence needs attention: see the marked field.")
+    run.wait("invalid deployment")
     run.key("Down")  # the first deployment: win11-lab
     run.shot("technician-1-deployment")
     run.key("Return")
@@ -57,6 +58,10 @@ def test_technician_flow_with_the_keyboard_alone(ui: Start, spec_dir: Path, tmp_
     run.key("Return")
     run.wait("page confirm")
     run.shot("technician-3-confirm")
+    run.key("Return")  # the focus is on the table: Enter does not finish, it says how to
+    run.wait("notice Nothing is changed until you press Finish itself (Tab to it, or click it).")
+    run.key("Tab", "Tab", "Tab")  # table -> Cancel -> Back -> Finish, drawn as the default once it has the focus
+    run.wait("default Finish")
     run.key("Return")
     run.wait("finish")
     assert run.communicate() == 0, run.stderr
@@ -68,16 +73,30 @@ def test_technician_flow_with_the_keyboard_alone(ui: Start, spec_dir: Path, tmp_
 
 
 @pytest.mark.parametrize("how", ["alt-f4", "close-button"])
-def test_an_ordinary_window_closes_under_openbox(ui: Start, spec_dir: Path, tmp_path: Path, how: str) -> None:
-    """The control for the kiosk test: the same events do close a normal window (exit 1223, nothing written)."""
+def test_an_ordinary_window_asks_before_it_closes(ui: Start, spec_dir: Path, tmp_path: Path, how: str) -> None:
+    """The control for the kiosk test: Alt+F4 and the close button ask the Cancel question, whose safe
+    answer is the default; "Yes" closes the window (exit 1223, nothing written)."""
     out = tmp_path / "out.json"
     run = ui(*_run_args(spec_dir, spec_dir / "technician.yaml", out, tmp_path), title=TECH_TITLE)
     run.ready("deployment")
     run.focus()
-    if how == "alt-f4":
-        run.key("alt+F4")
-    else:
-        assert run.wmctrl_close() == 0
+
+    def close() -> None:
+        if how == "alt-f4":
+            run.key("alt+F4")
+        else:
+            assert run.wmctrl_close() == 0
+
+    close()
+    run.wait("default No")  # the safe answer has the focus and is drawn as the default
+    run.wait("dialog Cancel")
+    run.key("Return")  # No: the wizard stays
+    assert "finish" not in run.quiet(0.5) and run.alive()
+    close()
+    run.wait("dialog Cancel")
+    run.key("shift+Tab")
+    run.wait("default Yes")  # Enter now means Yes, and Yes is drawn as the default
+    run.key("Return")
     assert run.communicate() == exit_status(1223)
     assert not out.exists()
 
@@ -197,7 +216,7 @@ def test_preview_prints_the_variables_and_commits_nothing(ui: Start, spec_dir: P
     run.wait("page options")
     run.key("Return")
     run.wait("page confirm")
-    run.key("Return")
+    run.key("shift+Tab", "Return")  # from the table back to Finish itself
     assert run.communicate() == 0, run.stderr
     printed = json.loads(run.stdout)
     assert printed["SMSTSPreferredAdvertID"] == "CM120045"
