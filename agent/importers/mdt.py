@@ -212,7 +212,7 @@ class _Gather:
         return _VAR.sub(replace, text)
 
     def _settable(self, ini: IniFile, entry: Entry, name: str) -> bool:
-        if _SECRET.search(name):
+        if _SECRET.search(name) and not name.casefold().startswith("skip"):
             self.secrets.add(name.casefold())
             self.note(ini, entry.line, f"{name}=(secret, not shown)", "a profile travels on boot media in clear, so "
                       "it never holds a password or key", "set it as a hidden task sequence or collection variable, "
@@ -330,7 +330,8 @@ class _Gather:
                       "and import again")
 
     def _shown(self, entry: Entry) -> str:
-        return "(secret, not shown)" if _SECRET.search(entry.key) else entry.value
+        secret = _SECRET.search(entry.key) and not entry.key.casefold().startswith("skip")
+        return "(secret, not shown)" if secret else entry.value
 
     def _is_list_key(self, folded: str) -> bool:
         match = re.fullmatch(r"(.+?)(\d{1,3})", folded)
@@ -480,7 +481,8 @@ PANES: tuple[Pane, ...] = (
     Pane("SkipTaskSequence", "Task Sequence", (), "list the task sequences in a catalog list and offer them in a "
          "choice field that sets TaskSequenceID"),
     Pane("SkipComputerName", "Computer Details",
-         (_text("computer-name", "OSDComputerName", "Computer name", required=True, validate="netbios"),)),
+         (_text("computer-name", "OSDComputerName", "Computer name", required=True, validate="netbios",
+                default="{ComputerName}"),)),
     Pane("SkipDomainMembership", "Computer Details: domain or workgroup", (
         _text("join-domain", "JoinDomain", "Domain to join"),
         _text("machine-object-ou", "MachineObjectOU", "Organizational unit"),
@@ -571,7 +573,7 @@ class MdtImporter:
                              "e.g. prestart import mdt CustomSettings.ini Bootstrap.ini -o profile.yaml")
         files = [read_ini(p) for p in paths]
         # Bootstrap.ini is read first, in WinPE, before CustomSettings.ini; values it sets stay (first wins).
-        files.sort(key=lambda f: 0 if f.path.name.casefold().startswith("bootstrap") else 1)
+        files.sort(key=lambda f: 0 if "bootstrap" in f.path.name.casefold() else 1)
         gather = _Gather()
         for ini in files:
             gather.run(ini)
@@ -582,7 +584,7 @@ class MdtImporter:
             for key in _NOT_IN_WINPE:
                 for section in ini.sections.values():
                     entry = section.get(key)
-                    if entry is not None and entry.value.upper() != "YES":
+                    if entry is not None and entry.value.upper() != "YES" and key in gather.known:
                         gather.note(ini, entry.line, f"{entry.key}={entry.value}", "this pane belongs to the full "
                                     "OS or to the end of the deployment, after Prestart has run",
                                     "nothing to do before the task sequence; the variable is still set")
