@@ -72,6 +72,23 @@ def is_uefi() -> bool:
     return kind.value == FIRMWARE_TYPE_UEFI
 
 
+def os_facts() -> dict[str, str]:
+    """OSCurrentVersion, OSCurrentBuild and OSVersion as Gather's GetOSVersion sets them (WinPE has a MiniNT key)."""
+    import winreg
+
+    version = sys.getwindowsversion()
+    facts = {"OSCurrentVersion": f"{version.major}.{version.minor}.{version.build}",
+             "OSCurrentBuild": str(version.build)}
+    try:
+        winreg.CloseKey(winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"System\CurrentControlSet\Control\MiniNT"))
+        facts["OSVersion"] = "WinPE"
+    except OSError:
+        # Gather names builds up to Windows 7 / 2008 R2; every later Windows is "Other" to it.
+        names = {1381: "NT", 2195: "2000", 2600: "XP", 3790: "2003"}
+        facts["OSVersion"] = names.get(version.build, "Other")
+    return facts
+
+
 def windows_facts() -> dict[str, str]:
     """SMBIOS facts, Memory, IsUEFI, IsOnBattery. Network facts: TODO (GetAdaptersAddresses), see network.py."""
     facts: dict[str, str] = {}
@@ -81,11 +98,12 @@ def windows_facts() -> dict[str, str]:
             facts.update(facts_from_smbios(from_rsmb(buf)))
     except PrestartError as exc:
         log.warning("no SMBIOS facts: %s", exc)
-    if not facts.get("Memory"):
-        status = _MemoryStatusEx()
-        status.dwLength = ctypes.sizeof(_MemoryStatusEx)
-        if _kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
-            facts["Memory"] = str(status.ullTotalPhys // (1024 * 1024))
+    # Gather's Memory is Win32_ComputerSystem.TotalPhysicalMemory in MB: what Windows sees, not the DIMMs.
+    status = _MemoryStatusEx()
+    status.dwLength = ctypes.sizeof(_MemoryStatusEx)
+    if _kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
+        facts["Memory"] = str(status.ullTotalPhys // (1024 * 1024))
+    facts.update(os_facts())
     facts["IsUEFI"] = as_bool(is_uefi())
     ps = _SystemPowerStatus()
     if _kernel32.GetSystemPowerStatus(ctypes.byref(ps)):

@@ -514,7 +514,8 @@ PANES: tuple[Pane, ...] = (
     Pane("SkipCapture", "Capture Image", (
         {"id": "do-capture", "type": "choice", "label": "Capture an image", "variable": "DoCapture",
          "choices": [{"value": "NO", "label": "Do not capture"}, {"value": "YES", "label": "Capture an image"},
-                     {"value": "SYSPREP", "label": "Sysprep only"}, {"value": "PREPARE", "label": "Prepare to capture"}]},
+                     {"value": "SYSPREP", "label": "Sysprep only"},
+                     {"value": "PREPARE", "label": "Prepare to capture"}]},
     )),
     Pane("SkipBitLocker", "BitLocker", (
         {"id": "bitlocker-mode", "type": "choice", "label": "BitLocker", "variable": "OSDBitLockerMode",

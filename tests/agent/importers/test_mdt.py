@@ -268,8 +268,10 @@ def test_corpus_sbennell_lists_and_first_values(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not CS.is_dir(), reason="../shared/realworld is not beside the repo")
 def test_corpus_powershellcrack_first_duplicate_wins(tmp_path: Path) -> None:
-    profile, report = import_profile(tmp_path, "mdt", CS / "PowerShellCrack+MDTTSSimulator__CustomSettings.mdtsample.ini")
-    variables = headless(tmp_path, profile, {"SerialNumber": "5CG1234"}, {"computer-name": "SIM-01", "summary": True})
+    ini = CS / "PowerShellCrack+MDTTSSimulator__CustomSettings.mdtsample.ini"
+    profile, report = import_profile(tmp_path, "mdt", ini)
+    answers = {"computer-name": "SIM-01", "summary": True}
+    variables = headless(tmp_path, profile, {"SerialNumber": "5CG1234"}, answers)
     # By hand: SkipApplications=YES (line 31) comes before SkipApplications=NO (line 35): ReadIni takes the first.
     # %Prefix% and %SERIAL% are no properties, so the value stays as written; empty values (AreaCode=) set nothing.
     assert variables["SkipApplications"] == "YES"
