@@ -34,6 +34,24 @@ class Imported:
 
     profile: dict[str, Any]
     notes: list[Note] = field(default_factory=list)
+    catalog: dict[str, Any] | None = None  # lists the profile names (choices that set other variables)
+
+
+def catalog_document(lists: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
+    """A catalog (docs/catalog.md) holding `lists`, for `prestart-media` or `prestart run --catalog`."""
+    return {"schema": 1, "serial": 1, "source": "prestart import", "lists": lists}
+
+
+def unique_id(taken: set[str], text: str) -> str:
+    """An id for a page or field made from `text`, unique among `taken` (answers files name them)."""
+    import re
+
+    base = re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "item"
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    taken.add(candidate)
+    return candidate
 
 
 class Importer(Protocol):
@@ -61,8 +79,16 @@ def report_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.import-report.txt")
 
 
+def catalog_path(output: Path) -> Path:
+    """A catalog the profile needs lies beside it too: profile.yaml -> profile.catalog.json."""
+    return output.with_name(f"{output.stem}.catalog.json")
+
+
 def _header(imported: Imported, sources: Sequence[Path], report: Path) -> str:
     lines = [f"# Imported by `prestart import` from {', '.join(p.name for p in sources)}."]
+    if imported.catalog is not None:
+        lines.append(f"# Its choice lists are in {report.name.replace('.import-report.txt', '.catalog.json')}: "
+                     "add them to the catalog the media carries.")
     if imported.notes:
         lines.append(f"# {len(imported.notes)} item(s) did not carry over; each is listed in {report.name}:")
         lines += [f"#   {note}" for note in imported.notes]
@@ -117,7 +143,12 @@ def import_files(kind: str, paths: Sequence[Path], output: Path) -> tuple[Import
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
-        _, problems, _ = check_file(tmp)
+        catalog = None
+        if imported.catalog is not None:
+            from agent.catalog.model import catalog_from_dict
+
+            catalog = catalog_from_dict(imported.catalog, file=str(catalog_path(output)))
+        _, problems, _ = check_file(tmp, catalog)
         if problems:
             first = "; ".join(f"{p.path}: {p.message}" for p in problems[:3])
             raise InputError(
@@ -125,6 +156,10 @@ def import_files(kind: str, paths: Sequence[Path], output: Path) -> tuple[Import
                 "this is a bug in the importer: please report it with the source file",
             )
         _write_atomic(report, render_report(imported, paths))
+        if imported.catalog is not None:
+            import json
+
+            _write_atomic(catalog_path(output), json.dumps(imported.catalog, indent=2, ensure_ascii=False) + "\n")
         os.replace(tmp, output)
     finally:
         Path(tmp).unlink(missing_ok=True)
