@@ -1,17 +1,306 @@
-"""TsGui configurations (Config.xml) as Prestart pages, rules and preflight checks."""
+"""TsGui configurations (Config.xml) as Prestart pages, fields and rules."""
 
 from __future__ import annotations
 
+import re
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from agent.importers import Imported
+from agent.errors import InputError
+from agent.importers import Imported, Note, unique_id
+from agent.importers.uipp import element_lines, read_xml
+
+# Query types whose value Prestart cannot compute at boot, and what to do instead.
+_QUERIES = {
+    "wmi": ("a WMI query", "gather the value as a fact, or put it in the catalog"),
+    "registry": ("a registry read", "put the value in the catalog or a rule"),
+    "ifelse": ("an IfElse query on other options", "write a rule, or a field `when`, with the same condition"),
+    "optionvalue": ("the value of another option, live", "start the field from that variable: default: '{Var}'"),
+    "combined": ("several queries joined", "write the value as a template"),
+    "adgroupmembers": ("an Active Directory query", "put the values in the catalog"),
+    "adou": ("an Active Directory query", "put the OUs in the catalog"),
+    "adougroups": ("an Active Directory query", "put the groups in the catalog"),
+    "guivariable": ("a TsGui internal variable", "use a Prestart fact (docs/migrating.md)"),
+}
+_ELEMENTS = {
+    "image": "pictures are the theme's logo in Prestart",
+    "trafficlight": "compliance checks run WMI queries",
+    "tickcross": "compliance checks run WMI queries",
+    "compliancerefreshbutton": "compliance checks run WMI queries",
+    "actionbutton": "Prestart runs no programs from a page",
+    "treeview": "the tree lists Active Directory OUs at run time",
+    "passwordbox": "TsGui signs in against Active Directory",
+    "usernamebox": "TsGui signs in against Active Directory",
+    "timeout": "pages do not time out; confirm pages count down",
+}
+_NETBIOS_MAX = 15
+
+
+def _child(element: ET.Element, name: str) -> ET.Element | None:
+    folded = name.casefold()
+    return next((c for c in element if c.tag.casefold() == folded), None)
+
+
+def _text(element: ET.Element | None, name: str = "") -> str:
+    target = element if not name or element is None else _child(element, name)
+    return (target.text or "").strip() if target is not None else ""
+
+
+def _attr(element: ET.Element, name: str) -> str:
+    folded = name.casefold()
+    return next((v for k, v in element.attrib.items() if k.casefold() == folded), "")
+
+
+def _literal(text: str) -> str:
+    """Fixed text as a template: braces doubled."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+class _Convert:
+    def __init__(self, path: Path, lines: dict[int, int]) -> None:
+        self.path = path
+        self.lines = lines
+        self.notes: list[Note] = []
+        self.rules: list[dict[str, Any]] = []
+        self.ids: set[str] = set()
+        self.ids_by_option: dict[str, str] = {}  # TsGui option ID -> variable
+        self.group_when: dict[str, str] = {}  # group name -> the condition that shows it
+        self.checkboxes: set[str] = set()
+
+    def note(self, element: ET.Element, what: str, why: str, instead: str) -> None:
+        self.notes.append(Note(self.path.name, self.lines.get(id(element), 0), what, why, instead))
+
+    # -- values --------------------------------------------------------------------------------
+
+    def start_value(self, option: ET.Element, what: str) -> str | None:
+        """SetValue (or the older DefaultValue): a fixed value, an environment variable, or a note."""
+        holder = _child(option, "SetValue") or _child(option, "DefaultValue") or _child(option, "GetValue")
+        if holder is None:
+            return None
+        found: list[str] = []
+        for item in holder:
+            tag = item.tag.casefold()
+            if tag == "value":
+                found.append(_literal(_text(item)))
+            elif tag == "query":
+                kind = _attr(item, "Type")
+                if kind.casefold() == "environmentvariable":
+                    name = _text(item, "Variable") or _text(item)
+                    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", name):
+                        found.append("{" + name + "}")
+                        continue
+                if kind.casefold() == "value":
+                    found.append(_literal(_text(item, "Value") or _text(item)))
+                    continue
+                if kind.casefold() in ("linkto", "linktrue", "linkfalse", "notlinktrue", "notlinkfalse"):
+                    self.note(item, f"{what}: Query Type={kind} {_text(item)}", "options change each other live on "
+                              "a TsGui page", "start the field from the other field's variable (default: '{Var}') "
+                              "on a later page, or set it with a rule")
+                    continue
+                why, instead = _QUERIES.get(kind.casefold(), (f"a {kind} query", "set the value with a rule"))
+                self.note(item, f"{what}: Query Type={kind}", f"the value comes from {why}", instead)
+        return found[0] if found else None
+
+    def validation(self, option: ET.Element, spec: dict[str, Any], what: str) -> None:
+        rules = _child(option, "Validation")
+        if rules is None:
+            return
+        validate: dict[str, Any] = {}
+        for item in rules:
+            tag = item.tag.casefold()
+            if tag == "minlength" and _text(item).isdigit():
+                validate["min_length"] = int(_text(item))
+            elif tag == "maxlength" and _text(item).isdigit():
+                validate["max_length"] = max(1, int(_text(item)))
+            elif tag == "message":
+                validate["message"] = _text(item)
+            elif tag in ("valid", "invalid"):
+                for rule in item:
+                    kind = _attr(rule, "Type").casefold()
+                    text = _text(rule)
+                    if tag == "valid" and kind == "regex":
+                        validate["regex"] = text
+                    elif tag == "invalid" and kind == "characters":
+                        validate["regex"] = f"[^{re.escape(text)}]*"
+                    elif tag == "valid" and kind == "startswith":
+                        validate["regex"] = f"{re.escape(text)}.*"
+                    else:
+                        self.note(rule, f"{what}: {item.tag} rule {_attr(rule, 'Type')} {text}", "Prestart "
+                                  "validates one regular expression and the length", "fold it into `regex:`")
+            else:
+                self.note(item, f"{what}: Validation {item.tag}", "not carried over", "fold it into `regex:`")
+        if validate:
+            spec["validate"] = validate
+
+    # -- options -------------------------------------------------------------------------------
+
+    def option(self, element: ET.Element) -> dict[str, Any] | None:
+        kind = _attr(element, "Type")
+        folded = kind.casefold()
+        variable = _text(element, "Variable")
+        label = _text(element, "Label") or variable
+        what = f"GuiOption {kind} {variable}".strip()
+        if folded == "computername":
+            variable = variable or "OSDComputerName"
+            spec: dict[str, Any] = {"id": unique_id(self.ids, variable), "type": "text",
+                                    "label": _text(element, "Label") or "Computer name", "variable": variable,
+                                    "required": True, "validate": "netbios"}
+        elif folded == "freetext":
+            spec = {"id": unique_id(self.ids, variable), "type": "text", "label": label, "variable": variable}
+            self.validation(element, spec, what)
+            if _text(element, "CharacterCasing"):
+                self.note(element, f"{what}: CharacterCasing", "fields do not change case as you type",
+                          "add |upper or |lower where the value is used")
+        elif folded == "dropdownlist":
+            choices = []
+            for opt in element:
+                if opt.tag.casefold() != "option":
+                    continue
+                choices.append({"value": _text(opt, "Value"), "label": _text(opt, "Text") or _text(opt, "Value")})
+                for toggle in opt:
+                    if toggle.tag.casefold() == "toggle":
+                        self.toggle(toggle, f'{variable} == "{_text(opt, "Value")}"')
+                    elif toggle.tag.casefold() == "group":
+                        self.note(toggle, f"{what}: option {_text(opt, 'Text')} in group {_text(toggle)}",
+                                  "a choice is not shown or hidden by groups", "offer it to roles, or give it "
+                                  "`requires:` with the group's condition")
+            if not choices:
+                self.note(element, what, "no fixed options", "offer a catalog list instead")
+                return None
+            spec = {"id": unique_id(self.ids, variable), "type": "choice", "label": label, "variable": variable,
+                    "choices": choices}
+            if _text(element, "NoSelectionMessage"):
+                spec["required"] = True
+        elif folded == "checkbox":
+            true_value = _text(element, "TrueValue") or "TRUE"
+            false_value = _text(element, "FalseValue") or "FALSE"
+            spec = {"id": unique_id(self.ids, variable), "type": "checkbox", "label": label, "variable": variable}
+            if (true_value.casefold(), false_value.casefold()) != ("true", "false"):
+                spec = {"id": spec["id"], "type": "choice", "label": label, "variable": variable, "required": True,
+                        "choices": [{"value": true_value, "label": "Yes"}, {"value": false_value, "label": "No"}],
+                        "default": false_value}
+            else:
+                self.checkboxes.add(variable.casefold())
+                self.note(element, what, "a checkbox writes True/False where TsGui wrote TRUE/FALSE",
+                          "task sequence conditions compare without case; a script that compares with case must "
+                          "change")
+            if _child(element, "Checked") is not None and spec["type"] == "checkbox":
+                spec["default"] = True
+            for toggle in element:
+                if toggle.tag.casefold() == "toggle":
+                    self.toggle(toggle, f'{variable} == "{"True" if spec["type"] == "checkbox" else true_value}"')
+        elif folded == "infobox":
+            return {"info": _text(element, "Value") or _text(element, "Label")}
+        elif folded in ("heading", "separator"):
+            return None
+        elif folded == "nouioption":
+            start = self.start_value(element, what)
+            if start is not None and variable:
+                self.rules.append({"name": f"{self.path.name}:{self.lines.get(id(element), 0)} {variable}",
+                                   "set": {variable: start}})
+            return None
+        else:
+            why = _ELEMENTS.get(folded, f"TsGui option type {kind!r} has no Prestart counterpart")
+            self.note(element, what, why, "see docs/migrating.md")
+            return None
+        if not variable:
+            self.note(element, what, "it writes no variable", "add <Variable>")
+            return None
+        if _attr(element, "ID"):
+            self.ids_by_option[_attr(element, "ID")] = variable
+        start = self.start_value(element, what)
+        if start is not None and spec["type"] == "checkbox":
+            spec["default"] = start.casefold() in ("true", "{{true}}")
+        elif start is not None:
+            spec["default"] = start
+        groups = [_text(g) for g in element if g.tag.casefold() == "group"]
+        if groups:
+            spec["_groups"] = groups
+        return spec
+
+    def toggle(self, toggle: ET.Element, shown_when: str) -> None:
+        group = _attr(toggle, "Group")
+        if _attr(toggle, "Invert").casefold() == "true":
+            shown_when = f"not ({shown_when})"
+        if group in self.group_when:
+            self.group_when[group] = f"({self.group_when[group]}) or ({shown_when})"
+        else:
+            self.group_when[group] = shown_when
+
+    # -- pages ---------------------------------------------------------------------------------
+
+    def page(self, element: ET.Element, index: int, title: str) -> dict[str, Any]:
+        fields: list[dict[str, Any]] = []
+        info: list[str] = []
+        for option in element.iter():
+            if option.tag.casefold() != "guioption":
+                continue
+            spec = self.option(option)
+            if spec is None:
+                continue
+            if "info" in spec:
+                if spec["info"]:
+                    info.append(spec["info"].replace("{", "{{").replace("}", "}}"))
+                continue
+            fields.append(spec)
+        page: dict[str, Any] = {"id": unique_id(self.ids, f"page-{index}"), "title": title}
+        if info:
+            page["text"] = "\n".join(info)
+        if fields:
+            page["fields"] = fields
+        else:
+            page["type"] = "info"
+            page.setdefault("text", title or "Information")
+        return page
+
+    def resolve_groups(self, pages: list[dict[str, Any]]) -> None:
+        """A field in toggled groups is shown while a toggle enables one of them (TsGui hides or disables it)."""
+        for page in pages:
+            for spec in page.get("fields", ()):
+                groups = spec.pop("_groups", [])
+                conditions = [self.group_when[g] for g in groups if g in self.group_when]
+                if conditions:
+                    spec["when"] = " or ".join(f"({c})" for c in conditions) if len(conditions) > 1 else conditions[0]
 
 
 class TsGuiImporter:
+    """`prestart import tsgui Config.xml`."""
+
     name = "tsgui"
     summary = "TsGui configuration (Config.xml)"
     usage = "Config.xml"
 
     def convert(self, paths: Sequence[Path]) -> Imported:
-        raise NotImplementedError
+        if len(paths) != 1:
+            raise InputError("prestart import tsgui takes one Config.xml", "import each file on its own")
+        path = paths[0]
+        root, lines = read_xml(path)
+        if root.tag.casefold() != "tsgui":
+            raise InputError(f"{path}: the root element is <{root.tag}>, not <TsGui>",
+                             "give a TsGui configuration (Config.xml)")
+        convert = _Convert(path, lines or element_lines(root, b""))
+        heading = _child(root, "Heading")
+        title = _text(heading, "Title") if heading is not None else ""
+        pages = []
+        for child in root:
+            tag = child.tag.casefold()
+            if tag == "page":
+                pages.append(convert.page(child, len(pages) + 1, title))
+            elif tag == "hardwareeval":
+                convert.note(child, "<HardwareEval/>", "TsGui sets its own TsGui_IsLaptop, TsGui_IsVM, ... "
+                             "variables", "use Prestart's facts IsLaptop, IsDesktop, IsServer, IsVM, IsUEFI")
+            elif tag == "nouioption":
+                convert.option(child)
+            elif tag in ("authentication", "buttons", "footer", "leftpane"):
+                convert.note(child, f"<{child.tag}>", _ELEMENTS.get(tag, "not carried over"),
+                             "see docs/migrating.md")
+        convert.resolve_groups(pages)
+        profile: dict[str, Any] = {"version": 1, "title": title or f"Imported from {path.name}"}
+        if convert.rules:
+            profile["rules"] = convert.rules
+        if pages:
+            profile["pages"] = pages
+        convert.notes.sort(key=lambda n: n.line)
+        return Imported(profile, convert.notes)

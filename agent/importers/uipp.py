@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
@@ -229,7 +230,9 @@ class _Convert:
             regex = _attr(child, "RegEx")
             if regex:
                 try:
-                    re.compile(regex)
+                    with warnings.catch_warnings():  # .NET patterns often hold "[[" that Python warns about
+                        warnings.simplefilter("ignore")
+                        re.compile(regex)
                     spec["validate"] = {"regex": regex, "message": hint or f"must match {regex}"}
                 except re.error as exc:
                     self.note(child, f"RegEx={regex}", f"not a regular expression Python reads: {exc}",
