@@ -53,6 +53,26 @@ def _attr(element: ET.Element, name: str) -> str:
     return next((v for k, v in element.attrib.items() if k.casefold() == folded), "")
 
 
+def _rule_regex(section: str, rule: ET.Element) -> str | None:
+    """One TsGui rule as a regular expression the whole value must match; None when there is none."""
+    if len(rule):
+        return None  # the value to compare comes from a query
+    text = _text(rule)
+    flags = "" if _attr(rule, "CaseSensitive").casefold() == "true" else "(?i)"
+    kind = _attr(rule, "Type").casefold()
+    if _attr(rule, "Not").casefold() == "true":
+        return None
+    if section == "valid":
+        patterns = {"regex": f"(?s).*(?:{text}).*", "startswith": f"{re.escape(text)}.*",
+                    "endswith": f".*{re.escape(text)}", "contains": f".*{re.escape(text)}.*",
+                    "equals": re.escape(text)}
+    else:
+        patterns = {"characters": f"[^{re.escape(text)}]*", "startswith": f"(?!{re.escape(text)}).*",
+                    "contains": f"(?!.*{re.escape(text)}).*"}
+    pattern = patterns.get(kind)
+    return None if pattern is None else flags + pattern
+
+
 def _literal(text: str) -> str:
     """Fixed text as a template: braces doubled."""
     return text.replace("{", "{{").replace("}", "}}")
@@ -104,10 +124,12 @@ class _Convert:
         return found[0] if found else None
 
     def validation(self, option: ET.Element, spec: dict[str, Any], what: str) -> None:
+        """Length and message carry over; one rule becomes `regex:`; more rules than one go to the report."""
         rules = _child(option, "Validation")
         if rules is None:
             return
         validate: dict[str, Any] = {}
+        found: list[tuple[ET.Element, str | None]] = []
         for item in rules:
             tag = item.tag.casefold()
             if tag == "minlength" and _text(item).isdigit():
@@ -117,21 +139,21 @@ class _Convert:
             elif tag == "message":
                 validate["message"] = _text(item)
             elif tag in ("valid", "invalid"):
-                for rule in item:
-                    kind = _attr(rule, "Type").casefold()
-                    text = _text(rule)
-                    if tag == "valid" and kind == "regex":
-                        validate["regex"] = text
-                    elif tag == "invalid" and kind == "characters":
-                        validate["regex"] = f"[^{re.escape(text)}]*"
-                    elif tag == "valid" and kind == "startswith":
-                        validate["regex"] = f"{re.escape(text)}.*"
-                    else:
-                        self.note(rule, f"{what}: {item.tag} rule {_attr(rule, 'Type')} {text}", "Prestart "
-                                  "validates one regular expression and the length", "fold it into `regex:`")
+                found += [(rule, _rule_regex(tag, rule)) for rule in item if rule.tag.casefold() == "rule"]
             else:
-                self.note(item, f"{what}: Validation {item.tag}", "not carried over", "fold it into `regex:`")
-        if validate:
+                self.note(item, f"{what}: Validation <{item.tag}>", "not carried over", "add it to `validate:`")
+        if spec["type"] != "text":
+            for rule, _ in found:
+                self.note(rule, f"{what}: Validation rule {_attr(rule, 'Type')} {_text(rule)}", "only text fields "
+                          "are validated", "offer only the valid choices, or give the others `requires:`")
+        elif len(found) == 1 and found[0][1] is not None:
+            validate["regex"] = found[0][1]
+        else:
+            for rule, _ in found:
+                self.note(rule, f"{what}: Validation rule {_attr(rule, 'Type')} {_text(rule)}",
+                          "Prestart checks one regular expression per field, and this one is not it",
+                          "fold the rules into one `regex:`")
+        if validate and spec["type"] == "text":
             spec["validate"] = validate
 
     # -- options -------------------------------------------------------------------------------
@@ -147,6 +169,9 @@ class _Convert:
             spec: dict[str, Any] = {"id": unique_id(self.ids, variable), "type": "text",
                                     "label": _text(element, "Label") or "Computer name", "variable": variable,
                                     "required": True, "validate": "netbios"}
+            if _child(element, "Validation") is not None:
+                spec["validate"] = {"max_length": _NETBIOS_MAX}
+                self.validation(element, spec, what)
         elif folded == "freetext":
             spec = {"id": unique_id(self.ids, variable), "type": "text", "label": label, "variable": variable}
             self.validation(element, spec, what)
@@ -171,6 +196,7 @@ class _Convert:
                 return None
             spec = {"id": unique_id(self.ids, variable), "type": "choice", "label": label, "variable": variable,
                     "choices": choices}
+            self.validation(element, spec, what)
             if _text(element, "NoSelectionMessage"):
                 spec["required"] = True
         elif folded == "checkbox":
@@ -190,7 +216,10 @@ class _Convert:
                 spec["default"] = True
             for toggle in element:
                 if toggle.tag.casefold() == "toggle":
-                    self.toggle(toggle, f'{variable} == "{"True" if spec["type"] == "checkbox" else true_value}"')
+                    enabled = _text(toggle, "Enabled") or "TRUE"
+                    if spec["type"] == "checkbox":
+                        enabled = "True" if enabled.casefold() == "true" else "False"
+                    self.toggle(toggle, f'{variable} == "{enabled}"')
         elif folded == "infobox":
             return {"info": _text(element, "Value") or _text(element, "Label")}
         elif folded in ("heading", "separator"):
