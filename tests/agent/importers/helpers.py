@@ -25,22 +25,24 @@ def import_profile(tmp_path: Path, kind: str, *sources: Path, name: str = "profi
     return out, report.read_text(encoding="utf-8")
 
 
-def check(profile: Path) -> None:
-    done = run_prestart("check", str(profile))
+def check(profile: Path, catalog: Path | None = None) -> None:
+    done = run_prestart("check", str(profile), *(("--catalog", str(catalog)) if catalog else ()))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"{profile}: ok")
 
 
-def headless(tmp_path: Path, profile: Path, facts: dict[str, str], answers: dict[str, object] | None = None
-             ) -> dict[str, str]:
+def headless(tmp_path: Path, profile: Path, facts: dict[str, str], answers: dict[str, object] | None = None,
+             *, catalog: Path | None = None) -> dict[str, str]:
     """The variables an unattended run commits for these facts (Prestart's own bookkeeping left out)."""
     facts_file = tmp_path / "facts.json"
     facts_file.write_text(json.dumps(facts), encoding="utf-8")
     answers_file = tmp_path / "answers.yaml"
     answers_file.write_text(json.dumps(answers or {}), encoding="utf-8")
     out = tmp_path / "out.json"
+    extra = ("--catalog", str(catalog)) if catalog else ()
     done = run_prestart("run", "--profile", str(profile), "--facts", str(facts_file), "--answers",
-                        str(answers_file), "--unattended", "--sink", f"json:{out}", "--log-dir", str(tmp_path / "log"))
+                        str(answers_file), "--unattended", "--sink", f"json:{out}", "--log-dir", str(tmp_path / "log"),
+                        *extra)
     assert done.returncode == 0, done.stderr
     variables = json.loads(out.read_text(encoding="utf-8"))
     return {k: v for k, v in variables.items() if not k.startswith("Prestart")}
