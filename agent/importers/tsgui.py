@@ -159,7 +159,7 @@ class _Convert:
     # -- options -------------------------------------------------------------------------------
 
     def option(self, element: ET.Element) -> dict[str, Any] | None:
-        kind = _attr(element, "Type")
+        kind = _attr(element, "Type") or element.tag
         folded = kind.casefold()
         variable = _text(element, "Variable")
         label = _text(element, "Label") or variable
@@ -263,17 +263,7 @@ class _Convert:
     def page(self, element: ET.Element, index: int, title: str) -> dict[str, Any]:
         fields: list[dict[str, Any]] = []
         info: list[str] = []
-        for option in element.iter():
-            if option.tag.casefold() != "guioption":
-                continue
-            spec = self.option(option)
-            if spec is None:
-                continue
-            if "info" in spec:
-                if spec["info"]:
-                    info.append(spec["info"].replace("{", "{{").replace("}", "}}"))
-                continue
-            fields.append(spec)
+        self._walk(element, [], fields, info)
         page: dict[str, Any] = {"id": unique_id(self.ids, f"page-{index}"), "title": title}
         if info:
             page["text"] = "\n".join(info)
@@ -284,14 +274,39 @@ class _Convert:
             page.setdefault("text", title or "Information")
         return page
 
+    def _walk(self, element: ET.Element, inherited: list[list[str]], fields: list[dict[str, Any]],
+              info: list[str]) -> None:
+        """Options in document order; the groups of each enclosing Page, Row, Column or Container come along."""
+        own = [_text(g) for g in element if g.tag.casefold() == "group"]
+        levels = [*inherited, own] if own else inherited
+        for child in element:
+            tag = child.tag.casefold()
+            if tag == "guioption":
+                spec = self.option(child)
+                if spec is None:
+                    continue
+                if "info" in spec:
+                    if spec["info"]:
+                        info.append(spec["info"].replace("{", "{{").replace("}", "}}"))
+                    continue
+                option_groups = spec.pop("_groups", [])
+                spec["_levels"] = [*levels, option_groups] if option_groups else levels
+                fields.append(spec)
+            elif tag in ("row", "column", "container", "page"):
+                self._walk(child, levels, fields, info)
+
     def resolve_groups(self, pages: list[dict[str, Any]]) -> None:
-        """A field in toggled groups is shown while a toggle enables one of them (TsGui hides or disables it)."""
+        """A field shows while its groups are on: one of its own groups, and one at each enclosing level."""
         for page in pages:
             for spec in page.get("fields", ()):
-                groups = spec.pop("_groups", [])
-                conditions = [self.group_when[g] for g in groups if g in self.group_when]
-                if conditions:
-                    spec["when"] = " or ".join(f"({c})" for c in conditions) if len(conditions) > 1 else conditions[0]
+                parts = []
+                for level in spec.pop("_levels", []):
+                    conditions = [self.group_when[g] for g in level if g in self.group_when]
+                    if conditions:
+                        parts.append(conditions[0] if len(conditions) == 1 else
+                                     " or ".join(f"({c})" for c in conditions))
+                if parts:
+                    spec["when"] = " and ".join(f"({p})" if " or " in p else p for p in parts)
 
 
 class TsGuiImporter:
