@@ -327,7 +327,7 @@ class TsGuiImporter:
         convert = _Convert(path, lines or element_lines(root, b""))
         heading = _child(root, "Heading")
         title = _text(heading, "Title") if heading is not None else ""
-        pages = []
+        pages: list[dict[str, Any]] = []
         for child in root:
             tag = child.tag.casefold()
             if tag == "page":

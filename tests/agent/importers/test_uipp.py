@@ -29,7 +29,7 @@ UIPP = """\
       </ChoiceInput>
       <CheckboxInput Variable="ExtraLogging" Question="Extra logging" CheckedValue="True" UncheckedValue="False"/>
     </Action>
-    <Action Type="Info" Name="Remote" Title="Remote office" Condition='"%MyLocation%" = "Ottawa"'>Ottawa builds take longer.</Action>
+    <Action Type="Info" Name="Remote" Title="Remote" Condition='"%MyLocation%" = "Ottawa"'>Slower.</Action>
     <Action Type="TSVar" Name="OSDDomainOUName" Condition='"%MyLocation%" = "Ottawa"'>"OU=Ottawa,DC=corp"'</Action>
     <Action Type="TSVar" Name="OSDDomainOUName" Condition='"%MyLocation%" = "GrandRapids"'>"OU=GR,DC=corp"'</Action>
     <Action Type="TSVar" Name="OSDComputerName">"%ZZName%"</Action>
