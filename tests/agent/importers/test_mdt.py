@@ -280,3 +280,42 @@ def test_corpus_powershellcrack_first_duplicate_wins(tmp_path: Path) -> None:
     assert variables["KeyboardLocale"] == "0409:00000409"
     assert "AdminPassword" not in variables
     assert ":45: [Default] ContryCode=" in report
+
+
+def test_priority_on_mac_addresses_and_a_custom_list(tmp_path: Path) -> None:
+    ini = write(tmp_path, "CustomSettings.ini", """\
+[Settings]
+Priority=MACAddress, Role, Default
+Properties=Role(*)
+
+[00:15:5D:01:02:03]
+OSDComputerName=KIOSK-01
+Role001=Kiosk
+
+[Kiosk]
+Applications001=Kiosk Browser
+
+[Default]
+Role001=Office
+Applications001=Office
+SkipWizard=YES
+""")
+    profile, _ = import_profile(tmp_path, "mdt", ini)
+    check(profile)
+    # By hand: the second adapter's MAC names a section, which adds the role Kiosk; Role is processed next with
+    # that one value, so [Kiosk] is read; [Default] adds the role Office (no [Office] is ever read: Role came
+    # before Default) and one more application.
+    facts = {"MacAddress001": "00:15:5D:AA:BB:CC", "MacAddress002": "00:15:5D:01:02:03"}
+    assert headless(tmp_path, profile, facts) == {
+        "OSDComputerName": "KIOSK-01",
+        "Role001": "Kiosk",
+        "Applications001": "Kiosk Browser",
+        "Role002": "Office",
+        "Applications002": "Office",
+        "SkipWizard": "YES",
+    }
+    assert headless(tmp_path, profile, {"MacAddress001": "00:15:5D:AA:BB:CC"}) == {
+        "Role001": "Office",
+        "Applications001": "Office",
+        "SkipWizard": "YES",
+    }
