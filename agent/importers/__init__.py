@@ -131,6 +131,10 @@ def import_files(kind: str, paths: Sequence[Path], output: Path) -> tuple[Import
     importer = importers.get(kind)
     if importer is None:
         raise UsageError(f"prestart import: unknown source {kind!r}", f"choose one of: {', '.join(importers)}")
+    written = {p.resolve() for p in (output, report_path(output), catalog_path(output))}
+    clash = [str(p) for p in paths if p.resolve() in written]
+    if clash:
+        raise UsageError(f"prestart import: {clash[0]} would be overwritten", "write the profile to another -o file")
     imported = importer.convert(paths)
     report = report_path(output)
     text = dump_profile(imported, paths, report)

@@ -319,3 +319,11 @@ SkipWizard=YES
         "Applications001": "Office",
         "SkipWizard": "YES",
     }
+
+
+def test_the_source_is_never_overwritten(tmp_path: Path) -> None:
+    ini = write(tmp_path, "CustomSettings.yaml", "[Settings]\nPriority=Default\n\n[Default]\nOSInstall=Y\n")
+    before = ini.read_bytes()
+    done = run_prestart("import", "mdt", str(ini), "-o", str(ini))
+    assert done.returncode == 87 and "would be overwritten" in done.stderr
+    assert ini.read_bytes() == before
