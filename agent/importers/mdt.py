@@ -263,7 +263,9 @@ class _Gather:
                 known.append(entry.value)
                 self.bounds[folded] = (slot, slot)
                 continue
-            for slot in range(lo + 1, hi + 2):
+            # Highest slot first: once the value lands in slot k, the rules for lower slots see slot k-1 set
+            # and stay quiet, so each value is added once even when it is a template that cannot be compared.
+            for slot in range(hi + 1, lo, -1):
                 parts = [cond]
                 if slot > 1:
                     parts.append(f"exists {name}{slot - 1:03d}")

@@ -327,3 +327,25 @@ def test_the_source_is_never_overwritten(tmp_path: Path) -> None:
     done = run_prestart("import", "mdt", str(ini), "-o", str(ini))
     assert done.returncode == 87 and "would be overwritten" in done.stderr
     assert ini.read_bytes() == before
+
+
+def test_a_list_value_from_a_template_is_added_once(tmp_path: Path) -> None:
+    ini = write(tmp_path, "CustomSettings.ini", """\
+[Settings]
+Priority=Model, Default
+
+[X1]
+Packages001=PKG00001:Install
+Packages002=PKG00002:Install
+
+[Default]
+Packages001=DRV-%Model%:Install
+SkipWizard=YES
+""")
+    profile, _ = import_profile(tmp_path, "mdt", ini)
+    # By hand: [X1] adds two packages, then [Default] adds the driver package for the model as the third.
+    assert headless(tmp_path, profile, {"Model": "X1"}) == {
+        "Packages001": "PKG00001:Install", "Packages002": "PKG00002:Install", "Packages003": "DRV-X1:Install",
+        "SkipWizard": "YES",
+    }
+    assert headless(tmp_path, profile, {"Model": "T14"}) == {"Packages001": "DRV-T14:Install", "SkipWizard": "YES"}
