@@ -536,7 +536,17 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
 
 
-def wizard_pages(gather: _Gather, ini_for_notes: IniFile) -> list[dict[str, Any]]:
+def _where(files: Sequence[IniFile], key: str) -> tuple[IniFile, int, str]:
+    """The file and line that first set `key`, and its value; the last file and line 0 when none does."""
+    for ini in files:
+        for section in ini.sections.values():
+            entry = section.get(key)
+            if entry is not None and section.name.casefold() != "settings":
+                return ini, entry.line, f"{entry.key}={entry.value}"
+    return files[-1], 0, f"{key} (not set)"
+
+
+def wizard_pages(gather: _Gather, files: Sequence[IniFile]) -> list[dict[str, Any]]:
     """The panes MDT's Deployment Wizard would show: a page each, shown while its Skip property is not YES."""
     if gather.static.get("skipwizard", "").upper() == "YES":
         return []
@@ -547,8 +557,9 @@ def wizard_pages(gather: _Gather, ini_for_notes: IniFile) -> list[dict[str, Any]
             continue
         when = f'SkipWizard != "YES" and {pane.skip} != "YES"'
         if not pane.fields and pane.kind == "form":
-            gather.notes.append(Note(ini_for_notes.label, 0, f"{pane.skip} (the {pane.title} pane)",
-                                     "MDT's wizard would show this pane; Prestart has no page for it", pane.instead))
+            ini, line, what = _where(files, pane.skip)
+            gather.notes.append(Note(ini.label, line, what, f"MDT's wizard would show its {pane.title} pane; "
+                                     "Prestart has no page for it", pane.instead))
             continue
         page: dict[str, Any] = {"id": _slug(pane.skip.removeprefix("Skip")), "title": pane.title, "when": when}
         if pane.kind == "info":
@@ -582,7 +593,7 @@ class MdtImporter:
             gather.run(ini)
         gather.remap()
         main = files[-1]
-        pages = wizard_pages(gather, main)
+        pages = wizard_pages(gather, files)
         for ini in files:
             for key in _NOT_IN_WINPE:
                 for section in ini.sections.values():

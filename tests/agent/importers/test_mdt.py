@@ -236,7 +236,7 @@ def test_corpus_arthurjdurand_with_its_bootstrap(tmp_path: Path) -> None:
     assert f"{name}Bootstrap.ini:7: [Default] KeybordLocale=en-US" in report
     assert f"{name}Bootstrap.ini:10: UserPassword=(secret, not shown)" in report
     assert f"{name}CustomSettings.ini:5: [Settings] SkipTaskSequence" in report
-    assert "SkipApplications (the Applications pane)" in report
+    assert "CustomSettings.ini:26: SkipApplications=NO" in report and "Applications pane" in report
 
 
 @pytest.mark.skipif(not CS.is_dir(), reason="../shared/realworld is not beside the repo")
