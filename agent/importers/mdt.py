@@ -45,6 +45,9 @@ _MDT_ONLY_FACTS = frozenset(
 )
 _SECRET = re.compile(r"password|pwd$|^bdepin$|productkey$|^dbpwd$", re.IGNORECASE)
 _VAR = re.compile(r"%([^%\s]+)%")
+_EVAL = re.compile(r"#([^#]*)#")
+_CALL = re.compile(r'\s*(Left|Right|UCase|LCase|Trim)\s*\(\s*"%([A-Za-z_][A-Za-z0-9_]*)%"\s*(?:,\s*(\d+)\s*)?\)\s*',
+                   re.IGNORECASE)
 
 
 class Entry(NamedTuple):
@@ -188,12 +191,35 @@ class _Gather:
                     self.properties.append(name)
 
     def _template(self, ini: IniFile, line: int, key: str, value: str) -> str | None:
-        """A value as a Prestart template: `%NAME%` of a property or fact expands as Gather's Substitute does."""
-        if "#" in value and value.count("#") >= 2:
-            self.note(ini, line, f"{key}={value}", "MDT evaluates #...# as VBScript when it reads the value",
-                      "compute the value with a template ({Name|upper}, |left:N, |right:N) or set it by hand")
-            return None
-        text = value.replace("{", "{{").replace("}", "}}")
+        """A value as a Prestart template: `%NAME%` of a property or fact expands as Gather's Substitute does.
+
+        `#Right("%NAME%",7)#` and its kin (Left, UCase, LCase, Trim of one value) become filters; other
+        `#...#` VBScript is reported, never guessed.
+        """
+        out: list[str] = []
+        pos = 0
+        for block in _EVAL.finditer(value):
+            out.append(self._substitute(ini, line, key, value, value[pos : block.start()]))
+            call = _CALL.fullmatch(block.group(1))
+            if call is None:
+                self.note(ini, line, f"{key}={value}", "MDT evaluates #...# as VBScript when it reads the value",
+                          "compute the value with a template ({Name|upper}, |left:N, |right:N) or set it by hand")
+                return None
+            function, name, count = call.group(1).casefold(), call.group(2), call.group(3)
+            if (count is None) != (function in ("ucase", "lcase", "trim")):
+                self.note(ini, line, f"{key}={value}", f"{call.group(1)} takes {'no' if count else 'a'} length "
+                          "here", "write the value as a template")
+                return None
+            inner = self._substitute(ini, line, key, value, f"%{name}%")
+            filters = {"left": f"left:{count}", "right": f"right:{count}", "ucase": "upper", "lcase": "lower",
+                       "trim": "trim"}[function]
+            out.append(inner[:-1] + f"|{filters}}}" if inner.startswith("{") else inner)
+            pos = block.end()
+        out.append(self._substitute(ini, line, key, value, value[pos:]))
+        return "".join(out)
+
+    def _substitute(self, ini: IniFile, line: int, key: str, value: str, text: str) -> str:
+        text = text.replace("{", "{{").replace("}", "}}")
 
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
@@ -214,13 +240,13 @@ class _Gather:
     def _settable(self, ini: IniFile, entry: Entry, name: str) -> bool:
         if _SECRET.search(name) and not name.casefold().startswith("skip"):
             self.secrets.add(name.casefold())
-            self.note(ini, entry.line, f"{name}=(secret, not shown)", "a profile travels on boot media in clear, so "
+            self.note(ini, entry.line, f"{entry.key}=(secret, not shown)", "a profile travels on boot media in clear, so "
                       "it never holds a password or key", "set it as a hidden task sequence or collection variable, "
                       "or ask for it on a page with a password field")
             return False
         problem = name_problem(name)
         if problem:
-            self.note(ini, entry.line, f"{name}={entry.value}", f"Prestart cannot set it: {problem}",
+            self.note(ini, entry.line, f"{entry.key}={entry.value}", f"Prestart cannot set it: {problem}",
                       "set it in the task sequence or as a collection variable")
             return False
         return True

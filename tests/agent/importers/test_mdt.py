@@ -349,3 +349,35 @@ SkipWizard=YES
         "SkipWizard": "YES",
     }
     assert headless(tmp_path, profile, {"Model": "T14"}) == {"Packages001": "DRV-T14:Install", "SkipWizard": "YES"}
+
+
+def test_simple_vbscript_functions_become_filters(tmp_path: Path) -> None:
+    ini = write(tmp_path, "CustomSettings.ini", """\
+[Settings]
+Priority=Init, ByLaptop, Default
+Properties=ShortSerial, Prefix
+
+[Init]
+ShortSerial=#Right("%SerialNumber%",9)#
+OrgName=#UCase("%Make%")#
+FullName=#Replace("%Model%", " ", "")#
+
+[ByLaptop]
+Subsection=Laptop-%IsLaptop%
+
+[Laptop-True]
+Prefix=NTB
+
+[Default]
+OSDComputerName=%Prefix%-%ShortSerial%
+SkipWizard=YES
+""")
+    profile, report = import_profile(tmp_path, "mdt", ini)
+    # By hand: Right of the last 9 characters; UCase of Make; Replace(...) is reported and sets nothing. When the
+    # serial is empty, Gather leaves %SerialNumber% in place before Right() runs, so 9 characters of that remain.
+    assert headless(tmp_path, profile, {"SerialNumber": "ABCD1234567", "Make": "Dell Inc.", "IsLaptop": "True"}) == {
+        "OrgName": "DELL INC.", "ShortSerial": "CD1234567", "Prefix": "NTB", "OSDComputerName": "NTB-CD1234567",
+        "SkipWizard": "YES",
+    }
+    assert headless(tmp_path, profile, {"IsLaptop": "False"})["ShortSerial"] == "alNumber%"
+    assert 'CustomSettings.ini:8: FullName=#Replace("%Model%", " ", "")#' in report
