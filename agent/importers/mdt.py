@@ -240,9 +240,9 @@ class _Gather:
     def _settable(self, ini: IniFile, entry: Entry, name: str) -> bool:
         if _SECRET.search(name) and not name.casefold().startswith("skip"):
             self.secrets.add(name.casefold())
-            self.note(ini, entry.line, f"{entry.key}=(secret, not shown)", "a profile travels on boot media in clear, so "
-                      "it never holds a password or key", "set it as a hidden task sequence or collection variable, "
-                      "or ask for it on a page with a password field")
+            self.note(ini, entry.line, f"{entry.key}=(secret, not shown)", "a profile travels on boot media in "
+                      "clear, so it never holds a password or key", "set it as a hidden task sequence or collection "
+                      "variable, or ask for it on a page with a password field")
             return False
         problem = name_problem(name)
         if problem:
