@@ -165,7 +165,15 @@ def network_facts(*, sys_root: Path = Path("/sys"), proc_root: Path = Path("/pro
     for route in defaults:
         if route.gateway not in gateways:
             gateways.append(route.gateway)
+    facts.update(numbered(macs, addresses, gateways))
+    return facts
+
+
+def numbered(macs: list[str], addresses: list[str], gateways: list[str]) -> dict[str, str]:
+    """Gather's lists as facts: MacAddress001.., IPAddress001.., DefaultGateway001.., each value once, in order."""
+    facts: dict[str, str] = {}
     for base, values in (("MacAddress", macs), ("IPAddress", addresses), ("DefaultGateway", gateways)):
-        for n, value in enumerate(values, start=1):
+        seen = list(dict.fromkeys(values))
+        for n, value in enumerate(seen, start=1):
             facts[f"{base}{n:03d}"] = value
     return facts
