@@ -381,3 +381,17 @@ SkipWizard=YES
     }
     assert headless(tmp_path, profile, {"IsLaptop": "False"})["ShortSerial"] == "alNumber%"
     assert 'CustomSettings.ini:8: FullName=#Replace("%Model%", " ", "")#' in report
+
+
+def test_a_value_the_task_sequence_already_has_stays(tmp_path: Path) -> None:
+    from agent.flow import Flow
+    from agent.profile import load_profile
+
+    ini = write(tmp_path, "CustomSettings.ini", "[Settings]\nPriority=Default\n\n[Default]\n"
+                "OSDComputerName=PC-%SerialNumber%\nDeployRoot=\\\\new\\ds$\nSkipWizard=YES\n")
+    profile, _ = import_profile(tmp_path, "mdt", ini)
+    flow = Flow(load_profile(profile), None, {"SerialNumber": "S1"},
+                engine={"OSDComputerName": "FROM-TS", "DeployRoot": "\\\\old\\ds$"})
+    # Gather sets a property only while it is empty, except its overwrite properties such as DeployRoot.
+    assert flow.base.vars.lookup("OSDComputerName") == "FROM-TS"
+    assert flow.base.vars.lookup("DeployRoot") == "\\\\new\\ds$"
