@@ -242,8 +242,9 @@ class _Convert:
                           "as you type", "add `|upper` where the value is used, e.g. {OSDComputerName|upper}")
             kind = "text"
         elif tag in ("choiceinput", "inputchoice"):
-            choices = [{"value": _attr(c, "Value"), "label": _attr(c, "Option") or _attr(c, "Value")}
-                       for c in child if _local(c.tag).casefold() == "choice"]
+            # A Choice without Value puts its Option text in the variable.
+            choices = [{"value": _attr(c, "Value") or _attr(c, "Option"), "label": _attr(c, "Option") or
+                        _attr(c, "Value")} for c in child if _local(c.tag).casefold() == "choice"]
             for c in child:
                 if _local(c.tag).casefold() == "choicelist":
                     self.note(c, "ChoiceList", "the choices come from variables at run time",
@@ -266,8 +267,8 @@ class _Convert:
                 else:
                     self.note(child, f"Default={default}", "matches no choice", "choose one of the options")
             if _attr(child, "AlternateVariable"):
-                alternates = {_attr(c, "Value"): _attr(c, "AlternateValue") for c in child
-                              if _local(c.tag).casefold() == "choice"}
+                alternates = {_attr(c, "Value") or _attr(c, "Option"): _attr(c, "AlternateValue") for c in child
+                              if _local(c.tag).casefold() == "choice" and _attr(c, "AlternateValue")}
                 kind = "choice"
                 built = _Field(page, spec, kind)
                 for choice_value, alternate in alternates.items():
@@ -314,10 +315,12 @@ class _Convert:
             self.preflight.append(item)
 
     def action_tsvar(self, element: ET.Element, when: str, names: frozenset[str]) -> None:
-        target = _attr(element, "Name") or _attr(element, "Variable")
+        target = _attr(element, "Variable") or _attr(element, "Name")  # Variable wins when both are given
         raw = element.text or ""
         try:
-            text = value(raw, self.name)
+            # DontEval: the text is the value as written, not VBScript.
+            text = template(raw.strip(), self.name) if _attr(element, "DontEval").casefold() == "true" else value(
+                raw, self.name)
         except Untranslatable as exc:
             self.note(element, f"TSVar {target} = {raw.strip()}", f"not translated: {exc}",
                       "compute it with a template ({Name|left:2}) or set it by hand")

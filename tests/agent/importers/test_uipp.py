@@ -24,7 +24,7 @@ UIPP = """\
     <Action Type="Input" Name="Setup" Title="Setup for %XHWModel%">
       <TextInput Prompt="Name" Question="Computer name" Variable="ZZName" RegEx="[A-Z]{2}-[0-9]{4}" Hint="XX-0000"/>
       <ChoiceInput Variable="MyLocation" Question="Location" Required="True" Default="Grand Rapids">
-        <Choice Option="Ottawa" Value="Ottawa"/>
+        <Choice Option="Ottawa"/>
         <Choice Option="Grand Rapids" Value="GrandRapids"/>
       </ChoiceInput>
       <CheckboxInput Variable="ExtraLogging" Question="Extra logging" CheckedValue="True" UncheckedValue="False"/>
@@ -34,6 +34,7 @@ UIPP = """\
     <Action Type="TSVar" Name="OSDDomainOUName" Condition='"%MyLocation%" = "GrandRapids"'>"OU=GR,DC=corp"'</Action>
     <Action Type="TSVar" Name="OSDComputerName">"%ZZName%"</Action>
     <Action Type="TSVar" Name="Initials"><![CDATA[Left("%ZZName%",2)]]></Action>
+    <Action Type="TSVar" Variable="Note" DontEval="True">built by UI++ for %XHWModel%</Action>
   </Actions>
 </UIpp>
 """
@@ -58,6 +59,7 @@ def test_choices_set_what_the_tsvars_set(tmp_path: Path) -> None:
         "OSDDomainOUName": "OU=Ottawa,DC=corp",
         "ExtraLogging": "False",
         "OSDComputerName": "OT-0001",
+        "Note": "built by UI++ for Latitude 7440",
     }
     assert "UI++.xml:5: Action Type=ExternalCall" in report
     assert 'UI++.xml:23: TSVar Initials = Left("%ZZName%",2)' in report
@@ -94,7 +96,7 @@ def test_a_file_that_is_not_well_formed_names_its_line(tmp_path: Path) -> None:
     out = tmp_path / "profile.yaml"
     done = run_prestart("import", "uipp", str(source), "-o", str(out))
     assert done.returncode == 13
-    assert f"{source}: line 26, column 1: not well-formed XML" in done.stderr
+    assert f"{source}: line 27, column 1: not well-formed XML" in done.stderr
     assert "Traceback" not in done.stderr and not out.exists()
 
 
