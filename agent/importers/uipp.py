@@ -15,15 +15,19 @@ from agent.importers import Imported, Note, catalog_document, unique_id
 from agent.importers.vbs import Untranslatable, condition, template, value
 from agent.safexml import UnsafeXml, fromstring
 
-# UI++'s DefaultValues variables that mean what a Prestart fact means; the others have no counterpart.
+# UI++'s DefaultValues variables (its "Default Values" reference) that mean what a Prestart fact means. The
+# others have no counterpart: XHWChassisType says Tablet where Gather says IsLaptop, XHWVirtualMachineType says
+# VMWareESX where Gather says VMware, XHWProduct does not say which product it reads.
 FACTS = {
-    "xhwmake": "Make",
+    "xhwmanufacturer": "Make",
     "xhwmodel": "Model",
+    "xhwlenovomodel": "SystemVersion",  # Win32_ComputerSystemProduct.Version, a Lenovo's marketing name
     "xhwserialnumber": "SerialNumber",
     "xhwuuid": "UUID",
     "xhwassettag": "AssetTag",
     "xhwmemory": "Memory",  # MB in both
     "xonbattery": "IsOnBattery",
+    "xsystemuefi": "IsUEFI",
 }
 _NOT_CARRIED = {
     "userauth": ("UI++ signs in against Active Directory with Kerberos/LDAP", "add a `type: login` page with "
