@@ -28,7 +28,7 @@ class Note(NamedTuple):
         return f"{where}: {self.what}: {self.why} (instead: {self.instead})"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Imported:
     """What an importer made: the profile as plain data and the notes on what it left out."""
 
