@@ -36,6 +36,21 @@ _ELEMENTS = {
     "timeout": "pages do not time out; confirm pages count down",
 }
 _NETBIOS_MAX = 15
+_WQL = re.compile(r"select\s+(\*|[A-Za-z0-9_]+)\s+from\s+([A-Za-z0-9_]+)", re.IGNORECASE)
+# WMI properties Gather (and so Prestart) reads into facts, from the same SMBIOS fields.
+_WMI_FACTS = {
+    ("win32_bios", "serialnumber"): "SerialNumber",
+    ("win32_computersystem", "manufacturer"): "Make",
+    ("win32_computersystem", "model"): "Model",
+    ("win32_computersystem", "name"): "HostName",
+    ("win32_computersystem", "systemskunumber"): "SystemSKU",
+    ("win32_computersystemproduct", "uuid"): "UUID",
+    ("win32_computersystemproduct", "name"): "Model",
+    ("win32_computersystemproduct", "version"): "SystemVersion",
+    ("win32_baseboard", "product"): "Product",
+    ("win32_systemenclosure", "smbiosassettag"): "AssetTag",
+    ("win32_processor", "maxclockspeed"): "ProcessorSpeed",
+}
 
 
 def _child(element: ET.Element, name: str) -> ET.Element | None:
@@ -119,9 +134,46 @@ class _Convert:
                               "a TsGui page", "start the field from the other field's variable (default: '{Var}') "
                               "on a later page, or set it with a rule")
                     continue
+                if kind.casefold() == "wmi":
+                    fact = self.wmi_fact(item, what)
+                    if fact is not None:
+                        found.append(fact)
+                    continue
                 why, instead = _QUERIES.get(kind.casefold(), (f"a {kind} query", "set the value with a rule"))
                 self.note(item, f"{what}: Query Type={kind}", f"the value comes from {why}", instead)
         return found[0] if found else None
+
+    def wmi_fact(self, query: ET.Element, what: str) -> str | None:
+        """`SELECT Prop FROM Class` of a property Prestart gathers as a fact: a template of that fact, with the
+        Property element's Truncate, ToUpper, ToLower, Prefix and Append as filters and text."""
+        wql = " ".join(_text(query, "Wql").split())
+        match = _WQL.fullmatch(wql)
+        properties = [p for p in query if p.tag.casefold() == "property"]
+        prop = _attr(properties[0], "Name") if len(properties) == 1 else (match.group(1) if match else "")
+        fact = _WMI_FACTS.get((match.group(2).casefold(), prop.casefold())) if match else None
+        if match is None or fact is None or (match.group(1) != "*" and match.group(1).casefold() != prop.casefold()):
+            self.note(query, f"{what}: Query Type=Wmi {wql}", "the value comes from a WMI query that no Prestart fact "
+                      "answers", "gather the value as a fact, or put it in the catalog")
+            return None
+        filters: list[str] = []
+        prefix = suffix = ""
+        for change in properties[0] if properties else ():
+            tag, text = change.tag.casefold(), change.text or ""
+            kind = _attr(change, "Type").casefold()
+            if tag in ("toupper", "tolower") and not (prefix or suffix):
+                filters.append("upper" if tag == "toupper" else "lower")
+            elif tag == "truncate" and kind in ("keepfromstart", "keepfromend") and text.strip().isdigit() and not (
+                    prefix or suffix):
+                filters.append(f"{'left' if kind == 'keepfromstart' else 'right'}:{text.strip()}")
+            elif tag == "prefix":
+                prefix = _literal(text) + prefix
+            elif tag == "append":
+                suffix += _literal(text)
+            else:
+                self.note(change, f"{what}: {change.tag} {text.strip()}".rstrip(), "not carried over in this place",
+                          "write the value as a template ({Fact|left:N|upper})")
+                return None
+        return prefix + "{" + "|".join([fact, *filters]) + "}" + suffix
 
     def validation(self, option: ET.Element, spec: dict[str, Any], what: str) -> None:
         """Length and message carry over; one rule becomes `regex:`; more rules than one go to the report."""

@@ -45,7 +45,16 @@ CONFIG = """\
         </GuiOption>
         <GuiOption Type="FreeText">
           <Variable>Serial</Variable>
-          <SetValue><Query Type="Wmi"><Wql>SELECT SerialNumber FROM Win32_BIOS</Wql></Query></SetValue>
+          <SetValue><Query Type="Wmi"><Wql>SELECT BatteryStatus FROM Win32_Battery</Wql></Query></SetValue>
+        </GuiOption>
+        <GuiOption Type="FreeText">
+          <Variable>Tag</Variable>
+          <SetValue>
+            <Query Type="Wmi">
+              <Wql>SELECT SerialNumber FROM Win32_BIOS</Wql>
+              <Property Name="SerialNumber"><Truncate Type="KeepFromEnd">4</Truncate><Prefix>PC-</Prefix></Property>
+            </Query>
+          </SetValue>
         </GuiOption>
         <GuiOption Type="FreeText">
           <Group>Group_AU</Group>
@@ -69,14 +78,16 @@ def test_options_toggles_and_values(tmp_path: Path) -> None:
     profile, report = import_profile(tmp_path, "tsgui", source)
     check(profile)
     # By hand: BuildTool from the NoUIOption; Owner from the engine variable; Site AKL hides ABN; Apps off hides
-    # Office (a hidden option writes nothing, as PurgeInactive does); Serial comes from WMI, so starts empty.
-    variables = headless(tmp_path, profile, {}, {"osdcomputername": "LAB-001"})
-    assert variables == {"BuildTool": "TsGui import", "OSDComputerName": "LAB-001", "Site": "AKL", "Apps": "False"}
+    # Office (a hidden option writes nothing, as PurgeInactive does); Serial comes from a WMI class no fact
+    # answers, so it starts empty; Tag is Win32_BIOS.SerialNumber (the SerialNumber fact), last 4, prefixed.
+    variables = headless(tmp_path, profile, {"SerialNumber": "5CG12345"}, {"osdcomputername": "LAB-001"})
+    assert variables == {"BuildTool": "TsGui import", "OSDComputerName": "LAB-001", "Site": "AKL", "Apps": "False",
+                         "Tag": "PC-2345"}
     variables = headless(tmp_path, profile, {}, {"osdcomputername": "LAB-002", "site": "SYD", "apps": True,
-                                                 "serial": "5CG1"})
+                                                 "serial": "5CG1", "tag": "PC-X"})
     assert variables == {"BuildTool": "TsGui import", "OSDComputerName": "LAB-002", "Site": "SYD", "Apps": "True",
-                         "Serial": "5CG1", "ABN": "none", "Office": "True"}
-    assert "Config.xml:36: GuiOption FreeText Serial: Query Type=Wmi" in report
+                         "Serial": "5CG1", "Tag": "PC-X", "ABN": "none", "Office": "True"}
+    assert "Config.xml:36: GuiOption FreeText Serial: Query Type=Wmi SELECT BatteryStatus FROM Win32_Battery" in report
     assert "Config.xml:2: <HardwareEval/>" in report
 
 
