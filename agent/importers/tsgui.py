@@ -11,6 +11,7 @@ from typing import Any
 from agent.errors import InputError
 from agent.importers import Imported, Note, unique_id
 from agent.importers.uipp import element_lines, read_xml
+from agent.importers.wmi import WMI_FACTS
 
 # Query types whose value Prestart cannot compute at boot, and what to do instead.
 _QUERIES = {
@@ -37,20 +38,6 @@ _ELEMENTS = {
 }
 _NETBIOS_MAX = 15
 _WQL = re.compile(r"select\s+(\*|[A-Za-z0-9_]+)\s+from\s+([A-Za-z0-9_]+)", re.IGNORECASE)
-# WMI properties Gather (and so Prestart) reads into facts, from the same SMBIOS fields.
-_WMI_FACTS = {
-    ("win32_bios", "serialnumber"): "SerialNumber",
-    ("win32_computersystem", "manufacturer"): "Make",
-    ("win32_computersystem", "model"): "Model",
-    ("win32_computersystem", "name"): "HostName",
-    ("win32_computersystem", "systemskunumber"): "SystemSKU",
-    ("win32_computersystemproduct", "uuid"): "UUID",
-    ("win32_computersystemproduct", "name"): "Model",
-    ("win32_computersystemproduct", "version"): "SystemVersion",
-    ("win32_baseboard", "product"): "Product",
-    ("win32_systemenclosure", "smbiosassettag"): "AssetTag",
-    ("win32_processor", "maxclockspeed"): "ProcessorSpeed",
-}
 
 
 def _child(element: ET.Element, name: str) -> ET.Element | None:
@@ -150,7 +137,7 @@ class _Convert:
         match = _WQL.fullmatch(wql)
         properties = [p for p in query if p.tag.casefold() == "property"]
         prop = _attr(properties[0], "Name") if len(properties) == 1 else (match.group(1) if match else "")
-        fact = _WMI_FACTS.get((match.group(2).casefold(), prop.casefold())) if match else None
+        fact = WMI_FACTS.get((match.group(2).casefold(), prop.casefold())) if match else None
         if match is None or fact is None or (match.group(1) != "*" and match.group(1).casefold() != prop.casefold()):
             self.note(query, f"{what}: Query Type=Wmi {wql}", "the value comes from a WMI query that no Prestart fact "
                       "answers", "gather the value as a fact, or put it in the catalog")

@@ -13,6 +13,7 @@ from typing import Any
 from agent.errors import InputError
 from agent.importers import Imported, Note, catalog_document, unique_id
 from agent.importers.vbs import Untranslatable, condition, template, value
+from agent.importers.wmi import WMI_FACTS
 from agent.safexml import UnsafeXml, fromstring
 
 # UI++'s DefaultValues variables (its "Default Values" reference) that mean what a Prestart fact means. The
@@ -32,7 +33,8 @@ FACTS = {
 _NOT_CARRIED = {
     "userauth": ("UI++ signs in against Active Directory with Kerberos/LDAP", "add a `type: login` page with "
                  "`ldap: {server: ldaps://your-dc}` and `groups:` mapping the group to a role (docs/security.md)"),
-    "wmiread": ("Prestart reads no WMI class at boot", "gather the value as a fact or put it in the catalog"),
+    "wmiread": ("Prestart reads no WMI class at boot, and no fact holds this property", "gather the value as a "
+                "fact or put it in the catalog"),
     "wmiwrite": ("Prestart writes task sequence variables only", "write the value in a task sequence step"),
     "regread": ("Prestart reads no registry at boot", "put the value in the catalog or a rule"),
     "regwrite": ("Prestart writes task sequence variables only", "write the value in a task sequence step"),
@@ -177,6 +179,23 @@ class _Convert:
                                                                       "counterpart", "see docs/migrating.md"))
                     self.note(element, f"Action Type={kind} {_attr(element, 'Name') or _attr(element, 'Title')}"
                               .strip(), why, instead)
+
+    def action_wmiread(self, element: ET.Element, when: str, names: frozenset[str]) -> None:
+        """A WMIRead of what a fact holds (Win32_BIOS SerialNumber, ...) is a rule setting the variable from it."""
+        namespace = _attr(element, "Namespace").casefold().replace("/", "\\") or "root\\cimv2"
+        fact = WMI_FACTS.get((_attr(element, "Class").casefold(), _attr(element, "Property").casefold()))
+        variable = _attr(element, "Variable")
+        if fact is None or namespace != "root\\cimv2" or _attr(element, "KeyQualifier") or _attr(element, "Query") \
+                or not variable:
+            why, instead = _NOT_CARRIED["wmiread"]
+            self.note(element, f"Action Type=WMIRead {_attr(element, 'Class')}.{_attr(element, 'Property')}", why,
+                      instead)
+            return
+        rule: dict[str, Any] = {"name": f"{self.path.name}:{self.lines.get(id(element), 0)} WMIRead {variable}",
+                                "set": {variable: "{" + fact + "}"}}
+        if when:
+            rule["when"] = when
+        self.rules.append(rule)
 
     def action_defaultvalues(self, element: ET.Element, when: str, names: frozenset[str]) -> None:
         """Prestart gathers its facts anyway; the UI++ names map to them where the meaning is the same."""

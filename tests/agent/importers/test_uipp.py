@@ -16,6 +16,7 @@ UIPP = """\
   <Actions>
     <Action Type="DefaultValues" ValueTypes="Asset,VM"/>
     <Action Type="ExternalCall">PowerShell.exe -File .\\GetName.ps1</Action>
+    <Action Type="WMIRead" Variable="BiosSerial" Namespace="root\\cimv2" Class="Win32_BIOS" Property="SerialNumber"/>
     <Action Type="TSVar" Name="PowerState" Condition='"%XOnBattery%" = "True"'>"battery"'</Action>
     <Action Type="TSVar" Name="PowerState" Condition='"%XOnBattery%" = "False"'>"mains"'</Action>
     <Action Type="Preflight" Title="Checks">
@@ -50,9 +51,11 @@ def _run(tmp_path: Path, answers: dict[str, object], facts: dict[str, str]) -> t
 
 def test_choices_set_what_the_tsvars_set(tmp_path: Path) -> None:
     variables, report = _run(tmp_path, {"zzname": "OT-0001", "mylocation": "Ottawa"},
-                             {"Memory": "8192", "IsOnBattery": "False", "Model": "Latitude 7440"})
+                             {"Memory": "8192", "IsOnBattery": "False", "Model": "Latitude 7440",
+                              "SerialNumber": "8XK2HL3"})
     # By hand, as UI++ runs the actions in order: mains power; the page's answers; the Ottawa OU; the name.
     assert variables == {
+        "BiosSerial": "8XK2HL3",
         "PowerState": "mains",
         "ZZName": "OT-0001",
         "MyLocation": "Ottawa",
@@ -62,7 +65,7 @@ def test_choices_set_what_the_tsvars_set(tmp_path: Path) -> None:
         "Note": "built by UI++ for Latitude 7440",
     }
     assert "UI++.xml:5: Action Type=ExternalCall" in report
-    assert 'UI++.xml:23: TSVar Initials = Left("%ZZName%",2)' in report
+    assert 'UI++.xml:24: TSVar Initials = Left("%ZZName%",2)' in report
 
 
 def test_the_default_choice_is_the_option_text(tmp_path: Path) -> None:
@@ -96,7 +99,7 @@ def test_a_file_that_is_not_well_formed_names_its_line(tmp_path: Path) -> None:
     out = tmp_path / "profile.yaml"
     done = run_prestart("import", "uipp", str(source), "-o", str(out))
     assert done.returncode == 13
-    assert f"{source}: line 27, column 1: not well-formed XML" in done.stderr
+    assert f"{source}: line 28, column 1: not well-formed XML" in done.stderr
     assert "Traceback" not in done.stderr and not out.exists()
 
 
