@@ -14,9 +14,10 @@ from agent.importers import Imported, Note
 from agent.importers.ztigather import LISTS, OVERWRITE, PROPERTIES
 from agent.variables import name_problem
 
-# How many adapters' MacAddress/IPAddress/DefaultGateway a priority entry looks at. MDT looks at all of them;
-# a profile condition names each one, and WinPE machines rarely have more than four IP-enabled adapters.
-NETWORK_SLOTS = 4
+# How many values of a list a priority entry looks at (MacAddress001..004, DefaultGateway001..004, a custom list's
+# first four). MDT looks at all of them; a profile condition names each one, and WinPE machines rarely have more
+# than four IP-enabled adapters.
+LIST_SLOTS = 4
 # MDT reads NAME1..NAME100 (or NAME001..NAME100) of a list property.
 MAX_LIST = 100
 # Keys a section may hold that are not properties: MDT acts on them itself.
@@ -38,7 +39,7 @@ _GATHERED_LISTS = frozenset(n.casefold() for n in NUMBERED_FACTS)
 _MDT_ONLY_FACTS = frozenset(
     n.casefold()
     for n in (
-        "OSVersion", "IsServerOS", "IsServerCoreOS", "CapableArchitecture", "SupportsX86", "SupportsX64",
+        "IsServerOS", "IsServerCoreOS", "CapableArchitecture", "SupportsX86", "SupportsX64",
         "SupportsSLAT", "IsHypervisorRunning", "SupportsVT", "SupportsNX", "Supports64Bit", "SupportsHyperVRole",
         "IsBDE", "HALName", "OSSKU", "OriginalArchitecture", "VMHost", "VMName", "WDSServer", "SMSDP",
     )
@@ -153,7 +154,6 @@ class _Gather:
         self.maybe_set: dict[str, str] = {}  # property (folded) -> spelling, set by some rule
         self.list_values: dict[str, list[str]] = {}  # list property -> values set unconditionally, in order
         self.noted: set[tuple[str, int, str]] = set()
-        self.secrets: set[str] = set()
 
     # -- notes -------------------------------------------------------------------------------
 
@@ -239,7 +239,6 @@ class _Gather:
 
     def _settable(self, ini: IniFile, entry: Entry, name: str) -> bool:
         if _SECRET.search(name) and not name.casefold().startswith("skip"):
-            self.secrets.add(name.casefold())
             self.note(ini, entry.line, f"{entry.key}=(secret, not shown)", "a profile travels on boot media in "
                       "clear, so it never holds a password or key", "set it as a hidden task sequence or collection "
                       "variable, or ask for it on a page with a password field")
@@ -423,10 +422,8 @@ class _Gather:
             if folded == "defaultgateway":
                 self._by_gateway(ini)
             elif folded in self.lists or folded in _GATHERED_LISTS:
-                slots = NETWORK_SLOTS if folded in _GATHERED_LISTS else MAX_LIST
                 for target in self._candidates(ini, direct):
-                    cond = " or ".join(_equals(f"{item}{i:03d}", target.name) for i in range(1, slots + 1)
-                                       if folded in _GATHERED_LISTS or i <= 4)
+                    cond = " or ".join(_equals(f"{item}{i:03d}", target.name) for i in range(1, LIST_SLOTS + 1))
                     self.section(ini, target.name, cond)
             elif folded in self.known or folded in _PRESTART_FACTS or folded in _MDT_ONLY_FACTS:
                 if folded in _MDT_ONLY_FACTS:
@@ -449,7 +446,7 @@ class _Gather:
         if table is None:
             return
         for entry in table.entries:
-            cond = " or ".join(_equals(f"DefaultGateway{i:03d}", entry.key) for i in range(1, NETWORK_SLOTS + 1))
+            cond = " or ".join(_equals(f"DefaultGateway{i:03d}", entry.key) for i in range(1, LIST_SLOTS + 1))
             self.section(ini, entry.value, cond, via=entry.line)
 
     # -- after the rules -----------------------------------------------------------------------
