@@ -71,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "preview": cmd_preview,
             "pin-hash": cmd_pin_hash,
             "sequence": cmd_sequence,
+            "import": cmd_import,
         }[command]
         return handler(args)
     except PrestartError as exc:
@@ -241,6 +242,15 @@ def cmd_sequence(args: Namespace) -> int:
     if args.sequence_command == "list":
         return ts_cli.cmd_list(args.xml)
     raise UsageError("prestart sequence: choose `plan`, `normalize` or `list`", "see `prestart sequence --help`")
+
+
+def cmd_import(args: Namespace) -> int:
+    from agent.importers import import_files
+
+    imported, report = import_files(args.source, [Path(f) for f in args.files], Path(args.output))
+    print(f"{args.output}: imported from {', '.join(args.files)}; "
+          f"{len(imported.notes)} item(s) did not carry over, see {report}")
+    return 0
 
 
 # -- run and preview ---------------------------------------------------------------------------------

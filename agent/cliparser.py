@@ -184,6 +184,20 @@ def _add_sequence(sub: argparse._SubParsersAction[Any]) -> None:
     listing.add_argument("xml", metavar="FILE")
 
 
+def _add_import(sub: argparse._SubParsersAction[Any]) -> None:
+    imp = sub.add_parser(
+        "import",
+        help="turn MDT rules, UI++ or TsGui configurations into a profile and a report",
+        description="Write a profile that does what the source did, and beside it a report "
+        "(PROFILE.import-report.txt) of everything that did not carry over, each with the line it came from. "
+        "The profile passes `prestart check`; see docs/migrating.md.",
+    )
+    imp.add_argument("source", metavar="SOURCE", choices=["mdt", "uipp", "tsgui"], help="mdt, uipp or tsgui")
+    imp.add_argument("files", metavar="FILE", nargs="+",
+                     help="mdt: CustomSettings.ini [Bootstrap.ini]; uipp: UI++.xml; tsgui: Config.xml")
+    imp.add_argument("-o", "--output", metavar="PROFILE.yaml", required=True)
+
+
 _COMMANDS = {
     "run": _add_run,
     "check": _add_check,
@@ -193,6 +207,7 @@ _COMMANDS = {
     "preview": _add_preview,
     "pin-hash": _add_pin_hash,
     "sequence": _add_sequence,
+    "import": _add_import,
 }
 
 

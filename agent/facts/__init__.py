@@ -30,6 +30,15 @@ FACT_NAMES: tuple[str, ...] = (
     "IsUEFI",
     "IsOnBattery",
     "HostName",
+    # Gather's values too, where WinPE can know them (agent/facts/smbios.py says where each comes from).
+    "SystemSKU",
+    "ProcessorSpeed",
+    "OSCurrentVersion",
+    "OSCurrentBuild",
+    "OSVersion",
+    # Not MDT's: a Lenovo's marketing name and machine type, which MDT's Model and Product do not carry.
+    "SystemVersion",
+    "MachineType",
 )
 BOOLEAN_FACTS = frozenset({"IsLaptop", "IsDesktop", "IsServer", "IsVM", "IsUEFI", "IsOnBattery"})
 NUMBERED_FACTS = ("MacAddress", "IPAddress", "DefaultGateway")

@@ -31,7 +31,7 @@ def meminfo_mb(path: Path) -> int:
 
 
 def linux_facts(*, sys_root: Path = Path("/sys"), proc_root: Path = Path("/proc")) -> dict[str, str]:
-    """SMBIOS facts, Memory (SMBIOS, else /proc/meminfo), IsUEFI and IsOnBattery; roots are for tests."""
+    """SMBIOS facts, Memory (/proc/meminfo, else SMBIOS), IsUEFI and IsOnBattery; roots are for tests."""
     facts: dict[str, str] = {}
     tables = sys_root / "firmware" / "dmi" / "tables"
     try:
@@ -39,9 +39,11 @@ def linux_facts(*, sys_root: Path = Path("/sys"), proc_root: Path = Path("/proc"
     except PrestartError as exc:
         # Containers and some VMs have no DMI, and the table is root-only: carry on without it.
         log.warning("no SMBIOS facts: %s", exc)
-    if not facts.get("Memory"):
-        mb = meminfo_mb(proc_root / "meminfo")
-        facts["Memory"] = str(mb) if mb else ""
+    # Gather's Memory is the memory the OS sees (Win32_ComputerSystem.TotalPhysicalMemory), not the DIMMs.
+    mb = meminfo_mb(proc_root / "meminfo")
+    if mb:
+        facts["Memory"] = str(mb)
+    facts.setdefault("Memory", "")
     facts["IsUEFI"] = as_bool((sys_root / "firmware" / "efi").is_dir())
     supplies = power.read_power_supplies(sys_root / "class" / "power_supply")
     facts["IsOnBattery"] = as_bool(power.on_battery(supplies))

@@ -86,7 +86,7 @@ def parse_fib_trie(text: str) -> list[str]:
 
 
 def parse_if_inet6(text: str) -> list[tuple[str, str]]:
-    """(interface, address) pairs from /proc/net/if_inet6, skipping loopback and link-local addresses."""
+    """(interface, address) pairs from /proc/net/if_inet6, skipping loopback (link-local stays, as in Gather)."""
     pairs = []
     for line in text.splitlines():
         cols = line.split()
@@ -96,7 +96,7 @@ def parse_if_inet6(text: str) -> list[tuple[str, str]]:
             addr = ipaddress.IPv6Address(bytes.fromhex(cols[0]))
         except ValueError:
             continue
-        if addr.is_loopback or addr.is_link_local:
+        if addr.is_loopback:
             continue
         pairs.append((cols[5], str(addr)))
     return pairs
@@ -138,7 +138,7 @@ def network_facts(*, sys_root: Path = Path("/sys"), proc_root: Path = Path("/pro
     unassigned: list[str] = []
     for text in parse_fib_trie(_read(proc_root / "net" / "fib_trie")):
         addr = ipaddress.IPv4Address(text)
-        if addr.is_loopback:
+        if addr.is_loopback or addr.is_link_local or addr.is_unspecified:  # Gather skips 169.254.x.x, 0.0.0.0
             continue
         # An address belongs to the interface whose connected route is the longest match.
         matches = [r for r in routes if r.network is not None and r.network.prefixlen and addr in r.network]
@@ -154,7 +154,8 @@ def network_facts(*, sys_root: Path = Path("/sys"), proc_root: Path = Path("/pro
 
     facts: dict[str, str] = {"HostName": hostname()}
     macs = [i.mac for i in interfaces if i.mac and i.mac != "00:00:00:00:00:00"]
-    addresses = [a for i in interfaces for a in i.ipv4] + unassigned + [a for i in interfaces for a in i.ipv6]
+    # Gather lists each adapter's addresses in turn (IPv4, then IPv6, link-local included).
+    addresses = [a for i in interfaces for a in (*i.ipv4, *i.ipv6)] + unassigned
     defaults = sorted(
         (r for r in routes if r.flags & RTF_GATEWAY and r.flags & RTF_UP and r.network is not None
          and r.network.prefixlen == 0 and r.iface in by_name),
@@ -164,7 +165,15 @@ def network_facts(*, sys_root: Path = Path("/sys"), proc_root: Path = Path("/pro
     for route in defaults:
         if route.gateway not in gateways:
             gateways.append(route.gateway)
+    facts.update(numbered(macs, addresses, gateways))
+    return facts
+
+
+def numbered(macs: list[str], addresses: list[str], gateways: list[str]) -> dict[str, str]:
+    """Gather's lists as facts: MacAddress001.., IPAddress001.., DefaultGateway001.., each value once, in order."""
+    facts: dict[str, str] = {}
     for base, values in (("MacAddress", macs), ("IPAddress", addresses), ("DefaultGateway", gateways)):
-        for n, value in enumerate(values, start=1):
+        seen = list(dict.fromkeys(values))
+        for n, value in enumerate(seen, start=1):
             facts[f"{base}{n:03d}"] = value
     return facts

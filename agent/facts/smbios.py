@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -236,70 +235,36 @@ def read_sysfs(root: Path = SYSFS_TABLES) -> SmbiosTable:
 
 
 # --- facts -----------------------------------------------------------------------------------------
+#
+# MDT's Gather (ZTIGather.wsf 6.3.8456) reads WMI, and WMI reads these structures. Facts carry the same values,
+# not improved ones: rules written against MDT match them, placeholders such as "To Be Filled By O.E.M." included.
+#   Make          Win32_ComputerSystem.Manufacturer       type 1 Manufacturer
+#   Model         Win32_ComputerSystem.Model              type 1 Product Name (on Lenovo the machine type model)
+#   Product       Win32_BaseBoard.Product                 type 2 Product
+#   SerialNumber  Win32_BIOS.SerialNumber                 type 1 Serial Number
+#   AssetTag      Win32_SystemEnclosure.SMBIOSAssetTag    type 3 Asset Tag (the last enclosure, docks ignored)
+#   UUID          Win32_ComputerSystemProduct.UUID        type 1 UUID
+#   SystemSKU     Win32_ComputerSystem.SystemSKUNumber    type 1 SKU Number
+#   ProcessorSpeed Win32_Processor.MaxClockSpeed (MHz)    type 4 Current Speed of the first processor
+# Each is trimmed, as Gather trims. Two facts MDT lacks sit beside them: SystemVersion (type 1 Version,
+# Win32_ComputerSystemProduct.Version: a Lenovo's marketing name) and MachineType (a Lenovo's four-character
+# machine type, the start of its Model).
 
-# MDT ZTIGather (8456) reads Win32_SystemEnclosure.ChassisTypes(0) and ignores enclosures whose first
-# type is a docking station (12) or a peripheral chassis (21), so those two never set IsLaptop.
+# ZTIGather reads Win32_SystemEnclosure.ChassisTypes(0) and ignores enclosures whose first type is a docking
+# station (12) or a peripheral chassis (21), so those two never set IsLaptop.
 LAPTOP_CHASSIS = frozenset({8, 9, 10, 11, 12, 14, 18, 21, 30, 31, 32})
 DESKTOP_CHASSIS = frozenset({3, 4, 5, 6, 7, 13, 15, 16, 35, 36})
 SERVER_CHASSIS = frozenset({23, 28})
 DOCKING_CHASSIS = frozenset({12, 21})
 
-# Strings firmware vendors leave in unprogrammed fields. Compared case-insensitively, trimmed.
-PLACEHOLDERS = frozenset(
-    s.casefold()
-    for s in (
-        "To be filled by O.E.M.",
-        "To Be Filled By O.E.M.",
-        "Default string",
-        "Default String",
-        "System Serial Number",
-        "System Product Name",
-        "System manufacturer",
-        "System Manufacturer",
-        "System Version",
-        "Chassis Serial Number",
-        "Chassis Manufacture",
-        "Base Board Serial Number",
-        "Base Board Product Name",
-        "Asset-1234567890",
-        "Not Specified",
-        "Not Applicable",
-        "Not Available",
-        "None",
-        "N/A",
-        "NA",
-        "0123456789",
-        "1234567890",
-        "123456789",
-        "INVALID",
-        "Unknown",
-        "OEM",
-        "O.E.M.",
-        "Type1ProductConfigId",
-        "SKU",
-        "XxXxXxXxXxXx",
-        "Serial",
-    )
-)
-# All zeros, dots, dashes, spaces, or all X/F: "0", "00000000", "........", "FFFFFFFF".
-_FILLER = re.compile(r"[0. _-]+|[xX]+|[fF]+")
-
-
-def clean(value: str) -> str:
-    """The value, or "" when it is an OEM placeholder rather than real data."""
-    value = value.strip()
-    if value.casefold() in PLACEHOLDERS or _FILLER.fullmatch(value):
-        return ""
-    return value
-
 
 def format_uuid(raw: bytes, version: tuple[int, int]) -> str:
-    """Uppercase 8-4-4-4-12; "" for all-FF (not present) and all-zero (not set).
+    """Uppercase 8-4-4-4-12, as Windows shows it (all-FF and all-zero too: Gather keeps them); "" if absent.
 
     SMBIOS 2.6 and later store the first three fields little-endian (as Windows shows them);
     earlier versions stored them as read, and dmidecode honours the same cut.
     """
-    if len(raw) != 16 or raw == b"\xff" * 16 or raw == b"\0" * 16:
+    if len(raw) != 16:
         return ""
     if version >= (2, 6):
         raw = raw[3::-1] + raw[5:3:-1] + raw[7:5:-1] + raw[8:]
@@ -351,20 +316,21 @@ def chassis_types(table: SmbiosTable) -> list[int]:
     return [b & 0x7F for s in table.of_type(3) if (b := s.byte(0x05)) is not None]
 
 
-def vm_platform(make: str, product: str, version: str, bios_vendor: str, board_make: str) -> str:
-    """The hypervisor's name as MDT's VMPlatform spells it, or "" on physical hardware."""
-    fields = " | ".join((make, product, version, bios_vendor, board_make)).casefold()
-    if "vmware" in fields:
-        return "VMware"
-    if make.casefold() == "microsoft corporation" and product.casefold().startswith("virtual machine"):
+def vm_platform(make: str, model: str) -> str:
+    """VMPlatform as ZTIGather's GetVirtualizationInfo decides it, from Make and Model only; "" otherwise.
+
+    Gather knows Hyper-V, VMware, VirtualBox, Xen and Parallels; a KVM/QEMU guest is not a VM to it, and the
+    comparisons are case-sensitive as VBScript's `=` is.
+    """
+    if model == "Virtual Machine":
         return "Hyper-V"
-    if "innotek" in fields or "virtualbox" in fields:
+    if "VMWARE" in make.upper() or "VMWARE" in model.upper():
+        return "VMware"
+    if model == "VirtualBox":
         return "VirtualBox"
-    if "qemu" in fields or product.upper().startswith("KVM") or "bochs" in fields:
-        return "KVM"
-    if make.casefold() == "xen" or bios_vendor.casefold() == "xen" or product.startswith("HVM domU"):
+    if make == "Xen":
         return "Xen"
-    if "parallels" in fields:
+    if "PARALLELS" in make.upper():
         return "Parallels"
     return ""
 
@@ -374,40 +340,20 @@ def _bool(value: bool) -> str:
 
 
 def facts_from_smbios(table: SmbiosTable) -> dict[str, str]:
-    """MDT-named facts from a parsed table; absent data gives "" (strings) or "False" (booleans)."""
+    """MDT-named facts from a parsed table, with Gather's values; absent data gives "" or "False"."""
     system = table.first(1)
     board = table.first(2)
-    bios = table.first(0)
-    raw = {
-        "make": system.string(0x04) if system else "",
-        "product": system.string(0x05) if system else "",
-        "version": system.string(0x06) if system else "",
-        "serial": system.string(0x07) if system else "",
-        "board_make": board.string(0x04) if board else "",
-        "board_product": board.string(0x05) if board else "",
-        "bios_vendor": bios.string(0x04) if bios else "",
-    }
-    platform = vm_platform(raw["make"], raw["product"], raw["version"], raw["bios_vendor"], raw["board_make"])
-    make = clean(raw["make"])
-    if make.upper() == "LENOVO":
-        # Lenovo puts the machine type (21AH00FGGE) in Product Name and the marketing name in Version;
-        # MDT shows the latter as Model.
-        model = clean(raw["version"]) or clean(raw["product"])
-        product = clean(raw["product"])
-    else:
-        model = clean(raw["product"])
-        product = clean(raw["board_product"])
-
-    serial = clean(raw["serial"])
+    cpu = table.first(4)
+    make = system.string(0x04).strip() if system else ""
+    model = system.string(0x05).strip() if system else ""
     asset = ""
     laptop = desktop = server = False
     for enclosure in table.of_type(3):
         kind = (enclosure.byte(0x05) or 0) & 0x7F
-        if not serial:
-            serial = clean(enclosure.string(0x07))
         if kind in DOCKING_CHASSIS:
             continue
-        asset = asset or clean(enclosure.string(0x08))
+        if enclosure.byte(0x08):  # WMI gives Null for no string, which Gather skips
+            asset = enclosure.string(0x08).strip()  # Gather keeps the last enclosure's tag
         laptop |= kind in LAPTOP_CHASSIS
         desktop |= kind in DESKTOP_CHASSIS
         server |= kind in SERVER_CHASSIS
@@ -415,14 +361,20 @@ def facts_from_smbios(table: SmbiosTable) -> dict[str, str]:
     uuid = ""
     if system is not None and len(system.data) >= 0x18:
         uuid = format_uuid(system.data[0x08:0x18], table.version)
+    speed = cpu.word(0x16) if cpu is not None else None
     memory = memory_mb(table)
+    platform = vm_platform(make, model)
     return {
         "Make": make,
         "Model": model,
-        "Product": product,
-        "SerialNumber": serial,
+        "Product": board.string(0x05).strip() if board else "",
+        "SerialNumber": system.string(0x07).strip() if system else "",
         "AssetTag": asset,
         "UUID": uuid,
+        "SystemSKU": system.string(0x19).strip() if system else "",
+        "SystemVersion": system.string(0x06).strip() if system else "",
+        "MachineType": model[:4] if make.upper() == "LENOVO" and len(model) >= 4 else "",
+        "ProcessorSpeed": str(speed) if speed else "",
         "Memory": str(memory) if memory else "",
         "IsLaptop": _bool(laptop),
         "IsDesktop": _bool(desktop),

@@ -72,8 +72,39 @@ def is_uefi() -> bool:
     return kind.value == FIRMWARE_TYPE_UEFI
 
 
+def os_facts() -> dict[str, str]:
+    """OSCurrentVersion, OSCurrentBuild and OSVersion as Gather's GetOSVersion sets them (WinPE has a MiniNT key)."""
+    import winreg
+
+    version = sys.getwindowsversion()
+    facts = {"OSCurrentVersion": f"{version.major}.{version.minor}.{version.build}",
+             "OSCurrentBuild": str(version.build)}
+    try:
+        winreg.CloseKey(winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"System\CurrentControlSet\Control\MiniNT"))
+        facts["OSVersion"] = "WinPE"
+    except OSError:
+        # Gather names builds up to Windows 7 / 2008 R2; every later Windows is "Other" to it.
+        names = {1381: "NT", 2195: "2000", 2600: "XP", 3790: "2003"}
+        facts["OSVersion"] = names.get(version.build, "Other")
+        if version.build not in names and (version.major, version.minor) in ((6, 0), (6, 1)):
+            server = _product_type() in ("ServerNT", "LanmanNT")
+            facts["OSVersion"] = {(6, 0): ("Vista", "2008"), (6, 1): ("Win7Client", "2008R2")}[
+                (version.major, version.minor)][server]
+    return facts
+
+
+def _product_type() -> str:
+    import winreg
+
+    try:
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"SYSTEM\CurrentControlSet\Control\ProductOptions") as key:
+            return str(winreg.QueryValueEx(key, "ProductType")[0])
+    except OSError:
+        return ""
+
+
 def windows_facts() -> dict[str, str]:
-    """SMBIOS facts, Memory, IsUEFI, IsOnBattery. Network facts: TODO (GetAdaptersAddresses), see network.py."""
+    """SMBIOS facts, Memory, OS version, network lists (agent.facts.winnet), IsUEFI, IsOnBattery."""
     facts: dict[str, str] = {}
     try:
         buf = rsmb_buffer()
@@ -81,11 +112,18 @@ def windows_facts() -> dict[str, str]:
             facts.update(facts_from_smbios(from_rsmb(buf)))
     except PrestartError as exc:
         log.warning("no SMBIOS facts: %s", exc)
-    if not facts.get("Memory"):
-        status = _MemoryStatusEx()
-        status.dwLength = ctypes.sizeof(_MemoryStatusEx)
-        if _kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
-            facts["Memory"] = str(status.ullTotalPhys // (1024 * 1024))
+    # Gather's Memory is Win32_ComputerSystem.TotalPhysicalMemory in MB: what Windows sees, not the DIMMs.
+    status = _MemoryStatusEx()
+    status.dwLength = ctypes.sizeof(_MemoryStatusEx)
+    if _kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
+        facts["Memory"] = str(status.ullTotalPhys // (1024 * 1024))
+    facts.update(os_facts())
+    from agent.facts.winnet import adapter_facts
+
+    try:
+        facts.update(adapter_facts())
+    except OSError as exc:  # no iphlpapi.dll in a stripped WinPE: carry on without network facts
+        log.warning("no network facts: %s", exc)
     facts["IsUEFI"] = as_bool(is_uefi())
     ps = _SystemPowerStatus()
     if _kernel32.GetSystemPowerStatus(ctypes.byref(ps)):

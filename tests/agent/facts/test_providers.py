@@ -129,9 +129,11 @@ def test_network_facts_from_sys_and_proc(tmp_path: Path) -> None:
         "HostName": socket.gethostname(),
         "MacAddress001": "A4:BB:6D:12:34:56",
         "MacAddress002": "3C:22:FB:00:00:01",
+        # Adapter by adapter, as Gather lists them: eth0's IPv4 and IPv6 (link-local too), then wlan0's.
         "IPAddress001": "10.20.30.41",
-        "IPAddress002": "192.168.1.77",
-        "IPAddress003": "fd00::41",
+        "IPAddress002": "fd00::41",
+        "IPAddress003": "fe80::41",
+        "IPAddress004": "192.168.1.77",
         "DefaultGateway001": "10.20.30.1",  # usb0's cheaper gateway is down, so it does not count
         "DefaultGateway002": "192.168.1.1",
     }
@@ -162,7 +164,8 @@ def test_gather_with_a_dump_has_every_fact_name(tmp_path: Path) -> None:
     path = machine.write(tmp_path / "t14.bin")
     facts = gather(smbios_file=path)
     assert set(FACT_NAMES) <= set(facts)
-    assert facts["Model"] == "ThinkPad T14 Gen 3" and facts["Architecture"] == architecture()
+    assert facts["Model"] == "21AH00FGGE" and facts["SystemVersion"] == "ThinkPad T14 Gen 3"
+    assert facts["Architecture"] == architecture()
     assert all(isinstance(v, str) for v in facts.values())
 
 

@@ -35,10 +35,16 @@ def dmi_string(path: Path, keyword: str) -> str:
     return "" if text in DMI_MISSING else text
 
 
+# dmidecode's words for an all-FF and an all-zero UUID, and the digits Windows (and so Gather) shows instead.
+WINDOWS_UUID = {
+    "Not Present": "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
+    "Not Settable": "00000000-0000-0000-0000-000000000000",
+}
+
+
 def dmi_uuid(path: Path) -> str:
     text = dmi(path, "-s", "system-uuid")
-    # dmidecode: all-FF is "Not Present", all-zero "Not Settable": MDT rules want "" for both.
-    return "" if text in ("Not Present", "Not Settable") else text.upper()
+    return WINDOWS_UUID.get(text, text).upper()
 
 
 def dmi_sizes_kb(path: Path, type_: str, label: str) -> int:
@@ -100,10 +106,12 @@ def test_uuid_before_and_after_2_6_differ_for_the_same_bytes(tmp_path: Path) -> 
 
 @pytest.mark.parametrize(("raw", "oracle"), [(b"\xff" * 16, "Not Present"), (b"\0" * 16, "Not Settable")])
 @pytest.mark.parametrize("version", [(2, 5), (3, 4)])
-def test_all_ff_and_all_zero_uuids_are_empty(tmp_path: Path, raw: bytes, oracle: str, version: tuple[int, int]) -> None:
+def test_all_ff_and_all_zero_uuids_stay_as_windows_shows_them(tmp_path: Path, raw: bytes, oracle: str,
+                                                              version: tuple[int, int]) -> None:
     path, facts = facts_of(tmp_path, Machine(version=version, uuid_raw=raw))
     assert dmi(path, "-s", "system-uuid") == oracle
-    assert facts["UUID"] == ""
+    digit = "F" if raw[0] == 0xFF else "0"
+    assert facts["UUID"] == f"{digit * 8}-{digit * 4}-{digit * 4}-{digit * 4}-{digit * 12}"
 
 
 def test_missing_strings_are_empty(tmp_path: Path) -> None:
@@ -126,37 +134,51 @@ def test_missing_strings_are_empty(tmp_path: Path) -> None:
     assert facts["Product"] == "" and facts["Make"] == "Dell Inc."
 
 
-def test_oem_placeholders_are_empty_and_serial_falls_back_to_the_chassis(tmp_path: Path) -> None:
+def test_oem_placeholders_stay_as_the_firmware_gives_them(tmp_path: Path) -> None:
+    # Gather reads WMI, which passes these strings on: MDT rules match "To Be Filled By O.E.M." as written.
     machine = Machine(manufacturer="To be filled by O.E.M.", product="Default string",
                       serial="System Serial Number", board_product="To Be Filled By O.E.M.",
                       chassis_types=(3,), chassis_serial="CHS-4711", asset_tag="Default string")
     path, facts = facts_of(tmp_path, machine)
-    assert dmi_string(path, "system-manufacturer") == "To be filled by O.E.M."  # the oracle sees the raw text
-    assert dmi_string(path, "chassis-serial-number") == "CHS-4711"
-    assert (facts["Make"], facts["Model"], facts["Product"], facts["AssetTag"]) == ("", "", "", "")
-    assert facts["SerialNumber"] == "CHS-4711"
+    assert facts["Make"] == dmi_string(path, "system-manufacturer") == "To be filled by O.E.M."
+    assert facts["Model"] == dmi_string(path, "system-product-name") == "Default string"
+    assert facts["Product"] == dmi_string(path, "baseboard-product-name") == "To Be Filled By O.E.M."
+    assert facts["AssetTag"] == dmi_string(path, "chassis-asset-tag") == "Default string"
+    # Win32_BIOS.SerialNumber is the system's serial: no fallback to the chassis.
+    assert facts["SerialNumber"] == dmi_string(path, "system-serial-number") == "System Serial Number"
     assert facts["IsDesktop"] == "True"
 
 
-@pytest.mark.parametrize("placeholder", ["None", "0123456789", "INVALID", "Not Specified", "0", "00000000", " "])
-def test_more_placeholder_serials(tmp_path: Path, placeholder: str) -> None:
-    path, facts = facts_of(tmp_path, Machine(serial=placeholder, chassis_serial=None))
-    assert dmi(path, "-s", "system-serial-number").strip() == placeholder.strip() or placeholder.isspace()
-    assert facts["SerialNumber"] == ""
+@pytest.mark.parametrize("placeholder", ["None", "0123456789", "INVALID", "Not Specified", "0", "00000000", " x "])
+def test_more_placeholder_serials_are_kept_trimmed(tmp_path: Path, placeholder: str) -> None:
+    path, facts = facts_of(tmp_path, Machine(serial=placeholder, chassis_serial="CHS-1"))
+    assert dmi(path, "-s", "system-serial-number").strip() == placeholder.strip()
+    assert facts["SerialNumber"] == placeholder.strip()
 
 
-def test_lenovo_model_is_the_version_field(tmp_path: Path) -> None:
+def test_lenovo_model_is_the_machine_type_model_and_product_the_board(tmp_path: Path) -> None:
+    # As Gather: Model is Win32_ComputerSystem.Model (the MTM on a Lenovo), Product Win32_BaseBoard.Product.
     machine = Machine(manufacturer="LENOVO", product="21AH00FGGE", sys_version="ThinkPad T14 Gen 3",
-                      board_manufacturer="LENOVO", board_product="21AH00FGGE", serial="PF3ABCDE")
+                      board_manufacturer="LENOVO", board_product="21AHS0A400", serial="PF3ABCDE")
     path, facts = facts_of(tmp_path, machine)
-    assert facts["Model"] == dmi_string(path, "system-version") == "ThinkPad T14 Gen 3"
-    assert facts["Product"] == dmi_string(path, "system-product-name") == "21AH00FGGE"
+    assert facts["Model"] == dmi_string(path, "system-product-name") == "21AH00FGGE"
+    assert facts["Product"] == dmi_string(path, "baseboard-product-name") == "21AHS0A400"
     assert facts["Make"] == "LENOVO"
+    # What MDT lacks has facts of its own: the marketing name and the machine type.
+    assert facts["SystemVersion"] == dmi_string(path, "system-version") == "ThinkPad T14 Gen 3"
+    assert facts["MachineType"] == "21AH"
 
 
-def test_lenovo_without_a_version_keeps_the_product_name(tmp_path: Path) -> None:
-    _, facts = facts_of(tmp_path, Machine(manufacturer="LENOVO", product="21AH00FGGE", sys_version=None))
-    assert facts["Model"] == "21AH00FGGE"
+def test_only_lenovo_has_a_machine_type(tmp_path: Path) -> None:
+    _, facts = facts_of(tmp_path, Machine())
+    assert facts["MachineType"] == "" and facts["Model"] == "Latitude 7440"
+
+
+def test_sku_and_processor_speed(tmp_path: Path) -> None:
+    path, facts = facts_of(tmp_path, Machine())
+    assert facts["SystemSKU"] == dmi_string(path, "system-sku-number") == "SKU-1"
+    assert f"Current Speed: {facts['ProcessorSpeed']} MHz" in dmi(path, "-t", "4")
+    assert facts["ProcessorSpeed"] == "2400"
 
 
 VMS = {
@@ -181,7 +203,7 @@ VMS = {
 }
 
 
-@pytest.mark.parametrize("platform", sorted(VMS))
+@pytest.mark.parametrize("platform", sorted(set(VMS) - {"KVM"}))
 def test_virtual_machines_are_detected(tmp_path: Path, platform: str) -> None:
     path, facts = facts_of(tmp_path, Machine(**VMS[platform]))  # type: ignore[arg-type]
     assert facts["IsVM"] == "True"
@@ -200,9 +222,15 @@ def test_vmware_matches_the_spec_vm_facts(tmp_path: Path) -> None:
         assert facts[name] == spec[name], name
 
 
-def test_virtualbox_serial_zero_is_a_placeholder(tmp_path: Path) -> None:
+def test_kvm_is_no_vm_to_gather(tmp_path: Path) -> None:
+    # GetVirtualizationInfo knows Hyper-V, VMware, VirtualBox, Xen and Parallels only.
+    _, facts = facts_of(tmp_path, Machine(**VMS["KVM"]))  # type: ignore[arg-type]
+    assert facts["IsVM"] == "False" and facts["VMPlatform"] == ""
+
+
+def test_virtualbox_serial_zero_is_kept(tmp_path: Path) -> None:
     _, facts = facts_of(tmp_path, Machine(**VMS["VirtualBox"], chassis_serial=None))  # type: ignore[arg-type]
-    assert facts["SerialNumber"] == ""
+    assert facts["SerialNumber"] == "0"
 
 
 @pytest.mark.parametrize(
@@ -318,7 +346,7 @@ def test_read_sysfs_on_this_machine() -> None:
 
 def dmidecode_live_uuid() -> str:
     text = run([DMIDECODE, "-s", "system-uuid"], timeout=30).stdout.decode().strip()
-    return "" if text in ("Not Present", "Not Settable") else text.upper()
+    return WINDOWS_UUID.get(text, text).upper()
 
 
 def test_truncated_2x_dumps_raise_data_error_naming_file_and_offset(tmp_path: Path) -> None:
