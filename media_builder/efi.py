@@ -1,4 +1,4 @@
-"""EFI binaries: every Authenticode signature block, the CA each chains to (checked with its key), the boot manager SVN."""
+"""EFI binaries: each Authenticode signature block, the CA it chains to (checked with its key), the boot manager SVN."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ MICROSOFT_CAS: tuple[KnownCA, ...] = (
         "windows",
         "96fcf444012a77ea14f34f349c469c85e2749fce709e0bcdf2e5eab431cdccae",
     ),
-    KnownCA("Windows UEFI CA 2023", "2023", "windows", "b45bbdd94c9bf231bb8d9dbf47f6dc917fe7ebea7ef95aeede218d7e9d395f9a"),
+    KnownCA(
+        "Windows UEFI CA 2023", "2023", "windows", "b45bbdd94c9bf231bb8d9dbf47f6dc917fe7ebea7ef95aeede218d7e9d395f9a"
+    ),
     KnownCA(
         "Microsoft Corporation UEFI CA 2011",
         "2011",
@@ -44,7 +46,10 @@ MICROSOFT_CAS: tuple[KnownCA, ...] = (
         "2c627ccbb690409550ad6e2d46a03eb10aa6d62d272a5dc3c86a8863ae19b2bb",
     ),
     KnownCA(
-        "Microsoft UEFI CA 2023", "2023", "third-party", "f0f6d23f74457473749a72d5aa55b9efe491dd0bc3068905b019940abe8b5cc3"
+        "Microsoft UEFI CA 2023",
+        "2023",
+        "third-party",
+        "f0f6d23f74457473749a72d5aa55b9efe491dd0bc3068905b019940abe8b5cc3",
     ),
     KnownCA(
         "Microsoft Option ROM UEFI CA 2023",
@@ -53,7 +58,10 @@ MICROSOFT_CAS: tuple[KnownCA, ...] = (
         "70b05022adf8de3061983894f3be9140205f84aaa49a860734337a45d9d93d4a",
     ),
     KnownCA(
-        "Microsoft Corporation KEK CA 2011", "2011", "kek", "8b0efb708d89cc30580fb810aee3bd1dd33f84e07b5ac7f0a43c428df286b899"
+        "Microsoft Corporation KEK CA 2011",
+        "2011",
+        "kek",
+        "8b0efb708d89cc30580fb810aee3bd1dd33f84e07b5ac7f0a43c428df286b899",
     ),
     KnownCA(
         "Microsoft Corporation KEK 2K CA 2023",
@@ -301,10 +309,11 @@ def _signatures(blob: bytes, block: int, hasher: _AuthenticodeHasher, anchors: S
     return found
 
 
-def _check(signed: object, block: int, nested: bool, hasher: _AuthenticodeHasher, anchors: Sequence[Anchor]) -> Signature:
+def _check(
+    signed: object, block: int, nested: bool, hasher: _AuthenticodeHasher, anchors: Sequence[Anchor]
+) -> Signature:
     """Verify one SignedData: the file hash it signs, the signer's signature, then the chain up to a known CA key."""
     from asn1crypto import cms, core
-
     from cryptography import x509
 
     assert isinstance(signed, cms.SignedData)
