@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -18,9 +19,10 @@ from typing import Any
 
 from agent.errors import Cancelled, DataError, InputError, InternalError, SourceUnavailable, UsageError
 from agent.files import flush_path, flush_tree
+from media_builder import bootcheck, bootfiles, scan
 from media_builder import outputs as output_kinds
-from media_builder import scan
 from media_builder import wim as wimlib
+from media_builder.bootfiles import BOOT_KINDS, BootSet
 from media_builder.definition import BootImage, MediaDefinition
 from media_builder.manifest import FORMAT, file_record, sha256_file, tool_versions, tree_records, write_manifest
 from media_builder.progress import Progress, Timer
@@ -39,6 +41,9 @@ class BuildOptions:
     dry_run: bool = False
     jobs: int = 0  # 0: one worker per boot image, at most the CPU count
     cache_dir: Path | None = None  # frozen agents, by content hash
+    # Secure Boot report (docs/secure-boot.md): CA certificates to check signatures with, and an SVN to test for.
+    anchors: tuple[Any, ...] = ()
+    min_svn: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,8 +106,9 @@ def make_plan(definition: MediaDefinition, options: BuildOptions, environ: Mappi
     planned = []
     for image in definition.boot_images:
         for kind in definition.outputs_for(image):
-            target = out_dir / image.name / kind
-            planned.append(PlannedOutput(image.name, kind, target, target.exists()))
+            for folder in _folders(definition, kind):
+                target = out_dir / image.name / folder
+                planned.append(PlannedOutput(image.name, kind, target, target.exists()))
     agents: dict[str, str] = {}
     for image in definition.boot_images:
         if image.arch in definition.agent.binaries:
@@ -111,6 +117,15 @@ def make_plan(definition: MediaDefinition, options: BuildOptions, environ: Mappi
             agents[image.arch] = "frozen with PyInstaller " + ("(onefile)" if definition.agent.onefile else "(onedir)")
     jobs = options.jobs or min(len(definition.boot_images), os.cpu_count() or 1)
     return Plan(definition, out_dir, epoch, source, max(1, jobs), agents, tuple(planned))
+
+
+def _folders(definition: MediaDefinition, kind: str) -> tuple[str, ...]:
+    """Output folder names of `kind`: with `secure_boot: both`, one per CA, named so nobody mixes them up."""
+    from media_builder.bootfiles import BOOT_KINDS
+
+    if definition.secure_boot == "both" and kind in BOOT_KINDS:
+        return (f"{kind}-ca2023", f"{kind}-ca2011-legacy")
+    return (kind,)
 
 
 def _signed_catalog(definition: MediaDefinition, epoch: int) -> bytes:
@@ -238,16 +253,33 @@ class _Builder:
                 for warning in record["warnings"]:
                     self.progress.info(f"warning: {warning}")
             ctx = output_kinds.OutputContext(d, image, built, staged, epoch, report)
+            boot_sets = self._boot_sets(image, work, record)
             for kind in d.outputs_for(image):
-                self._check_cancel()
-                with timer.step(kind):
-                    record["outputs"].append(self._output(kind, ctx, image_dir, record))
+                for boot in boot_sets if kind in BOOT_KINDS else [None]:
+                    self._check_cancel()
+                    folder = kind + (boot.suffix if boot is not None else "")
+                    with timer.step(folder):
+                        kind_ctx = dataclasses.replace(ctx, boot=boot)
+                        record["outputs"].append(self._output(kind, kind_ctx, image_dir, record, folder))
             record["timings"] = timer.timings
             return record
         except OSError as exc:  # staging or injecting; the outputs translate their own
             raise _disk_error(exc, f"boot image {image.name}", image_dir) from exc
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def _boot_sets(self, image: BootImage, work: Path, record: dict[str, Any]) -> list[BootSet]:
+        """The Secure Boot CA sets for the ISO, USB and PXE outputs, from the image's own Windows/Boot files."""
+        if not BOOT_KINDS & set(self.plan.definition.outputs_for(image)):
+            return []
+        files = bootfiles.image_boot_files(image.wim, image.index, work / "bootfiles")
+        sets, warnings = bootfiles.choose(self.plan.definition.secure_boot, files, image.arch, image.name)
+        for warning in warnings:
+            self.progress.info(f"warning: {warning}")
+        record.setdefault("warnings", []).extend(warnings)
+        names = ", ".join(f"{s.label}" for s in sets)
+        self.progress.info(f"boot image {image.name}: Secure Boot {names}")
+        return sets
 
     def _record(self, image: BootImage, staged: Staged, built: Path) -> dict[str, Any]:
         return {
@@ -263,9 +295,11 @@ class _Builder:
             "outputs": [],
         }
 
-    def _output(self, kind: str, ctx: output_kinds.OutputContext, image_dir: Path, record: dict[str, Any]) -> Any:
+    def _output(
+        self, kind: str, ctx: output_kinds.OutputContext, image_dir: Path, record: dict[str, Any], folder: str
+    ) -> Any:
         output = output_kinds.get(kind)
-        target = image_dir / kind
+        target = image_dir / folder
         new = Path(tempfile.mkdtemp(prefix=".new-", dir=image_dir))
         try:
             output.write(ctx, new)
@@ -287,8 +321,18 @@ class _Builder:
             shutil.rmtree(new, ignore_errors=True)
             raise
         files = tree_records(target, self.plan.out_dir)
-        ctx.progress(f"{kind} written and verified", 1.0)
-        return {"kind": kind, "path": target.relative_to(self.plan.out_dir).as_posix(), "files": files}
+        ctx.progress(f"{folder} written and verified", 1.0)
+        result: dict[str, Any] = {
+            "kind": kind,
+            "path": target.relative_to(self.plan.out_dir).as_posix(),
+            "files": files,
+        }
+        if ctx.boot is not None:
+            sb = bootcheck.report(
+                kind, target, ctx.image.arch, self.options.anchors, self.options.min_svn, ctx.image.index
+            )
+            result["secure_boot"] = {"media": ctx.boot.generation, "label": ctx.boot.label, **sb.as_dict()}
+        return result
 
 
 def run_build(

@@ -8,6 +8,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+
 from agent.errors import InputError
 
 WIN_CERT_TYPE_PKCS_SIGNED_DATA = 0x0002
@@ -15,6 +19,7 @@ SPC_INDIRECT_DATA = "1.3.6.1.4.1.311.2.1.4"
 NESTED_SIGNATURE = "1.3.6.1.4.1.311.2.4.1"  # szOID_NESTED_SIGNATURE, an unauthenticated attribute
 SVN_RESOURCE = "BOOTMGRSECURITYVERSIONNUMBER"  # RT_RCDATA: 2-byte minor, then 2-byte major
 _RT_RCDATA = 10
+_SECURITY = 4  # IMAGE_DIRECTORY_ENTRY_SECURITY
 _MACHINES = {0x8664: "amd64", 0x14C: "x86", 0xAA64: "arm64", 0x1C4: "arm"}
 
 
@@ -85,18 +90,12 @@ class Anchor:
 
 def spki_sha256(der_cert: bytes) -> str:
     """SHA-256 of a certificate's SubjectPublicKeyInfo (how the known CAs are recognised)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
     cert = x509.load_der_x509_certificate(der_cert)
     spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return hashlib.sha256(spki).hexdigest()
 
 
 def _load_cert_der(path: Path) -> bytes:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
     data = path.read_bytes()
     try:
         if b"-----BEGIN CERTIFICATE-----" in data:
@@ -229,9 +228,12 @@ def read_efi(data: bytes, name: str, anchors: Sequence[Anchor] = ()) -> EfiImage
     except pefile.PEFormatError as exc:
         raise InputError(f"{name}: not a PE/EFI file: {exc}", "give an .efi file (a UEFI application)") from exc
     machine = _MACHINES.get(pe.FILE_HEADER.Machine, hex(pe.FILE_HEADER.Machine))
-    security = pe.OPTIONAL_HEADER.DATA_DIRECTORY[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_SECURITY"]]
+    directories = getattr(pe, "OPTIONAL_HEADER", None) and pe.OPTIONAL_HEADER.DATA_DIRECTORY
     signatures: list[Signature] = []
-    start, size = security.VirtualAddress, security.Size  # a file offset for this directory, not an RVA
+    start = size = 0
+    if directories and len(directories) > _SECURITY:
+        # The security directory holds a file offset, not an RVA.
+        start, size = directories[_SECURITY].VirtualAddress, directories[_SECURITY].Size
     if start and size:
         file_hashes = _AuthenticodeHasher(data, pe, start, size)
         offset, block = start, 0
@@ -262,7 +264,7 @@ class _AuthenticodeHasher:
     def __init__(self, data: bytes, pe: object, cert_start: int, cert_size: int) -> None:
         optional = pe.OPTIONAL_HEADER  # type: ignore[attr-defined]
         checksum = optional.get_field_absolute_offset("CheckSum")
-        security_entry = optional.DATA_DIRECTORY[4].get_file_offset()
+        security_entry = optional.DATA_DIRECTORY[_SECURITY].get_file_offset()
         self._parts = (
             data[:checksum],
             data[checksum + 4 : security_entry],
@@ -365,15 +367,16 @@ def _indirect_digest(indirect: object) -> bytes:
     return bytes(core.OctetString.load(digest_info[1].dump()).native)
 
 
-def _verify(cert: object, signature: bytes, data: bytes, algorithm: str) -> bool:
+def _verify(cert: x509.Certificate, signature: bytes, data: bytes, algorithm: str) -> bool:
     """Whether `signature` over `data` verifies with `cert`'s public key (RSA PKCS#1 v1.5 or ECDSA)."""
-    from cryptography import x509
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-    assert isinstance(cert, x509.Certificate)
-    digest = {"sha256": hashes.SHA256(), "sha1": hashes.SHA1(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
+    digest: dict[str, hashes.HashAlgorithm] = {
+        "sha256": hashes.SHA256(),
+        "sha1": hashes.SHA1(),
+        "sha384": hashes.SHA384(),
+        "sha512": hashes.SHA512(),
+    }
     key = cert.public_key()
     try:
         if isinstance(key, rsa.RSAPublicKey):
@@ -387,31 +390,27 @@ def _verify(cert: object, signature: bytes, data: bytes, algorithm: str) -> bool
     return True
 
 
-def _issued_by(cert: object, issuer: object) -> bool:
-    from cryptography import x509
-
-    assert isinstance(cert, x509.Certificate) and isinstance(issuer, x509.Certificate)
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     try:
         cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, Exception):  # cryptography raises InvalidSignature, ValueError or TypeError
+    except (InvalidSignature, ValueError, TypeError):
         return False
     return True
 
 
-def _chain(signer: object, embedded: list[object], anchors: Sequence[Anchor]) -> tuple[KnownCA | None, bool, str]:
+def _chain(
+    signer: x509.Certificate, embedded: list[x509.Certificate], anchors: Sequence[Anchor]
+) -> tuple[KnownCA | None, bool, str]:
     """Walk up from the signer through the embedded certificates; the first certificate whose issuer is an anchor
     (checked with the anchor's key, not its name) decides. A CA certificate embedded in the signature counts as
     the known CA only when its public key is that CA's key."""
-    from cryptography import x509
-
-    assert isinstance(signer, x509.Certificate)
     anchor_certs = [(a, x509.load_der_x509_certificate(a.der)) for a in anchors]
     by_key = {ca.spki_sha256: ca for ca in MICROSOFT_CAS}
     current = signer
     seen: set[bytes] = set()
     claimed = ""
     for _ in range(8):  # real chains are two or three certificates deep
-        fingerprint = current.fingerprint(_sha256())
+        fingerprint = current.fingerprint(hashes.SHA256())
         if fingerprint in seen:
             break
         seen.add(fingerprint)
@@ -420,16 +419,12 @@ def _chain(signer: object, embedded: list[object], anchors: Sequence[Anchor]) ->
                 return anchor.ca, anchor.test, ""
         # An embedded certificate with a known CA's key is that CA, whatever the anchors given.
         for cert in embedded:
-            assert isinstance(cert, x509.Certificate)
             if current.issuer == cert.subject and _issued_by(current, cert):
-                ca = by_key.get(spki_sha256(cert.public_bytes(_der())))
+                ca = by_key.get(spki_sha256(cert.public_bytes(serialization.Encoding.DER)))
                 if ca is not None:
                     return ca, False, ""
         claimed = current.issuer.rfc4514_string()
-        parent = next(
-            (c for c in embedded if isinstance(c, x509.Certificate) and current.issuer == c.subject and c != current),
-            None,
-        )
+        parent = next((c for c in embedded if current.issuer == c.subject and c != current), None)
         if parent is None or not _issued_by(current, parent):
             break
         current = parent
@@ -437,18 +432,6 @@ def _chain(signer: object, embedded: list[object], anchors: Sequence[Anchor]) ->
     if any(f"CN={n}" in claimed for n in names):
         return None, False, f"names {claimed} but no known CA's key verifies it (a look-alike certificate)"
     return None, False, f"chains to {claimed or 'an unknown CA'}, which is not a Secure Boot CA given to the reader"
-
-
-def _sha256() -> object:
-    from cryptography.hazmat.primitives import hashes
-
-    return hashes.SHA256()
-
-
-def _der() -> object:
-    from cryptography.hazmat.primitives import serialization
-
-    return serialization.Encoding.DER
 
 
 def _svn(pe: object) -> tuple[int, int] | None:
