@@ -235,3 +235,13 @@ def report(
     raw, first = collect(kind, folder, arch, wim_index)
     files = {where: efi.read_efi(data, where, anchors) for where, data in raw.items() if efi.is_pe(data)}
     return OutputReport(files, tuple(w for w in first if w in files), machine_states(min_svn))
+
+
+def efi_file_lines(path: Path, anchors: Sequence[Anchor] = (), min_svn: tuple[int, int] | None = None) -> list[str]:
+    """`prestart-media inspect FILE.efi`: the file's signatures and SVN, and where the firmware would start it."""
+    image = efi.read_efi_file(path, anchors)
+    lines = image.lines()
+    for state in machine_states(min_svn):
+        ok, why = boots(image, state)
+        lines.append(f"  ({state.key}) {state.title}: {'boots' if ok else 'REFUSED'}: {why}")
+    return lines

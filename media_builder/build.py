@@ -24,6 +24,7 @@ from media_builder import outputs as output_kinds
 from media_builder import wim as wimlib
 from media_builder.bootfiles import BOOT_KINDS, BootSet
 from media_builder.definition import BootImage, MediaDefinition
+from media_builder.efi import Anchor
 from media_builder.manifest import FORMAT, file_record, sha256_file, tool_versions, tree_records, write_manifest
 from media_builder.progress import Progress, Timer
 from media_builder.stage import AgentBinary, Staged, stage
@@ -42,7 +43,7 @@ class BuildOptions:
     jobs: int = 0  # 0: one worker per boot image, at most the CPU count
     cache_dir: Path | None = None  # frozen agents, by content hash
     # Secure Boot report (docs/secure-boot.md): CA certificates to check signatures with, and an SVN to test for.
-    anchors: tuple[Any, ...] = ()
+    anchors: tuple[Anchor, ...] = ()
     min_svn: tuple[int, int] | None = None
 
 
