@@ -220,3 +220,46 @@ def make_lab(root: Path) -> Lab:
         signer2023=make_signer(certs, ca2023, "Lab Windows 2023"),
         unsigned=build_app(root / "apps", "unsigned", svn=(3, 1)),
     )
+
+
+_SIGNED: dict[Path, tuple[dict[str, bytes], dict[str, bytes]]] = {}
+
+
+def signed_boot_files(lab: Lab) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """(image files, media files) for make_winpe_standin: every boot file a real signed EFI app printing its own
+    name; the 2011 set signed by the lab's PCA 2011, the _EX set by its UEFI CA 2023 (boot managers with an SVN).
+    Made once per lab (a signature records its time, so signing again gives other bytes)."""
+    if lab.root not in _SIGNED:
+        _SIGNED[lab.root] = _signed_boot_files(lab)
+    image, media = _SIGNED[lab.root]
+    return dict(image), dict(media)
+
+
+def _signed_boot_files(lab: Lab) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    from examples.standin import standin_boot_files
+    from media_builder.fatimage import write_image
+
+    def app(marker: str, signer: Signer, svn: tuple[int, int] | None = None) -> bytes:
+        return lab.app(marker, signer, svn=svn).read_bytes()
+
+    def efisys(marker: str, signer: Signer) -> bytes:
+        return write_image(lab.root / f"{marker}.bin", {"/EFI/BOOT/BOOTX64.EFI": app(marker, signer)}).read_bytes()
+
+    image = standin_boot_files("amd64")
+    image.update(
+        {
+            "Windows/Boot/EFI/bootmgfw.efi": app("bootmgfw-2011", lab.signer2011, (2, 0)),
+            "Windows/Boot/EFI/bootmgr.efi": app("bootmgr-2011", lab.signer2011, (2, 0)),
+            "Windows/Boot/PXE/wdsmgfw.efi": app("wdsmgfw-2011", lab.signer2011),
+            "Windows/Boot/EFI_EX/bootmgfw_EX.efi": app("bootmgfw-2023", lab.signer2023, (7, 0)),
+            "Windows/Boot/EFI_EX/bootmgr_EX.efi": app("bootmgr-2023", lab.signer2023, (7, 0)),
+            "Windows/Boot/PXE_EX/wdsmgfw_EX.efi": app("wdsmgfw-2023", lab.signer2023),
+            "Windows/Boot/DVD_EX/EFI/en-US/efisys_EX.bin": efisys("cdboot-2023", lab.signer2023),
+        }
+    )
+    media = {
+        "efi/boot/bootx64.efi": image["Windows/Boot/EFI/bootmgfw.efi"],
+        "bootmgr.efi": image["Windows/Boot/EFI/bootmgr.efi"],
+        "efi/microsoft/boot/efisys.bin": efisys("cdboot-2011", lab.signer2011),
+    }
+    return image, media
