@@ -138,10 +138,8 @@ class StandIn:
             row = TASK_SEQUENCES.get(key.group(1))
             if row is None:
                 return Reply(status=404)
-            xml = (
-                f'<sequence version="3.10"><step type="SMS_TaskSequence_RunCommandLineAction" name="{row["Name"]}">'
-                "<action>cmd /c exit 0</action></step></sequence>"
-            )
+            xml = f'<sequence version="3.10"><step type="SMS_TaskSequence_RunCommandLineAction" name="{row["Name"]}">' \
+                  "<action>cmd /c exit 0</action></step></sequence>"
             return Reply(body=json.dumps({"value": [{**row, "Sequence": xml}]}).encode())
         elif parts.path == "/AdminService/wmi/SMS_TaskSequencePackage":
             wanted = set(re.findall(r"PackageID eq '(\w+)'", query.get("$filter", "")))
