@@ -106,6 +106,17 @@ def _secure_boot_args(args: argparse.Namespace) -> tuple[tuple[Anchor, ...], tup
     return load_anchors(args.ca_cert, test_cas=test_cas), min_svn
 
 
+def _is_pe(path: Path) -> bool:
+    """Whether `path` is a PE file (an EFI binary `inspect` reads on its own rather than as part of a build)."""
+    from media_builder.efi import is_pe
+
+    try:
+        with open(path, "rb") as fh:
+            return is_pe(fh.read(4096))
+    except OSError:
+        return False
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "check":
         from media_builder.definition import load_definition
@@ -145,7 +156,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "inspect":
         anchors, min_svn = _secure_boot_args(args)
-        if args.output.is_file() and args.output.name != "manifest.json":
+        if args.output.suffix.casefold() == ".efi" or _is_pe(args.output):
             from media_builder.bootcheck import efi_file_lines
 
             print("\n".join(efi_file_lines(args.output, anchors, min_svn)))
