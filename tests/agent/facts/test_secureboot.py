@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -127,3 +128,57 @@ def test_a_truncated_signature_list_is_ignored_not_raised() -> None:
     data = (MS_VARS.read_bytes())[:10]
     assert list(signature_lists(data)) == []
     assert list(signature_lists(b"\xff" * 40)) == []
+
+
+PROFILE_ADDITIONS = """
+  - name: Windows UEFI CA 2023 in db
+    check: SecureBootDbHasCA2023 == "True" or IsSecureBoot != "True"
+    severity: {severity}
+    message: This machine needs the 2023 db update before this image (docs/secure-boot.md).
+"""
+
+
+def _profile_run(tmp_path: Path, varstore: Path, severity: str) -> tuple[int, str, Path]:
+
+    from tests.conftest import SPEC, run_prestart
+
+    text = (SPEC / "technician.yaml").read_text(encoding="utf-8")
+    text = text.replace("preflight:\n", "preflight:" + PROFILE_ADDITIONS.format(severity=severity), 1)
+    text = text.replace(
+        "rules:\n",
+        'rules:\n  - when: SecureBootDbHasCA2023 != "True"\n    set:\n      PrestartNeedsCA2023: "True"\n',
+        1,
+    )
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(text, encoding="utf-8")
+    facts = json.loads((SPEC / "facts/laptop.json").read_text(encoding="utf-8"))
+    facts.update(secure_boot_facts(efivarfs_reader(efivarfs_tree(varstore, tmp_path / "efivars"))))
+    facts_file = tmp_path / "facts.json"
+    facts_file.write_text(json.dumps(facts), encoding="utf-8")
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(json.dumps({"deployment": "win11-lab"}), encoding="utf-8")
+    out = tmp_path / "out.json"
+    done = run_prestart(
+        "run", "--profile", str(profile), "--catalog", str(SPEC / "catalog.json"), "--facts", str(facts_file),
+        "--answers", str(answers), "--unattended", "--sink", f"json:{out}", "--log-dir", str(tmp_path / "log"),
+    )  # fmt: skip
+    return done.returncode, done.stderr, out
+
+
+def test_a_profile_blocks_a_machine_without_the_2023_ca(tmp_path: Path) -> None:
+    code, stderr, out = _profile_run(tmp_path, MS_VARS, "error")
+    assert code == 21
+    assert "needs the 2023 db update" in stderr
+    assert not out.exists()  # nothing is written when preflight fails
+
+
+def test_a_profile_warns_and_tells_the_task_sequence(tmp_path: Path, stores: dict[str, Path]) -> None:
+
+    code, stderr, out = _profile_run(tmp_path, MS_VARS, "warning")
+    assert code == 0, stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["PrestartNeedsCA2023"] == "True"
+    updated = tmp_path / "updated"
+    updated.mkdir()
+    code, stderr, out = _profile_run(updated, stores["pca-revoked"], "error")
+    assert code == 0, stderr
+    assert "PrestartNeedsCA2023" not in json.loads(out.read_text(encoding="utf-8"))
