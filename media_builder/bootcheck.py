@@ -88,9 +88,12 @@ class OutputReport:
     files: dict[str, EfiImage]
     first_stage: tuple[str, ...]
     states: tuple[MachineState, ...]
+    boots_from: bool = True  # False for the wim output: its EFI files are reported, nothing boots from it directly
 
     def verdicts(self) -> dict[str, dict[str, Any]]:
         result: dict[str, dict[str, Any]] = {}
+        if not self.boots_from:
+            return result
         for state in self.states:
             if not self.first_stage:
                 result[state.key] = {"boots": False, "why": "no UEFI boot file"}
@@ -112,6 +115,8 @@ class OutputReport:
 
     def generation(self) -> str:
         """ "2023", "2011", "2011+2023" (dual-signed) or "untrusted": what the first stage chains to."""
+        if not self.boots_from:
+            return "+".join(sorted(set().union(*(f.cas() for f in self.files.values())))) or "none"
         if self.first_stage and not any(self.files[w].signatures for w in self.first_stage):
             return "unsigned"
         gens: set[str] | None = None
@@ -129,7 +134,11 @@ class OutputReport:
         }
 
     def lines(self) -> list[str]:
-        lines = [f"Secure Boot: CA {self.generation()}; the firmware starts {', '.join(self.first_stage) or 'nothing'}"]
+        if self.boots_from:
+            starts = ", ".join(self.first_stage) or "nothing"
+            lines = [f"Secure Boot: CA {self.generation()}; the firmware starts {starts}"]
+        else:
+            lines = [f"Secure Boot: EFI binaries inside the boot image (CAs: {self.generation()})"]
         for _where, image in sorted(self.files.items()):
             lines += ["  " + line for line in image.lines()]
         for key, verdict in self.verdicts().items():
@@ -196,6 +205,17 @@ def iso_files(iso: Path) -> tuple[dict[str, bytes], list[str]]:
     return files, first
 
 
+def _wim_efi(wim: Path, index: int, prefix: str, folder: str = "Windows/Boot") -> dict[str, bytes]:
+    """The EFI binaries under `folder` inside image `index` of `wim`, keyed `prefix` + in-image path."""
+    from media_builder import wim as wimlib
+
+    if not wim.is_file():
+        return {}
+    with tempfile.TemporaryDirectory(prefix="prestart-wimefi-") as work:
+        found = wimlib.extract_tree(wim, index, folder, Path(work) / "x")
+        return {prefix + rel: p.read_bytes() for rel, p in sorted(found.items()) if rel.casefold().endswith(".efi")}
+
+
 def collect(kind: str, folder: Path, arch: str, wim_index: int = 1) -> tuple[dict[str, bytes], list[str]]:
     """The EFI files of an output and which of them the firmware starts."""
     from media_builder.bootfiles import EFI_NAMES
@@ -203,6 +223,8 @@ def collect(kind: str, folder: Path, arch: str, wim_index: int = 1) -> tuple[dic
     if kind == "iso":
         found = sorted(folder.glob("*.iso"))
         return iso_files(found[0]) if found else ({}, [])
+    if kind == "wim":
+        return _wim_efi(folder / "boot.wim", wim_index, "boot.wim:"), []
     files = _efi_files(folder)
     if kind == "usb":
         first = _first(files, f"efi/boot/{EFI_NAMES.get(arch, 'bootx64.efi')}")
@@ -211,15 +233,9 @@ def collect(kind: str, folder: Path, arch: str, wim_index: int = 1) -> tuple[dic
         first = _first(files, "bootmgfw.efi")
         if first is None and (folder / "boot.wim").is_file():
             # wimboot starts the boot manager inside the WIM when none is served beside it.
-            from media_builder import wim as wimlib
-
-            inner = "Windows/Boot/EFI/bootmgfw.efi"
-            with tempfile.TemporaryDirectory(prefix="prestart-pxe-") as work:
-                found_files = wimlib.extract_tree(folder / "boot.wim", wim_index, "Windows/Boot/EFI", Path(work))
-                for rel, path in found_files.items():
-                    if rel.casefold() == inner.casefold():
-                        files[f"boot.wim:{rel}"] = path.read_bytes()
-                        first = f"boot.wim:{rel}"
+            inner = _wim_efi(folder / "boot.wim", wim_index, "boot.wim:", "Windows/Boot/EFI")
+            files.update(inner)
+            first = _first(inner, "boot.wim:Windows/Boot/EFI/bootmgfw.efi")
         return files, [first] if first else []
     return files, []
 
@@ -234,7 +250,8 @@ def report(
 ) -> OutputReport:
     raw, first = collect(kind, folder, arch, wim_index)
     files = {where: efi.read_efi(data, where, anchors) for where, data in raw.items() if efi.is_pe(data)}
-    return OutputReport(files, tuple(w for w in first if w in files), machine_states(min_svn))
+    first_stage = tuple(w for w in first if w in files)
+    return OutputReport(files, first_stage, machine_states(min_svn), boots_from=kind != "wim")
 
 
 def efi_file_lines(path: Path, anchors: Sequence[Anchor] = (), min_svn: tuple[int, int] | None = None) -> list[str]:

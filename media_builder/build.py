@@ -328,11 +328,12 @@ class _Builder:
             "path": target.relative_to(self.plan.out_dir).as_posix(),
             "files": files,
         }
-        if ctx.boot is not None:
+        if ctx.boot is not None or kind == "wim":  # the wim: the EFI binaries inside the image
             sb = bootcheck.report(
                 kind, target, ctx.image.arch, self.options.anchors, self.options.min_svn, ctx.image.index
             )
-            result["secure_boot"] = {"media": ctx.boot.generation, "label": ctx.boot.label, **sb.as_dict()}
+            media = (ctx.boot.generation, ctx.boot.label) if ctx.boot is not None else (None, "the boot image")
+            result["secure_boot"] = {"media": media[0], "label": media[1], **sb.as_dict()}
         return result
 
 

@@ -77,7 +77,7 @@ def test_default_build_is_ca_2023_media_from_the_ex_files(signed_ws: MediaWorksp
     image_files, _ = signed_boot_files(lab)
     result, manifest = build(signed_ws, *lab_args(lab))
     out = signed_ws.root / "out" / "winpe-x64"
-    assert "iso: 1 file(s)" in result.stdout and "Secure Boot CA 2023 (CA 2023)" in result.stdout
+    assert "iso: 1 file(s)" in result.stdout and "CA 2023 media (boot manager: chains to CA 2023)" in result.stdout
     # USB: Microsoft's mapping of the _EX files.
     usb = out / "usb"
     assert (usb / "efi/boot/bootx64.efi").read_bytes() == image_files["Windows/Boot/EFI_EX/bootmgfw_EX.efi"]
@@ -120,7 +120,7 @@ def test_secure_boot_both_builds_two_outputs_named_apart(signed_ws: MediaWorkspa
     _, manifest = build(signed_ws, *lab_args(lab))
     got = {path: o.get("secure_boot", {}).get("ca") for path, o in outputs(manifest).items()}
     assert got == {
-        "wim": None,
+        "wim": "2011+2023",  # the boot image holds both sets
         "iso-ca2023": "2023",
         "iso-ca2011-legacy": "2011",
         "usb-ca2023": "2023",
@@ -172,3 +172,13 @@ def test_verify_prints_the_report_and_catches_a_swapped_boot_manager(signed_ws: 
     result = cli("verify", str(usb), *lab_args(lab), cwd=signed_ws.root)
     assert result.returncode == 13
     assert "built as CA 2023 media, but its first-stage boot manager chains to 2011" in result.stderr
+
+
+def test_the_wim_output_reports_the_efi_binaries_inside_the_image(signed_ws: MediaWorkspace, lab: Lab) -> None:
+    _, manifest = build(signed_ws, *lab_args(lab))
+    sb = outputs(manifest)["wim"]["secure_boot"]
+    files = {where: f["signatures"][0]["ca"] for where, f in sb["files"].items()}
+    assert files["boot.wim:Windows/Boot/EFI/bootmgfw.efi"] == "Microsoft Windows Production PCA 2011"
+    assert files["boot.wim:Windows/Boot/EFI_EX/bootmgfw_EX.efi"] == "Windows UEFI CA 2023"
+    assert sb["files"]["boot.wim:Windows/Boot/EFI_EX/bootmgfw_EX.efi"]["svn"] == "7.0"
+    assert sb["boots"] == {}  # nothing boots the WIM directly
