@@ -334,6 +334,13 @@ class _Builder:
             )
             media = (ctx.boot.generation, ctx.boot.label) if ctx.boot is not None else (None, "the boot image")
             result["secure_boot"] = {"media": media[0], "label": media[1], **sb.as_dict()}
+            chains = sb.generation()
+            if media[0] == "2023" and "2023" not in chains and chains not in ("unsigned", "untrusted"):
+                warning = (
+                    f"{folder} of {ctx.image.name}: built as CA 2023 media, but its boot manager chains to {chains}"
+                )
+                record.setdefault("warnings", []).append(warning)
+                self.progress.info(f"warning: {warning}")
         return result
 
 

@@ -96,7 +96,10 @@ def spki_sha256(der_cert: bytes) -> str:
 
 
 def _load_cert_der(path: Path) -> bytes:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the certificate: {exc.strerror}", "check the path") from exc
     try:
         if b"-----BEGIN CERTIFICATE-----" in data:
             return x509.load_pem_x509_certificate(data).public_bytes(serialization.Encoding.DER)
