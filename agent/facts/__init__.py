@@ -12,7 +12,8 @@ from agent.variables import name_problem, value_problem
 
 log = get_logger("prestart.facts")
 
-# Secure Boot facts (agent/facts/secureboot.py): the booleans, then the boot manager SVN in dbx as MAJOR.MINOR.
+# Secure Boot facts (agent/facts/secureboot.py): five booleans, the boot manager SVN in dbx (MAJOR.MINOR), and
+# what an installed Windows on the machine records (its offline registry): UEFICA2023Status, AvailableUpdates.
 SECURE_BOOT_FACTS = (
     "IsSecureBoot",
     "SecureBootSetupMode",
@@ -20,6 +21,8 @@ SECURE_BOOT_FACTS = (
     "SecureBootDbHasPCA2011",
     "SecureBootDbxRevokesPCA2011",
     "SecureBootDbxBootMgrSVN",
+    "SecureBootOSCA2023Status",
+    "SecureBootOSAvailableUpdates",
 )
 # The facts every gather() returns (numbered network facts come on top: MacAddress001, IPAddress001, ...).
 FACT_NAMES: tuple[str, ...] = (
@@ -42,7 +45,7 @@ FACT_NAMES: tuple[str, ...] = (
     *SECURE_BOOT_FACTS,
 )
 BOOLEAN_FACTS = frozenset(
-    {"IsLaptop", "IsDesktop", "IsServer", "IsVM", "IsUEFI", "IsOnBattery", *SECURE_BOOT_FACTS[:-1]}
+    {"IsLaptop", "IsDesktop", "IsServer", "IsVM", "IsUEFI", "IsOnBattery", *SECURE_BOOT_FACTS[:5]}
 )
 NUMBERED_FACTS = ("MacAddress", "IPAddress", "DefaultGateway")
 
@@ -52,9 +55,14 @@ def _platform_facts() -> dict[str, str]:
     from agent.facts.secureboot import efivarfs_reader, secure_boot_facts
 
     if sys.platform == "win32":
+        from agent.facts.secureboot import installed_os_facts, system_hive
         from agent.facts.windows import firmware_variable_reader, windows_facts
 
-        return {**windows_facts(), **secure_boot_facts(firmware_variable_reader())}
+        return {
+            **windows_facts(),
+            **secure_boot_facts(firmware_variable_reader()),
+            **installed_os_facts(system_hive()),
+        }
     from agent.facts.linux import linux_facts
     from agent.facts.network import network_facts
 

@@ -28,8 +28,9 @@ UEFI_CA_2011 = "46def63b5ce61cf8ba0de2e6639c1019d0ed14f3"  # third-party (shim, 
 UEFI_CA_2023 = "b5eeb4a6706048073f0ed296e7f580a790b59eaa"
 
 # The facts this module adds to every gather() (booleans are "False" when the variables cannot be read).
-FACT_NAMES = SECURE_BOOT_FACTS
-BOOLEAN_FACTS = frozenset(FACT_NAMES) - {"SecureBootDbxBootMgrSVN"}
+FACT_NAMES = SECURE_BOOT_FACTS[:6]  # from the firmware; installed_os_facts gives the other two
+BOOLEAN_FACTS = frozenset(SECURE_BOOT_FACTS[:5])
+OS_FACT_NAMES = SECURE_BOOT_FACTS[6:]
 
 # Reads one firmware variable: (name, vendor GUID) -> its data without attributes, or None when it is absent.
 VariableReader = Callable[[str, str], "bytes | None"]
@@ -102,3 +103,32 @@ def efivarfs_reader(root: Path = Path("/sys/firmware/efi/efivars")) -> VariableR
         return raw[4:] if len(raw) >= 4 else None
 
     return read
+
+
+def system_hive(drives: str = "CDEFGHIJKLMNOPQRSTUVWYZ") -> Path | None:
+    """The SYSTEM hive of the first installed Windows found on a drive letter (WinPE itself is X:, skipped)."""
+    for letter in drives:
+        hive = Path(f"{letter}:\\Windows\\System32\\config\\SYSTEM")
+        try:
+            if hive.is_file():
+                return hive
+        except OSError:  # a drive without media
+            continue
+    return None
+
+
+def installed_os_facts(hive: Path | None) -> dict[str, str]:
+    """What an installed Windows records about its Secure Boot 2023 update (its offline SYSTEM hive):
+    `Servicing\\UEFICA2023Status` (NotStarted, InProgress, Updated) and `AvailableUpdates` as hex; "" when there is
+    no installed Windows or it has no such values."""
+    from agent.facts.regf import current_control_set, read_value
+
+    facts = dict.fromkeys(OS_FACT_NAMES, "")
+    if hive is None:
+        return facts
+    key = current_control_set(hive) + "\\Control\\SecureBoot"
+    status = read_value(hive, key + "\\Servicing", "UEFICA2023Status")
+    updates = read_value(hive, key, "AvailableUpdates")
+    facts["SecureBootOSCA2023Status"] = status if isinstance(status, str) else ""
+    facts["SecureBootOSAvailableUpdates"] = f"0x{updates:X}" if isinstance(updates, int) else ""
+    return facts
