@@ -240,7 +240,8 @@ def read_efi(data: bytes, name: str, anchors: Sequence[Anchor] = ()) -> EfiImage
     if start and size:
         file_hashes = _AuthenticodeHasher(data, pe, start, size)
         offset, block = start, 0
-        while offset + 8 <= start + size:
+        end = min(start + size, len(data))  # a truncated file must not take the reader past its end
+        while offset + 8 <= end:
             length, _revision, cert_type = struct.unpack_from("<IHH", data, offset)
             if length < 8:
                 break
@@ -309,7 +310,7 @@ def _signatures(blob: bytes, block: int, hasher: _AuthenticodeHasher, anchors: S
                     continue
                 for nested in attr["values"]:
                     found.append(_check(nested["content"], block, True, hasher, anchors))
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, IndexError) as exc:  # asn1crypto's errors for damaged DER
         return [Signature(block, False, "?", False, "?", "?", None, False, f"unreadable signature block: {exc}")]
     return found
 

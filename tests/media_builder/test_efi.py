@@ -130,3 +130,12 @@ def test_cli_inspect_a_file_that_is_not_pe(tmp_path: Path) -> None:
     )
     assert result.returncode == 13
     assert "not a PE/EFI file" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("cut", [100, 4000, 9000])
+def test_a_truncated_signature_table_is_reported_not_raised(cut: int) -> None:
+    data = SHIM.read_bytes()
+    image = efi.read_efi(data[: len(data) - 19368 + cut], "truncated.efi", ms_anchors())
+    assert not any(s.trusted for s in image.signatures)
+    assert all(s.problem for s in image.signatures)
+    assert bootcheck.boots(image, bootcheck.machine_states()[0])[0] is False
