@@ -14,9 +14,18 @@ OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.secboot.fd")
 REFUSED = ("Access Denied", "Security Violation", "No bootable option")
 
 
-def boot(varstore: Path, work: Path, *, iso: Path | None = None, usb: Path | None = None, timeout: float = 90) -> str:
+def boot(
+    varstore: Path,
+    work: Path,
+    *,
+    iso: Path | None = None,
+    usb: Path | None = None,
+    pxe: Path | None = None,
+    timeout: float = 90,
+) -> str:
     """The marker the EFI application printed ("" when the firmware refused it): boots a copy of `varstore` with an
-    ISO (as a SATA CD) or a folder (as a read-only FAT disk, as a USB stick would be); bounded by `timeout`."""
+    ISO (as a SATA CD), a folder as a read-only FAT disk (as a USB stick would be), or a folder served by qemu's
+    TFTP server to OVMF's own PXE client, which loads bootmgfw.efi; bounded by `timeout`."""
     work.mkdir(parents=True, exist_ok=True)
     vars_copy = work / "vars.fd"
     shutil.copyfile(varstore, vars_copy)
@@ -25,7 +34,7 @@ def boot(varstore: Path, work: Path, *, iso: Path | None = None, usb: Path | Non
     args = [
         "qemu-system-x86_64",
         "-machine", "q35,smm=on,accel=tcg",  # the Secure Boot build needs SMM; KVM here has none
-        "-m", "256", "-display", "none", "-monitor", "none", "-no-reboot", "-net", "none",
+        "-m", "256", "-display", "none", "-monitor", "none", "-no-reboot",
         "-serial", f"file:{serial}",
         "-global", "driver=cfi.pflash01,property=secure,value=on",
         "-drive", f"if=pflash,format=raw,unit=0,file={OVMF_CODE},readonly=on",
@@ -35,6 +44,16 @@ def boot(varstore: Path, work: Path, *, iso: Path | None = None, usb: Path | Non
         args += ["-drive", f"file={iso},media=cdrom,readonly=on"]
     if usb is not None:
         args += ["-drive", f"file=fat:{usb},format=raw,if=virtio,readonly=on"]
+    if pxe is not None:
+        # romfile= keeps iPXE's option ROM out: OVMF's PXE client fetches the boot file and starts it.
+        args += [
+            "-netdev",
+            f"user,id=n0,tftp={pxe},bootfile=bootmgfw.efi",
+            "-device",
+            "virtio-net-pci,netdev=n0,romfile=",
+        ]
+    else:
+        args += ["-net", "none"]
     qemu = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + timeout
     text = ""

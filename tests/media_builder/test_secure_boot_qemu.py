@@ -24,14 +24,19 @@ EXPECTED = {
     "2011": {"a": True, "b": False, "c": False},
 }
 # The first-stage boot manager each output starts: the lab's apps print their own names.
-MARKERS = {("iso", "2023"): "cdboot-2023", ("usb", "2023"): "bootmgfw-2023", ("iso", "2011"): "cdboot-2011"}
+MARKERS = {
+    ("iso", "2023"): "cdboot-2023",
+    ("usb", "2023"): "bootmgfw-2023",
+    ("pxe", "2023"): "bootmgfw-2023",
+    ("iso", "2011"): "cdboot-2011",
+}
 
 
 def _build(ws_root: Path, media_yaml: Path, out: Path, lab: Lab, secure_boot: str | None) -> dict[str, Any]:
     data = yaml.safe_load(media_yaml.read_text(encoding="utf-8"))
     if secure_boot is not None:
         data["secure_boot"] = secure_boot
-    data["outputs"] = ["iso", "usb"]
+    data["outputs"] = ["iso", "usb", "pxe"]
     media_yaml.write_text(yaml.safe_dump(data), encoding="utf-8")
     test_cas = [a for role, pem in lab.test_cas() for a in ("--test-ca", f"{role}={pem}")]
     build = [sys.executable, "-m", "media_builder", "build", str(media_yaml), "-o", str(out), "-q", *test_cas]
@@ -78,6 +83,8 @@ CASES = [
     ("iso", "2023", "c"),
     ("usb", "2023", "a"),
     ("usb", "2023", "b"),
+    ("pxe", "2023", "a"),
+    ("pxe", "2023", "c"),
     ("iso", "2011", "a"),
     ("iso", "2011", "b"),
     ("iso", "2011", "c"),
@@ -101,6 +108,8 @@ def test_ovmf_agrees_with_the_verifier(
     folder: Path = output["folder"]
     if kind == "iso":
         marker = boot(varstores[state], tmp_path, iso=next(folder.glob("*.iso")))
+    elif kind == "pxe":
+        marker = boot(varstores[state], tmp_path, pxe=folder)
     else:
         marker = boot(varstores[state], tmp_path, usb=folder)
     if says_boots:
