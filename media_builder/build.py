@@ -122,8 +122,6 @@ def make_plan(definition: MediaDefinition, options: BuildOptions, environ: Mappi
 
 def _folders(definition: MediaDefinition, kind: str) -> tuple[str, ...]:
     """Output folder names of `kind`: with `secure_boot: both`, one per CA, named so nobody mixes them up."""
-    from media_builder.bootfiles import BOOT_KINDS
-
     if definition.secure_boot == "both" and kind in BOOT_KINDS:
         return (f"{kind}-ca2023", f"{kind}-ca2011-legacy")
     return (kind,)
