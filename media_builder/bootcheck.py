@@ -81,6 +81,11 @@ def boots(image: EfiImage, state: MachineState) -> tuple[bool, str]:
     return True, f"chains to {allowed[0].ca.name}"
 
 
+def describe_ca(ca: str) -> str:
+    """OutputReport.generation() in words."""
+    return {"unsigned": "is unsigned", "untrusted": "chains to no known CA", "none": "-"}.get(ca, f"chains to CA {ca}")
+
+
 @dataclass(frozen=True)
 class OutputReport:
     """The EFI binaries of one output: those the firmware starts (`first_stage`) decide where it boots."""
@@ -136,7 +141,7 @@ class OutputReport:
     def lines(self) -> list[str]:
         if self.boots_from:
             starts = ", ".join(self.first_stage) or "nothing"
-            lines = [f"Secure Boot: CA {self.generation()}; the firmware starts {starts}"]
+            lines = [f"Secure Boot: the firmware starts {starts}, which {describe_ca(self.generation())}"]
         else:
             lines = [f"Secure Boot: EFI binaries inside the boot image (CAs: {self.generation()})"]
         for _where, image in sorted(self.files.items()):

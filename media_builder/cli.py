@@ -106,11 +106,6 @@ def _secure_boot_args(args: argparse.Namespace) -> tuple[tuple[Anchor, ...], tup
     return load_anchors(args.ca_cert, test_cas=test_cas), min_svn
 
 
-def _chains(ca: str) -> str:
-    """What bootcheck's `ca` says, in words."""
-    return {"unsigned": "unsigned", "untrusted": "chains to no known CA"}.get(ca, f"chains to CA {ca}")
-
-
 def _is_pe(path: Path) -> bool:
     """Whether `path` is a PE file (an EFI binary `inspect` reads on its own rather than as part of a build)."""
     from media_builder.efi import is_pe
@@ -151,11 +146,17 @@ def _run(args: argparse.Namespace) -> int:
         progress = Progress(sys.stdout if args.dry_run else sys.stderr, quiet=args.quiet and not args.dry_run)
         manifest = run_build(definition, options, progress)
         if manifest:
+            from media_builder.bootcheck import describe_ca
+
             for image in manifest["boot_images"]:
                 for output in image["outputs"]:
                     size = sum(f["size"] for f in output["files"])
                     sb = output.get("secure_boot")
-                    ca = f", {sb['label']} media (boot manager: {_chains(sb['ca'])})" if sb and sb["media"] else ""
+                    ca = (
+                        f", {sb['label']} media (its boot manager {describe_ca(sb['ca'])})"
+                        if sb and sb["media"]
+                        else ""
+                    )
                     print(f"{output['path']}: {len(output['files'])} file(s), {size} bytes{ca}")
             print(f"manifest: {args.out / 'manifest.json'} (total {manifest['timings']['total']:.1f} s)")
         return 0

@@ -77,7 +77,7 @@ def test_default_build_is_ca_2023_media_from_the_ex_files(signed_ws: MediaWorksp
     image_files, _ = signed_boot_files(lab)
     result, manifest = build(signed_ws, *lab_args(lab))
     out = signed_ws.root / "out" / "winpe-x64"
-    assert "iso: 1 file(s)" in result.stdout and "CA 2023 media (boot manager: chains to CA 2023)" in result.stdout
+    assert "iso: 1 file(s)" in result.stdout and "CA 2023 media (its boot manager chains to CA 2023)" in result.stdout
     # USB: Microsoft's mapping of the _EX files.
     usb = out / "usb"
     assert (usb / "efi/boot/bootx64.efi").read_bytes() == image_files["Windows/Boot/EFI_EX/bootmgfw_EX.efi"]
