@@ -54,7 +54,9 @@ def boot(
         ]
     else:
         args += ["-net", "none"]
-    qemu = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    errors = work / "qemu.stderr"
+    with open(errors, "wb") as stderr:
+        qemu = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=stderr)
     deadline = time.monotonic() + timeout
     text = ""
     try:
@@ -73,4 +75,7 @@ def boot(
     for line in text.replace("\r", "\n").splitlines():
         if BOOTED in line:
             return line.split(BOOTED, 1)[1].strip()
+    # Only the firmware's own words count as a refusal: qemu failing to start must not pass for one.
+    if not any(word in text for word in REFUSED):
+        raise AssertionError(f"qemu stopped without booting or refusing: {errors.read_text(errors='replace')[-2000:]}")
     return ""
