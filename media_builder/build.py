@@ -75,6 +75,7 @@ class Plan:
             f"  catalog from {len(d.catalog.sources)} source(s), signed with {d.catalog.signing_key}",
             f"  timestamps pinned to {self.epoch} ({self.epoch_source})",
             f"  {len(d.boot_images)} boot image(s), {self.jobs} in parallel",
+            f"  Secure Boot: {_SECURE_BOOT_PLAN[d.secure_boot]} (docs/secure-boot.md)",
         ]
         text += [f"  agent {arch}: {where}" for arch, where in sorted(self.agents.items())]
         for image in d.boot_images:
@@ -118,6 +119,14 @@ def make_plan(definition: MediaDefinition, options: BuildOptions, environ: Mappi
             agents[image.arch] = "frozen with PyInstaller " + ("(onefile)" if definition.agent.onefile else "(onedir)")
     jobs = options.jobs or min(len(definition.boot_images), os.cpu_count() or 1)
     return Plan(definition, out_dir, epoch, source, max(1, jobs), agents, tuple(planned))
+
+
+_SECURE_BOOT_PLAN = {
+    "auto": "CA 2023 boot files where the image carries the _EX files, else CA 2011 with a warning",
+    "2023": "CA 2023 boot files (an image without the _EX files is an error)",
+    "2011": "CA 2011 boot files (legacy media)",
+    "both": "one output per CA (-ca2023 and -ca2011-legacy)",
+}
 
 
 def _folders(definition: MediaDefinition, kind: str) -> tuple[str, ...]:

@@ -182,3 +182,25 @@ def test_the_wim_output_reports_the_efi_binaries_inside_the_image(signed_ws: Med
     assert files["boot.wim:Windows/Boot/EFI_EX/bootmgfw_EX.efi"] == "Windows UEFI CA 2023"
     assert sb["files"]["boot.wim:Windows/Boot/EFI_EX/bootmgfw_EX.efi"]["svn"] == "7.0"
     assert sb["boots"] == {}  # nothing boots the WIM directly
+
+
+def test_an_arm64_image_gets_bootaa64(workspace: MediaWorkspace, lab: Lab) -> None:
+    from examples.standin import make_pe, standin_boot_files
+
+    restandin(workspace, arch="arm64")
+    agent = make_pe(workspace.root / "dist" / "arm64" / "prestart.exe", "arm64", size=0)
+    data = yaml.safe_load(workspace.media_yaml.read_text(encoding="utf-8"))
+    data["agent"] = {"arm64": str(agent.relative_to(workspace.root))}
+    data["boot_images"][0]["arch"] = "arm64"
+    workspace.media_yaml.write_text(yaml.safe_dump(data), encoding="utf-8")
+    plan = cli("build", str(workspace.media_yaml), "-o", str(workspace.root / "out"), "--dry-run", cwd=workspace.root)
+    assert "Secure Boot: CA 2023 boot files where the image carries the _EX files" in plan.stdout
+    _, manifest = build(workspace)
+    usb = workspace.root / "out" / "winpe-x64" / "usb"
+    ex = standin_boot_files("arm64")["Windows/Boot/EFI_EX/bootmgfw_EX.efi"]
+    assert (usb / "efi/boot/bootaa64.efi").read_bytes() == ex
+    sb = outputs(manifest)["usb"]["secure_boot"]
+    assert sb["media"] == "2023" and sb["first_stage"] == ["efi/boot/bootaa64.efi"]
+    assert sb["files"]["efi/boot/bootaa64.efi"]["machine"] == "arm64"
+    pxe = outputs(manifest)["pxe"]["secure_boot"]
+    assert pxe["files"]["bootmgfw.efi"]["machine"] == "arm64"
