@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import struct
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -36,18 +35,24 @@ OS_FACT_NAMES = SECURE_BOOT_FACTS[6:]
 VariableReader = Callable[[str, str], "bytes | None"]
 
 
+def guid(raw: bytes) -> str:
+    """An EFI GUID (mixed-endian, as firmware stores it) in its usual text form; uuid stays off the boot path."""
+    a, b, c = struct.unpack_from("<IHH", raw)
+    return f"{a:08x}-{b:04x}-{c:04x}-{raw[8:10].hex()}-{raw[10:16].hex()}"
+
+
 def signature_lists(data: bytes) -> Iterator[tuple[str, str, bytes]]:
     """(signature type GUID, owner GUID, data) of every entry in a packed list of EFI_SIGNATURE_LISTs."""
     offset = 0
     while offset + 28 <= len(data):
-        sig_type = str(uuid.UUID(bytes_le=data[offset : offset + 16]))
+        sig_type = guid(data[offset : offset + 16])
         list_size, header_size, sig_size = struct.unpack_from("<III", data, offset + 16)
         if list_size < 28 or sig_size < 16 or offset + list_size > len(data):
             log.warning("damaged signature list at byte %d; ignoring the rest", offset)
             return
         entry = offset + 28 + header_size
         while entry + sig_size <= offset + list_size:
-            owner = str(uuid.UUID(bytes_le=data[entry : entry + 16]))
+            owner = guid(data[entry : entry + 16])
             yield sig_type, owner, data[entry + 16 : entry + sig_size]
             entry += sig_size
         offset += list_size
@@ -65,7 +70,7 @@ def bootmgr_svn(dbx: bytes) -> tuple[int, int] | None:
     for sig_type, owner, data in signature_lists(dbx):
         if sig_type != CERT_SHA256 or owner != SVN_OWNER or len(data) < 21 or data[0] != 1:
             continue
-        if str(uuid.UUID(bytes_le=data[1:17])) != BOOTMGR_APP:
+        if guid(data[1:17]) != BOOTMGR_APP:
             continue
         minor, major = struct.unpack_from("<HH", data, 17)
         best = max(best or (major, minor), (major, minor))

@@ -182,3 +182,12 @@ def test_a_profile_warns_and_tells_the_task_sequence(tmp_path: Path, stores: dic
     code, stderr, out = _profile_run(updated, stores["pca-revoked"], "error")
     assert code == 0, stderr
     assert "PrestartNeedsCA2023" not in json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_guid_text_matches_the_uuid_module() -> None:
+    import uuid
+
+    from agent.facts.secureboot import guid
+
+    for text in ("9d132b61-59d5-4388-ab1c-185cfcb2eb92", "a5c059a1-94e4-4aa7-87b5-ab155c2bf072"):
+        assert guid(uuid.UUID(text).bytes_le) == text
