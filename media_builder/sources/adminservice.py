@@ -218,15 +218,7 @@ def parse(options: Any, *, base_dir: Path, path: str) -> tuple[CatalogSource | N
         return None, problems
     return (
         AdminServiceSource(
-            url,
-            str(collection),
-            str(cls),
-            str(list_name),
-            ca_bundle,
-            username_env,
-            password_env,
-            timeout,
-            path,
+            url, str(collection), str(cls), str(list_name), ca_bundle, username_env, password_env, timeout, path,
             sequences=bool(sequences),
         ),
         problems,

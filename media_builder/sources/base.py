@@ -29,7 +29,9 @@ class CatalogSource(Protocol):
 class SourceModule(Protocol):
     """What a source module exports: `parse` turns the media definition's options into a source."""
 
-    def parse(self, options: Any, *, base_dir: Path, path: str) -> tuple[CatalogSource | None, list[Problem]]: ...
+    def parse(
+        self, options: Any, *, base_dir: Path, path: str
+    ) -> tuple[CatalogSource | None, list[Problem]]: ...
 
 
 # Media definition key -> module (imported lazily: adminservice pulls in NTLM support only when used).
