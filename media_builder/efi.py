@@ -320,7 +320,6 @@ def _check(
 ) -> Signature:
     """Verify one SignedData: the file hash it signs, the signer's signature, then the chain up to a known CA key."""
     from asn1crypto import cms, core
-    from cryptography import x509
 
     assert isinstance(signed, cms.SignedData)
     encap = signed["encap_content_info"]
