@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import struct
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,8 +83,51 @@ def _pin_times(root: Path, epoch: int) -> None:
     os.utime(root, (epoch, epoch))
 
 
-def make_winpe_standin(root: Path, *, size_mb: int = 2, arch: str = "amd64", seed: int = 1) -> StandIn:
-    """Create root/tree (WinPE-shaped), root/media (ADK layout with sources/boot.wim) and root/fwfiles."""
+def standin_boot_files(arch: str = "amd64") -> dict[str, bytes]:
+    """Stand-ins for what a current WinPE image carries under Windows/Boot: the 2011-signed boot managers and the
+    CA 2023 `_EX` set (docs/secure-boot.md). Unsigned PE headers: tests put signed EFI applications in their place."""
+    return dict(_boot_files(arch))
+
+
+@functools.cache
+def _boot_files(arch: str) -> tuple[tuple[str, bytes], ...]:
+    # Cached: the FAT image records the time it was written, and two stand-ins of one run should capture alike.
+    from media_builder.fatimage import write_image
+
+    with tempfile.TemporaryDirectory() as work:
+
+        def pe(marker: str) -> bytes:
+            return make_pe(Path(work) / marker, arch, marker=marker.encode()).read_bytes()
+
+        efi = _EFI_NAME[arch].upper()
+        efisys_ex = write_image(Path(work) / "efisys_EX.bin", {f"/EFI/BOOT/{efi}": pe("cdboot_EX")}).read_bytes()
+        files = {
+            "Windows/Boot/EFI/bootmgfw.efi": pe("bootmgfw"),
+            "Windows/Boot/EFI/bootmgr.efi": pe("bootmgr"),
+            "Windows/Boot/EFI/boot.stl": b"stl-standin",
+            "Windows/Boot/PXE/wdsmgfw.efi": pe("wdsmgfw"),
+            "Windows/Boot/EFI_EX/bootmgfw_EX.efi": pe("bootmgfw_EX"),
+            "Windows/Boot/EFI_EX/bootmgr_EX.efi": pe("bootmgr_EX"),
+            "Windows/Boot/PXE_EX/wdsmgfw_EX.efi": pe("wdsmgfw_EX"),
+            "Windows/Boot/DVD_EX/EFI/en-US/efisys_EX.bin": efisys_ex,
+            "Windows/Boot/FONTS_EX/segoe_slboot_EX.ttf": b"font-standin",
+        }
+    return tuple(files.items())
+
+
+def make_winpe_standin(
+    root: Path,
+    *,
+    size_mb: int = 2,
+    arch: str = "amd64",
+    seed: int = 1,
+    boot_files: Mapping[str, bytes] | None = None,
+    media_files: Mapping[str, bytes] | None = None,
+) -> StandIn:
+    """Create root/tree (WinPE-shaped), root/media (ADK layout with sources/boot.wim) and root/fwfiles.
+
+    `boot_files` (in-image path -> bytes) replaces standin_boot_files(); `{}` makes a source without them, as
+    WinPE before ADK 10.1.26100.2454. `media_files` (media-relative path -> bytes) overrides media files."""
     rng = random.Random(seed)
     tree = root / "tree"
     sys32 = tree / "Windows" / "System32"
@@ -94,6 +140,9 @@ def make_winpe_standin(root: Path, *, size_mb: int = 2, arch: str = "amd64", see
     (sys32 / "en-US" / "wpeinit.exe.mui").write_bytes(b"mui" * 100)
     # Incompressible bytes, so the WIM really has the requested size.
     (sys32 / "drivers.bin").write_bytes(rng.randbytes(size_mb * 1024 * 1024))
+    for rel, data in (standin_boot_files(arch) if boot_files is None else boot_files).items():
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_bytes(data)
     _pin_times(tree, STANDIN_EPOCH)
 
     media = root / "media"
@@ -120,6 +169,10 @@ def make_winpe_standin(root: Path, *, size_mb: int = 2, arch: str = "amd64", see
     efisys = fat12_floppy()
     (efi_boot / "efisys.bin").write_bytes(efisys)
     make_pe(media / "efi" / "boot" / _EFI_NAME[arch], arch)
+
+    for rel, data in (media_files or {}).items():
+        (media / rel).parent.mkdir(parents=True, exist_ok=True)
+        (media / rel).write_bytes(data)
 
     fwfiles = root / "fwfiles"
     fwfiles.mkdir()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -18,10 +19,12 @@ from typing import Any
 
 from agent.errors import Cancelled, DataError, InputError, InternalError, SourceUnavailable, UsageError
 from agent.files import flush_path, flush_tree
+from media_builder import bootcheck, bootfiles, scan
 from media_builder import outputs as output_kinds
-from media_builder import scan
 from media_builder import wim as wimlib
+from media_builder.bootfiles import BOOT_KINDS, BootSet
 from media_builder.definition import BootImage, MediaDefinition
+from media_builder.efi import Anchor
 from media_builder.manifest import FORMAT, file_record, sha256_file, tool_versions, tree_records, write_manifest
 from media_builder.progress import Progress, Timer
 from media_builder.stage import AgentBinary, Staged, stage
@@ -39,6 +42,9 @@ class BuildOptions:
     dry_run: bool = False
     jobs: int = 0  # 0: one worker per boot image, at most the CPU count
     cache_dir: Path | None = None  # frozen agents, by content hash
+    # Secure Boot report (docs/secure-boot.md): CA certificates to check signatures with, and an SVN to test for.
+    anchors: tuple[Anchor, ...] = ()
+    min_svn: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class Plan:
             f"  catalog from {len(d.catalog.sources)} source(s), signed with {d.catalog.signing_key}",
             f"  timestamps pinned to {self.epoch} ({self.epoch_source})",
             f"  {len(d.boot_images)} boot image(s), {self.jobs} in parallel",
+            f"  Secure Boot: {_SECURE_BOOT_PLAN[d.secure_boot]} (docs/secure-boot.md)",
         ]
         text += [f"  agent {arch}: {where}" for arch, where in sorted(self.agents.items())]
         for image in d.boot_images:
@@ -101,8 +108,9 @@ def make_plan(definition: MediaDefinition, options: BuildOptions, environ: Mappi
     planned = []
     for image in definition.boot_images:
         for kind in definition.outputs_for(image):
-            target = out_dir / image.name / kind
-            planned.append(PlannedOutput(image.name, kind, target, target.exists()))
+            for folder in _folders(definition, kind):
+                target = out_dir / image.name / folder
+                planned.append(PlannedOutput(image.name, kind, target, target.exists()))
     agents: dict[str, str] = {}
     for image in definition.boot_images:
         if image.arch in definition.agent.binaries:
@@ -111,6 +119,21 @@ def make_plan(definition: MediaDefinition, options: BuildOptions, environ: Mappi
             agents[image.arch] = "frozen with PyInstaller " + ("(onefile)" if definition.agent.onefile else "(onedir)")
     jobs = options.jobs or min(len(definition.boot_images), os.cpu_count() or 1)
     return Plan(definition, out_dir, epoch, source, max(1, jobs), agents, tuple(planned))
+
+
+_SECURE_BOOT_PLAN = {
+    "auto": "CA 2023 boot files where the image carries the _EX files, else CA 2011 with a warning",
+    "2023": "CA 2023 boot files (an image without the _EX files is an error)",
+    "2011": "CA 2011 boot files (legacy media)",
+    "both": "one output per CA (-ca2023 and -ca2011-legacy)",
+}
+
+
+def _folders(definition: MediaDefinition, kind: str) -> tuple[str, ...]:
+    """Output folder names of `kind`: with `secure_boot: both`, one per CA, named so nobody mixes them up."""
+    if definition.secure_boot == "both" and kind in BOOT_KINDS:
+        return (f"{kind}-ca2023", f"{kind}-ca2011-legacy")
+    return (kind,)
 
 
 def _signed_catalog(definition: MediaDefinition, epoch: int) -> bytes:
@@ -238,16 +261,33 @@ class _Builder:
                 for warning in record["warnings"]:
                     self.progress.info(f"warning: {warning}")
             ctx = output_kinds.OutputContext(d, image, built, staged, epoch, report)
+            boot_sets = self._boot_sets(image, work, record)
             for kind in d.outputs_for(image):
-                self._check_cancel()
-                with timer.step(kind):
-                    record["outputs"].append(self._output(kind, ctx, image_dir, record))
+                for boot in boot_sets if kind in BOOT_KINDS else [None]:
+                    self._check_cancel()
+                    folder = kind + (boot.suffix if boot is not None else "")
+                    with timer.step(folder):
+                        kind_ctx = dataclasses.replace(ctx, boot=boot)
+                        record["outputs"].append(self._output(kind, kind_ctx, image_dir, record, folder))
             record["timings"] = timer.timings
             return record
         except OSError as exc:  # staging or injecting; the outputs translate their own
             raise _disk_error(exc, f"boot image {image.name}", image_dir) from exc
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def _boot_sets(self, image: BootImage, work: Path, record: dict[str, Any]) -> list[BootSet]:
+        """The Secure Boot CA sets for the ISO, USB and PXE outputs, from the image's own Windows/Boot files."""
+        if not BOOT_KINDS & set(self.plan.definition.outputs_for(image)):
+            return []
+        files = bootfiles.image_boot_files(image.wim, image.index, work / "bootfiles")
+        sets, warnings = bootfiles.choose(self.plan.definition.secure_boot, files, image.arch, image.name)
+        for warning in warnings:
+            self.progress.info(f"warning: {warning}")
+        record.setdefault("warnings", []).extend(warnings)
+        names = ", ".join(f"{s.label}" for s in sets)
+        self.progress.info(f"boot image {image.name}: Secure Boot {names}")
+        return sets
 
     def _record(self, image: BootImage, staged: Staged, built: Path) -> dict[str, Any]:
         return {
@@ -263,9 +303,11 @@ class _Builder:
             "outputs": [],
         }
 
-    def _output(self, kind: str, ctx: output_kinds.OutputContext, image_dir: Path, record: dict[str, Any]) -> Any:
+    def _output(
+        self, kind: str, ctx: output_kinds.OutputContext, image_dir: Path, record: dict[str, Any], folder: str
+    ) -> Any:
         output = output_kinds.get(kind)
-        target = image_dir / kind
+        target = image_dir / folder
         new = Path(tempfile.mkdtemp(prefix=".new-", dir=image_dir))
         try:
             output.write(ctx, new)
@@ -287,8 +329,26 @@ class _Builder:
             shutil.rmtree(new, ignore_errors=True)
             raise
         files = tree_records(target, self.plan.out_dir)
-        ctx.progress(f"{kind} written and verified", 1.0)
-        return {"kind": kind, "path": target.relative_to(self.plan.out_dir).as_posix(), "files": files}
+        ctx.progress(f"{folder} written and verified", 1.0)
+        result: dict[str, Any] = {
+            "kind": kind,
+            "path": target.relative_to(self.plan.out_dir).as_posix(),
+            "files": files,
+        }
+        if ctx.boot is not None or kind == "wim":  # the wim: the EFI binaries inside the image
+            sb = bootcheck.report(
+                kind, target, ctx.image.arch, self.options.anchors, self.options.min_svn, ctx.image.index
+            )
+            media = (ctx.boot.generation, ctx.boot.label) if ctx.boot is not None else (None, "the boot image")
+            result["secure_boot"] = {"media": media[0], "label": media[1], **sb.as_dict()}
+            chains = sb.generation()
+            if media[0] == "2023" and "2023" not in chains and chains not in ("unsigned", "untrusted"):
+                warning = (
+                    f"{folder} of {ctx.image.name}: built as CA 2023 media, but its boot manager chains to {chains}"
+                )
+                record.setdefault("warnings", []).append(warning)
+                self.progress.info(f"warning: {warning}")
+        return result
 
 
 def run_build(

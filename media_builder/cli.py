@@ -7,10 +7,13 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from agent.errors import ExitCode, PrestartError, UsageError, ValidationFailed
 from agent.log import StreamSink, add_sink
+
+if TYPE_CHECKING:
+    from media_builder.efi import Anchor
 
 PROG = "prestart-media"
 
@@ -41,10 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
-    inspect = sub.add_parser("inspect", help="describe a built output (or the whole output folder)")
+    inspect = sub.add_parser("inspect", help="describe a built output (or the whole output folder), or an .efi file")
     inspect.add_argument("output", type=Path)
     verify = sub.add_parser("verify", help="read a built output back and compare it with the manifest")
     verify.add_argument("output", type=Path)
+    for cmd in (build, inspect, verify):
+        _secure_boot_options(cmd)
 
     keygen = sub.add_parser("keygen", help="create the catalog signing key pair (catalog.key, catalog.pub)")
     keygen.add_argument("dir", type=Path)
@@ -58,6 +63,58 @@ def _parser() -> argparse.ArgumentParser:
         catalog_cmd.add_argument("--serial", type=int, default=None, help="catalog serial (default: from the time)")
         catalog_cmd.add_argument("--valid-days", type=int, default=None, metavar="N", help="set not_after N days ahead")
     return parser
+
+
+def _secure_boot_options(cmd: argparse.ArgumentParser) -> None:
+    """Options of the Secure Boot report (docs/secure-boot.md)."""
+    cmd.add_argument(
+        "--ca-cert",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a Microsoft Secure Boot CA certificate to check signatures with (recognised by its key; repeatable)",
+    )
+    cmd.add_argument(
+        "--test-ca",
+        action="append",
+        default=[],
+        metavar="ROLE=FILE",
+        help="a lab CA standing in for a Microsoft CA, e.g. windows-2023=lab-ca.pem (repeatable)",
+    )
+    cmd.add_argument(
+        "--min-svn", default=None, metavar="MAJOR.MINOR", help="also report machines with this boot manager SVN in dbx"
+    )
+
+
+def _secure_boot_args(args: argparse.Namespace) -> tuple[tuple[Anchor, ...], tuple[int, int] | None]:
+    from media_builder.bootcheck import parse_svn
+    from media_builder.efi import load_anchors
+
+    test_cas = []
+    for item in args.test_ca:
+        role, sep, file = item.partition("=")
+        if not sep or not file:
+            raise UsageError(f"--test-ca {item!r} is not ROLE=FILE", "e.g. --test-ca windows-2023=lab-ca.pem")
+        test_cas.append((role, Path(file)))
+    min_svn = None
+    if args.min_svn is not None:
+        try:
+            min_svn = parse_svn(args.min_svn)
+        except ValueError:
+            raise UsageError(f"--min-svn {args.min_svn!r} is not MAJOR.MINOR", "e.g. --min-svn 7.0") from None
+    return load_anchors(args.ca_cert, test_cas=test_cas), min_svn
+
+
+def _is_pe(path: Path) -> bool:
+    """Whether `path` is a PE file (an EFI binary `inspect` reads on its own rather than as part of a build)."""
+    from media_builder.efi import is_pe
+
+    try:
+        with open(path, "rb") as fh:
+            return is_pe(fh.read(4096))
+    except OSError:
+        return False
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -76,27 +133,50 @@ def _run(args: argparse.Namespace) -> int:
         if args.jobs < 0:
             raise UsageError("--jobs must be 0 (automatic) or more", "e.g. --jobs 2")
         definition = load_definition(args.media)
+        anchors, min_svn = _secure_boot_args(args)
         options = BuildOptions(
-            out_dir=args.out, force=args.force, dry_run=args.dry_run, jobs=args.jobs, cache_dir=args.cache
+            out_dir=args.out,
+            force=args.force,
+            dry_run=args.dry_run,
+            jobs=args.jobs,
+            cache_dir=args.cache,
+            anchors=anchors,
+            min_svn=min_svn,
         )
         progress = Progress(sys.stdout if args.dry_run else sys.stderr, quiet=args.quiet and not args.dry_run)
         manifest = run_build(definition, options, progress)
         if manifest:
+            from media_builder.bootcheck import describe_ca
+
             for image in manifest["boot_images"]:
                 for output in image["outputs"]:
                     size = sum(f["size"] for f in output["files"])
-                    print(f"{output['path']}: {len(output['files'])} file(s), {size} bytes")
+                    sb = output.get("secure_boot")
+                    ca = (
+                        f", {sb['label']} media (its boot manager {describe_ca(sb['ca'])})"
+                        if sb and sb["media"]
+                        else ""
+                    )
+                    print(f"{output['path']}: {len(output['files'])} file(s), {size} bytes{ca}")
             print(f"manifest: {args.out / 'manifest.json'} (total {manifest['timings']['total']:.1f} s)")
         return 0
     if args.command == "inspect":
+        anchors, min_svn = _secure_boot_args(args)
+        if args.output.suffix.casefold() == ".efi" or _is_pe(args.output):
+            from media_builder.bootcheck import efi_file_lines
+
+            print("\n".join(efi_file_lines(args.output, anchors, min_svn)))
+            return 0
         from media_builder.verify import inspect
 
-        print("\n".join(inspect(args.output)))
+        print("\n".join(inspect(args.output, anchors=anchors, min_svn=min_svn)))
         return 0
     if args.command == "verify":
         from media_builder.verify import require_verified
 
-        count = require_verified(args.output)
+        anchors, min_svn = _secure_boot_args(args)
+        count, report = require_verified(args.output, anchors=anchors, min_svn=min_svn)
+        print("\n".join(report))
         print(f"{args.output}: {count} output(s) verified against the manifest")
         return 0
     from media_builder import catalog_build

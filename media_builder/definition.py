@@ -21,7 +21,9 @@ NEEDS_MEDIA = frozenset({"iso", "usb", "pxe"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # used in folder and file names
 _PACKAGE_ID = re.compile(r"^[A-Z0-9]{8}$")  # ConfigMgr package IDs: site code + 5 hex digits
 _LABEL = re.compile(r"^[A-Z0-9_]{1,32}$")  # ISO 9660 d-characters; the volume id holds 32
-_TOP = {"version", "name", "profile", "catalog", "agent", "ca_bundle", "boot_images", "outputs"}
+_TOP = {"version", "name", "profile", "catalog", "agent", "ca_bundle", "boot_images", "outputs", "secure_boot"}
+# `secure_boot:` values (docs/secure-boot.md); "auto" is the default: 2023 when the image has the _EX files.
+SECURE_BOOT = ("2023", "2011", "both")
 _CATALOG = {"sources", "signing_key"}
 _AGENT_FLAGS = {"freeze", "onefile"}
 _IMAGE = {"name", "arch", "wim", "index", "hook", "media", "label", "package_id", "etfsboot", "efisys"}
@@ -87,6 +89,7 @@ class MediaDefinition:
     ca_bundle: Path | None = None
     # Names of environment variables that hold credentials (`*_env` keys): the secret scan looks for their values.
     secret_env: tuple[str, ...] = ()
+    secure_boot: str = "auto"  # "auto" | "2023" | "2011" | "both"
 
     @property
     def base_dir(self) -> Path:
@@ -206,6 +209,17 @@ def load_definition(path: str | os.PathLike[str], *, check_profile: bool = True)
     ca_bundle = local("ca_bundle", data.get("ca_bundle"), required=False)
     images = _images(data.get("boot_images"), out, local)
     outputs = _outputs(data.get("outputs"), out)
+    secure_boot = "auto"
+    if "secure_boot" in data:
+        raw_sb = str(data["secure_boot"]) if isinstance(data["secure_boot"], (int, str)) else ""
+        if raw_sb in SECURE_BOOT:
+            secure_boot = raw_sb
+        else:
+            out.add(
+                "secure_boot",
+                f"unknown value {data['secure_boot']!r}",
+                "use 2023 (the default when the image has the _EX boot files), 2011 (legacy) or both",
+            )
 
     for index, image in enumerate(images):
         where = f"boot_images[{index}]"
@@ -243,6 +257,7 @@ def load_definition(path: str | os.PathLike[str], *, check_profile: bool = True)
         outputs=outputs,
         ca_bundle=ca_bundle,
         secret_env=tuple(dict.fromkeys(_env_names(data))),
+        secure_boot=secure_boot,
     )
 
 

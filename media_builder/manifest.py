@@ -55,6 +55,11 @@ def tool_versions(*, freeze: bool = False) -> dict[str, str]:
         "pycdlib": _version("pycdlib"),
         "PyYAML": _version("PyYAML"),
         "PyNaCl": _version("PyNaCl"),
+        # The Secure Boot report (media_builder.efi, bootcheck) reads EFI files and FAT images with these.
+        "pefile": _version("pefile"),
+        "asn1crypto": _version("asn1crypto"),
+        "cryptography": _version("cryptography"),
+        "pyfatfs": _version("pyfatfs"),
     }
     if freeze:
         tools["pyinstaller"] = _version("pyinstaller")

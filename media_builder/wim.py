@@ -301,3 +301,24 @@ def verify_payload(wim: Path, index: int, payload: Mapping[str, Path]) -> None:
             f"{wim} image {index}: {len(bad)} payload file(s) differ from their source: {', '.join(bad)}",
             "the WIM was changed or damaged after the build; build it again",
         )
+
+
+def extract_tree(wim: Path, index: int, path: str, dest: Path) -> dict[str, Path]:
+    """Every file under the in-image folder `path` (absent: none), extracted under `dest`; keys are in-image paths
+    as the image spells them (`Windows/Boot/EFI/boot.stl`), without the leading slash."""
+    _check_wim(wim)
+    target = image_path(path)
+    dest.mkdir(parents=True, exist_ok=True)
+    listfile = dest.parent / (dest.name + ".list")
+    listfile.write_text(f"{target}\n", encoding="utf-8")
+    proc.run(
+        [WIMLIB, "extract", str(wim), str(index), f"@{listfile}", f"--dest-dir={dest}", "--no-acls", "--nullglob"],
+        env=_env(),
+        timeout=600,
+    )
+    found: dict[str, Path] = {}
+    for dirpath, _dirs, files in os.walk(dest):
+        for name in files:
+            full = Path(dirpath) / name
+            found[full.relative_to(dest).as_posix()] = full
+    return found

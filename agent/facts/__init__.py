@@ -12,6 +12,18 @@ from agent.variables import name_problem, value_problem
 
 log = get_logger("prestart.facts")
 
+# Secure Boot facts (agent/facts/secureboot.py): five booleans, the boot manager SVN in dbx (MAJOR.MINOR), and
+# what an installed Windows on the machine records (its offline registry): UEFICA2023Status, AvailableUpdates.
+SECURE_BOOT_FACTS = (
+    "IsSecureBoot",
+    "SecureBootSetupMode",
+    "SecureBootDbHasCA2023",
+    "SecureBootDbHasPCA2011",
+    "SecureBootDbxRevokesPCA2011",
+    "SecureBootDbxBootMgrSVN",
+    "SecureBootOSCA2023Status",
+    "SecureBootOSAvailableUpdates",
+)
 # The facts every gather() returns (numbered network facts come on top: MacAddress001, IPAddress001, ...).
 FACT_NAMES: tuple[str, ...] = (
     "Make",
@@ -39,21 +51,31 @@ FACT_NAMES: tuple[str, ...] = (
     # Not MDT's: a Lenovo's marketing name and machine type, which MDT's Model and Product do not carry.
     "SystemVersion",
     "MachineType",
+    *SECURE_BOOT_FACTS,
 )
-BOOLEAN_FACTS = frozenset({"IsLaptop", "IsDesktop", "IsServer", "IsVM", "IsUEFI", "IsOnBattery"})
+BOOLEAN_FACTS = frozenset(
+    {"IsLaptop", "IsDesktop", "IsServer", "IsVM", "IsUEFI", "IsOnBattery", *SECURE_BOOT_FACTS[:5]}
+)
 NUMBERED_FACTS = ("MacAddress", "IPAddress", "DefaultGateway")
 
 
 def _platform_facts() -> dict[str, str]:
     # Imported here so that Linux never imports the ctypes/kernel32 module and vice versa.
-    if sys.platform == "win32":
-        from agent.facts.windows import windows_facts
+    from agent.facts.secureboot import efivarfs_reader, secure_boot_facts
 
-        return windows_facts()
+    if sys.platform == "win32":
+        from agent.facts.secureboot import installed_os_facts, system_hive
+        from agent.facts.windows import firmware_variable_reader, windows_facts
+
+        return {
+            **windows_facts(),
+            **secure_boot_facts(firmware_variable_reader()),
+            **installed_os_facts(system_hive()),
+        }
     from agent.facts.linux import linux_facts
     from agent.facts.network import network_facts
 
-    return {**network_facts(), **linux_facts()}
+    return {**network_facts(), **linux_facts(), **secure_boot_facts(efivarfs_reader())}
 
 
 def gather(*, smbios_file: Path | None = None) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Windows facts through kernel32 (SMBIOS, firmware type, power, memory); imported only on Windows."""
+"""Windows facts through kernel32 (SMBIOS, firmware type, power, memory, firmware variables); Windows only."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from ctypes import wintypes
 from agent.errors import PrestartError
 from agent.facts import power
 from agent.facts.common import as_bool
+from agent.facts.secureboot import VariableReader
 from agent.facts.smbios import facts_from_smbios, from_rsmb
 from agent.log import get_logger
 
@@ -132,3 +133,47 @@ def windows_facts() -> dict[str, str]:
         log.warning("GetSystemPowerStatus failed (error %s)", ctypes.get_last_error())
         facts["IsOnBattery"] = "False"
     return facts
+
+
+def firmware_variable_reader() -> VariableReader:
+    """Variables through GetFirmwareEnvironmentVariableW, after enabling SeSystemEnvironmentPrivilege (WinPE runs
+    as SYSTEM, which holds it disabled)."""
+    kernel32 = _kernel32
+    advapi32 = ctypes.WinDLL("advapi32", use_last_error=True)
+
+    class _Luid(ctypes.Structure):
+        _fields_ = [("LowPart", wintypes.DWORD), ("HighPart", wintypes.LONG)]
+
+    class _TokenPrivileges(ctypes.Structure):
+        _fields_ = [("PrivilegeCount", wintypes.DWORD), ("Luid", _Luid), ("Attributes", wintypes.DWORD)]
+
+    token = wintypes.HANDLE()
+    luid = _Luid()
+    adjust_privileges, query, enabled = 0x20, 0x8, 0x2
+    if advapi32.OpenProcessToken(kernel32.GetCurrentProcess(), adjust_privileges | query, ctypes.byref(token)):
+        if advapi32.LookupPrivilegeValueW(None, "SeSystemEnvironmentPrivilege", ctypes.byref(luid)):
+            privileges = _TokenPrivileges(1, luid, enabled)
+            advapi32.AdjustTokenPrivileges(token, False, ctypes.byref(privileges), 0, None, None)
+        kernel32.CloseHandle(token)
+    get = kernel32.GetFirmwareEnvironmentVariableW
+    get.argtypes = [wintypes.LPCWSTR, wintypes.LPCWSTR, ctypes.c_void_p, wintypes.DWORD]
+    get.restype = wintypes.DWORD
+    not_found, too_small = 203, 122  # ERROR_ENVVAR_NOT_FOUND, ERROR_INSUFFICIENT_BUFFER
+
+    def read(name: str, guid: str) -> bytes | None:
+        size = 64 * 1024  # dbx grows with every revocation update; it is ~25 KB today
+        while size <= 4 * 1024 * 1024:
+            buf = ctypes.create_string_buffer(size)
+            got = get(name, "{" + guid + "}", buf, size)
+            if got:
+                return buf.raw[:got]
+            error = ctypes.get_last_error()
+            if error == too_small:
+                size *= 4
+                continue
+            if error != not_found:
+                log.info("GetFirmwareEnvironmentVariableW(%s) failed (error %s)", name, error)
+            return None
+        return None
+
+    return read

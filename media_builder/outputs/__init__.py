@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from media_builder.bootfiles import BootSet
 from media_builder.definition import BootImage, MediaDefinition
 from media_builder.stage import Staged
 
@@ -27,6 +28,7 @@ class OutputContext:
     staged: Staged
     epoch: int
     progress: ProgressFn
+    boot: BootSet | None = None  # iso, usb, pxe: the boot files of the chosen Secure Boot CA
 
 
 class OutputKind(Protocol):
@@ -98,6 +100,13 @@ def media_tree(ctx: OutputContext, dest: Path, *, progress_label: str) -> None:
     files = media_files(ctx.image.media)
     wim_rel = next((rel for rel, _ in files if rel.casefold() == "sources/boot.wim"), "sources/boot.wim")
     files = [(rel, path) for rel, path in files if rel != wim_rel] + [(wim_rel, ctx.wim)]
+    if ctx.boot is not None and ctx.boot.overlay:
+        # The CA's boot files replace the media folder's, whatever case the media spells them in.
+        by_name = {rel.casefold(): (rel, path) for rel, path in files}
+        for rel, path in ctx.boot.overlay.items():
+            spelled = by_name.get(rel.casefold(), (rel, path))[0]
+            by_name[rel.casefold()] = (spelled, path)
+        files = sorted(by_name.values())
     total = sum(path.stat().st_size for _, path in files) or 1
     done = 0
     for rel, path in files:

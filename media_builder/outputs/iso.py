@@ -59,14 +59,16 @@ class IsoOutput:
 
     def write(self, ctx: OutputContext, dest: Path) -> None:
         assert ctx.image.media is not None
-        boot = isolib.find_boot_files(ctx.image.media, etfsboot=ctx.image.etfsboot, efisys=ctx.image.efisys)
+        # CA 2023 media boot UEFI from the image's efisys_EX.bin; an explicit `efisys:` chooses the 2011 image.
+        efisys = ctx.boot.efisys if ctx.boot is not None and ctx.boot.efisys is not None else ctx.image.efisys
+        boot = isolib.find_boot_files(ctx.image.media, etfsboot=ctx.image.etfsboot, efisys=efisys)
         # The tree lives beside the output (same disk) and goes away with it.
         tree = Path(tempfile.mkdtemp(prefix=".tree-", dir=dest.parent))
         try:
             media_tree(ctx, tree, progress_label="iso: staging media")
             isolib.write_iso(
                 tree,
-                dest / f"{ctx.image.name}.iso",
+                dest / f"{ctx.image.name}{ctx.boot.suffix if ctx.boot else ''}.iso",
                 boot=boot,
                 label=ctx.image.volume_label,
                 epoch=ctx.epoch,

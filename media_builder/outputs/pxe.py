@@ -16,13 +16,17 @@ SCRIPT = "boot.ipxe"
 FILES = ("BCD", "boot.sdi", "boot.wim")
 
 
-def ipxe_script(name: str, arch: str) -> str:
-    """The iPXE script: URIs are relative to the script, so the folder can sit anywhere on an HTTP/TFTP server."""
+def ipxe_script(name: str, arch: str, boot_manager: bool = False) -> str:
+    """The iPXE script: URIs are relative to the script, so the folder can sit anywhere on an HTTP/TFTP server.
+
+    With `boot_manager`, wimboot gets bootmgfw.efi beside the WIM (CA 2023: the image's bootmgfw_EX.efi) instead
+    of taking the 2011-signed one out of the WIM."""
+    served = ("bootmgfw.efi", *FILES) if boot_manager else FILES
     lines = [
         "#!ipxe",
         f"# {name} ({arch}), built by prestart-media. Put wimboot (https://ipxe.org/wimboot) beside this script.",
         "kernel wimboot",
-        *(f"initrd --name {f} {f}" for f in FILES),
+        *(f"initrd --name {f} {f}" for f in served),
         "boot",
     ]
     return "\n".join(lines) + "\n"
@@ -44,7 +48,11 @@ class PxeOutput:
             assert src is not None
             copy_file(src, dest / name, ctx.epoch)
         copy_file(ctx.wim, dest / "boot.wim", ctx.epoch)
-        write_text(dest / SCRIPT, ipxe_script(ctx.image.name, ctx.image.arch))
+        # CA 2023: wimboot serves bootmgfw_EX as bootmgfw.efi; WDS serves wdsmgfw_EX as wdsmgfw.efi.
+        served = dict(ctx.boot.pxe) if ctx.boot is not None else {}
+        for name, src in sorted(served.items()):
+            copy_file(src, dest / name, ctx.epoch)
+        write_text(dest / SCRIPT, ipxe_script(ctx.image.name, ctx.image.arch, "bootmgfw.efi" in served))
         ctx.progress("pxe", 1.0)
 
     def verify(self, folder: Path, image: Mapping[str, Any]) -> list[str]:

@@ -40,3 +40,11 @@ def workspace(built_template: MediaWorkspace, tmp_path: Path) -> MediaWorkspace:
         root / "dist" / "amd64" / "prestart.exe",
         key,
     )
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Test CAs and tiny EFI applications (mingw-w64, osslsigncode): tests/media_builder/efi_lab.py."""
+    from tests.media_builder.efi_lab import make_lab
+
+    return make_lab(tmp_path_factory.mktemp("lab"))
