@@ -38,11 +38,12 @@ def run(tool: str, *args: str, check: bool = True) -> subprocess.CompletedProces
     printed = [tool] + [shown(a) if a.startswith(str(REPO)) else _shown_sink(a) for a in args]
     print("$ " + shlex.join(printed), flush=True)
     module = "agent" if tool == "prestart" else "media_builder"
-    done = subprocess.run([sys.executable, "-m", module, *args], text=True, cwd=REPO, capture_output=True)
+    # One stream, so messages show in the order the command wrote them.
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args], text=True, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     if done.stdout:
         print(done.stdout.rstrip())
-    if done.stderr:
-        print(done.stderr.rstrip())
     if check and done.returncode != 0:
         raise SystemExit(f"demo: the command above failed with exit code {done.returncode}")
     return done
@@ -85,7 +86,7 @@ def main(argv: list[str]) -> int:
     print(f"   copied media.yaml and its inputs to {shown(workspace.root)}/ with the stand-ins beside them")
     media_out = out / "media"
     run("prestart-media", "check", str(workspace.media_yaml))
-    run("prestart-media", "build", str(workspace.media_yaml), "-o", str(media_out), "--force")
+    run("prestart-media", "build", str(workspace.media_yaml), "-o", str(media_out), "--force", "--quiet")
     run("prestart-media", "verify", str(media_out))
     run("prestart-media", "inspect", str(media_out))
 
@@ -97,7 +98,7 @@ def main(argv: list[str]) -> int:
     print(
         "\nWhat to open:\n"
         f"   {shown(media_out / 'manifest.json')}  every output, file and SHA-256 of this build\n"
-        f"   {shown(image / 'iso')}/  an ISO image (on Windows: the real one boots a VM or burns to disc)\n"
+        f"   {shown(image / 'iso')}/  the ISO (around the stand-in WinPE here; with the ADK's WinPE it boots a VM)\n"
         f"   {shown(runs)}/*.json  the variables each headless case set\n"
         f"   {shown(logs)}/  CMTrace logs (prestart.log) and the receipt of the last run\n"
         "\nNext: docs/profiles.md to write your own profile, docs/media-builder.md to build your own media."
