@@ -157,8 +157,18 @@ def _load_catalog_arg(path: str | None, trust_key: str | None = None) -> Any:
 def cmd_check(args: Namespace) -> int:
     from agent.profile import check_file
 
-    loaded = _load_catalog_arg(args.catalog)
-    profile, problems, warnings = check_file(args.profile, loaded.catalog if loaded else None)
+    from agent.errors import DataError, Problem, ValidationFailed
+
+    # An invalid catalog is reported beside the profile's problems, not instead of them.
+    catalog_problems: list[Problem | str] = []
+    try:
+        loaded = _load_catalog_arg(args.catalog)
+    except ValidationFailed as exc:
+        loaded, catalog_problems = None, list(_with_lines(exc.problems, Path(args.catalog)))
+    except (InputError, DataError) as exc:
+        loaded, catalog_problems = None, [str(exc)]
+    profile, found, warnings = check_file(args.profile, loaded.catalog if loaded else None)
+    problems = catalog_problems + list(found)
     if profile is not None and args.task_sequence:
         from agent.tasksequence.cli import contract_warnings
 
@@ -174,6 +184,19 @@ def cmd_check(args: Namespace) -> int:
     extra = f", {len(warnings)} warning(s)" if warnings else ""
     print(f"{args.profile}: ok{extra}")
     return 0
+
+
+def _with_lines(problems: list[Any], file: Path) -> list[Any]:
+    """Catalog problems with the line each path is on (the agent reads catalogs without line numbers)."""
+    from agent.yamlio import load_file
+
+    try:
+        located = load_file(file, fast=False)  # JSON is YAML: the same loader knows every path's line
+    except PrestartError:
+        return problems
+    for problem in problems:
+        problem.line = problem.line or located.line(problem.path)
+    return problems
 
 
 def cmd_compile(args: Namespace) -> int:
