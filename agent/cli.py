@@ -164,7 +164,9 @@ def cmd_check(args: Namespace) -> int:
     try:
         loaded = _load_catalog_arg(args.catalog)
     except ValidationFailed as exc:
-        loaded, catalog_problems = None, list(_with_lines(exc.problems, Path(args.catalog)))
+        from agent.yamlio import add_lines
+
+        loaded, catalog_problems = None, add_lines(exc.problems, args.catalog)
     except (InputError, DataError) as exc:
         loaded, catalog_problems = None, [str(exc)]
     profile, found, warnings = check_file(args.profile, loaded.catalog if loaded else None)
@@ -184,19 +186,6 @@ def cmd_check(args: Namespace) -> int:
     extra = f", {len(warnings)} warning(s)" if warnings else ""
     print(f"{args.profile}: ok{extra}")
     return 0
-
-
-def _with_lines(problems: list[Any], file: Path) -> list[Any]:
-    """Catalog problems with the line each path is on (the agent reads catalogs without line numbers)."""
-    from agent.yamlio import load_file
-
-    try:
-        located = load_file(file, fast=False)  # JSON is YAML: the same loader knows every path's line
-    except PrestartError:
-        return problems
-    for problem in problems:
-        problem.line = problem.line or located.line(problem.path)
-    return problems
 
 
 def cmd_compile(args: Namespace) -> int:

@@ -152,13 +152,13 @@ def load_definition(path: str | os.PathLike[str], *, check_profile: bool = True)
     file = Path(path).resolve()
     if not file.is_file():
         raise InputError(
-            f"{file}: media definition not found", "check the path, or start from ../shared/spec/media.yaml"
+            f"{file}: media definition not found", "check the path, or start from examples/reference/media.yaml"
         )
     doc = load_file(file, fast=False)  # every problem names its line; the builder is not on the boot path
     data = doc.data
     out = _Collector(file, doc)
     if not isinstance(data, Mapping):
-        out.add("", "a media definition must be a mapping", "start from ../shared/spec/media.yaml")
+        out.add("", "a media definition must be a mapping", "start from examples/reference/media.yaml")
         raise ValidationFailed(out.problems, f"media definition {file}")
     base = file.parent
 
@@ -191,17 +191,16 @@ def load_definition(path: str | os.PathLike[str], *, check_profile: bool = True)
         return resolved
 
     profile = local("profile", data.get("profile"), required=True, hint="name the agent profile, e.g. technician.yaml")
-    if profile is not None and profile.is_file() and check_profile:
-        from agent.errors import ValidationFailed as ProfileInvalid
-        from agent.profile import load_profile
+    catalog, sources = _catalog(data.get("catalog"), out, base, local)
+    if check_profile:
+        # The catalog files are read now, not at build time, and the profile is checked against what
+        # they hold: one `check` names every problem of all three files.
+        built = _file_catalog(sources, out)
+        if profile is not None and profile.is_file():
+            from agent.profile import check_file
 
-        try:
-            load_profile(profile)
-        except ProfileInvalid as exc:
-            for problem in exc.problems:
+            for problem in check_file(profile, built)[1]:
                 out.adopt(problem)
-
-    catalog = _catalog(data.get("catalog"), out, base, local)
     agent = _agent(data.get("agent"), out, local)
     ca_bundle = local("ca_bundle", data.get("ca_bundle"), required=False)
     images = _images(data.get("boot_images"), out, local)
@@ -246,21 +245,51 @@ def load_definition(path: str | os.PathLike[str], *, check_profile: bool = True)
     )
 
 
-def _catalog(raw: Any, out: _Collector, base: Path, local: Any) -> CatalogDef | None:
+def _file_catalog(sources: list[Any], out: _Collector) -> Any:
+    """The catalog the sources make when every one is a file; its problems, with lines, go to `out`.
+
+    None when a source is remote (fetched at build time only) or any file is invalid.
+    """
+    from datetime import UTC, datetime
+
+    from agent.errors import PrestartError
+    from agent.yamlio import add_lines
+    from media_builder.catalog_build import build_catalog
+    from media_builder.sources.file import FileSource
+
+    usable = bool(sources)
+    for config in sources:
+        if not isinstance(config.source, FileSource):
+            usable = False
+            continue
+        try:
+            config.source.fetch()
+        except ValidationFailed as exc:
+            for problem in add_lines(exc.problems, config.source.path):
+                out.adopt(problem)
+            usable = False
+        except PrestartError as exc:
+            out.add(config.path, exc.message, exc.hint)
+            usable = False
+    return build_catalog(sources, now=datetime.now(UTC)) if usable else None
+
+
+def _catalog(raw: Any, out: _Collector, base: Path, local: Any) -> tuple[CatalogDef | None, list[Any]]:
     if not isinstance(raw, Mapping):
-        out.add("catalog", "required: a mapping with `sources` and `signing_key`", "see ../shared/spec/media.yaml")
-        return None
+        out.add("catalog", "required: a mapping with `sources` and `signing_key`", "see examples/reference/media.yaml")
+        return None, []
     for key in raw:
         if key not in _CATALOG:
             out.add(f"catalog.{key}", "unknown key", f"known keys: {', '.join(sorted(_CATALOG))}")
     sources = raw.get("sources")
+    configs: list[Any] = []
     if not isinstance(sources, list) or not sources:
         out.add("catalog.sources", "must be a non-empty list of sources", "e.g. `- file: catalog.json`")
         sources = []
     else:
         from media_builder.catalog_build import parse_sources
 
-        _, problems = parse_sources(sources, base_dir=base, path="catalog.sources")
+        configs, problems = parse_sources(sources, base_dir=base, path="catalog.sources")
         for problem in problems:
             out.adopt(problem)
     key = local(
@@ -274,7 +303,7 @@ def _catalog(raw: Any, out: _Collector, base: Path, local: Any) -> CatalogDef | 
             out.add("catalog.signing_key", "the private key is readable by other users", f"run: chmod 600 {key}")
         if not key.with_name("catalog.pub").is_file():
             out.add("catalog.signing_key", "catalog.pub is missing beside the key", "run `prestart-media keygen` again")
-    return CatalogDef(sources=tuple(sources), signing_key=key or base / "catalog.key")
+    return CatalogDef(sources=tuple(sources), signing_key=key or base / "catalog.key"), configs
 
 
 def _agent(raw: Any, out: _Collector, local: Any) -> AgentDef:
@@ -303,7 +332,7 @@ def _agent(raw: Any, out: _Collector, local: Any) -> AgentDef:
 
 def _images(raw: Any, out: _Collector, local: Any) -> list[BootImage]:
     if not isinstance(raw, list) or not raw:
-        out.add("boot_images", "must be a non-empty list of boot images", "see ../shared/spec/media.yaml")
+        out.add("boot_images", "must be a non-empty list of boot images", "see examples/reference/media.yaml")
         return []
     images: list[BootImage] = []
     seen: set[str] = set()

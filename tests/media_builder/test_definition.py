@@ -110,3 +110,23 @@ def test_yaml_syntax_error_names_the_line(workspace: MediaWorkspace) -> None:
     with pytest.raises(InputError) as caught:
         load_definition(workspace.media_yaml)
     assert "media.yaml:" in str(caught.value)
+
+
+def test_check_names_the_catalogs_and_the_profiles_problems_too(workspace: MediaWorkspace) -> None:
+    """One `prestart-media check`: the definition's, the catalog file's (with lines) and the profile's
+    problems, the profile checked against the catalog the file sources make."""
+    catalog = workspace.root / "catalog.json"
+    data = json.loads(catalog.read_text(encoding="utf-8"))
+    data["lists"]["deployments"][1]["id"] = data["lists"]["deployments"][0]["id"].upper()
+    catalog.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    profile = workspace.root / "technician.yaml"
+    profile.write_text(profile.read_text(encoding="utf-8").replace("list: applications", "list: apps"),
+                       encoding="utf-8")
+    workspace.media_yaml.write_text(workspace.media_yaml.read_text(encoding="utf-8") + "colour: blue\n",
+                                    encoding="utf-8")
+    with pytest.raises(ValidationFailed) as caught:
+        load_definition(workspace.media_yaml)
+    text = "\n".join(str(p) for p in caught.value.problems)
+    assert f"{catalog.resolve()}:21: lists.deployments[1].id: duplicate id 'WIN11-LAB'" in text
+    assert "technician.yaml" in text and "list 'apps' is missing from the catalog" in text
+    assert f"{workspace.media_yaml.resolve()}:31: colour: unknown key" in text
