@@ -128,5 +128,13 @@ def test_check_names_the_catalogs_and_the_profiles_problems_too(workspace: Media
         load_definition(workspace.media_yaml)
     text = "\n".join(str(p) for p in caught.value.problems)
     assert f"{catalog.resolve()}:21: lists.deployments[1].id: duplicate id 'WIN11-LAB'" in text
-    assert "technician.yaml" in text and "list 'apps' is missing from the catalog" in text
     assert f"{workspace.media_yaml.resolve()}:31: colour: unknown key" in text
+    assert "technician.yaml" not in text  # an invalid catalog cannot say which lists exist
+
+    data["lists"]["deployments"][1]["id"] = "win11-core"
+    catalog.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    with pytest.raises(ValidationFailed) as caught:
+        load_definition(workspace.media_yaml)
+    text = "\n".join(str(p) for p in caught.value.problems)
+    assert "technician.yaml:87: pages[1].fields[2].list: list 'apps' is missing from the catalog" in text
+    assert "colour: unknown key" in text
