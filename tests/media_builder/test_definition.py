@@ -136,5 +136,5 @@ def test_check_names_the_catalogs_and_the_profiles_problems_too(workspace: Media
     with pytest.raises(ValidationFailed) as caught:
         load_definition(workspace.media_yaml)
     text = "\n".join(str(p) for p in caught.value.problems)
-    assert "technician.yaml:87: pages[1].fields[2].list: list 'apps' is missing from the catalog" in text
+    assert "technician.yaml:84: pages[1].fields[2].list: list 'apps' is missing from the catalog" in text
     assert "colour: unknown key" in text
