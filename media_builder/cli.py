@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -134,6 +136,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: error: interrupted; no partial output was left behind", file=sys.stderr)
         return int(ExitCode.CANCELLED)
+    except BrokenPipeError:
+        # The reader stopped early (`prestart-media inspect out | head`): what it read is all it wanted.
+        # stdout goes to the null device, so the interpreter's last flush cannot fail again.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -89,6 +89,9 @@ def freeze(*, onefile: bool = False, cache_dir: Path, arch: str, target_os: str 
     so an interrupted build is never mistaken for a cached one.
     """
     _refuse_cross(arch, target_os)
+    # PyInstaller runs in the repository (the spec's paths are relative to it): a relative cache folder
+    # means the caller's, so it is made absolute here, before the working directory changes.
+    cache_dir = cache_dir.resolve()
     if not SPEC.is_file():
         raise InputError(f"{SPEC} is missing", "run the media builder from a complete checkout")
     key = cache_key(onefile=onefile)
