@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import InputError, SourceUnavailable, UsageError
+from agent.errors import SourceUnavailable, UsageError
 from hooks import mdt, winpe
 from hooks.base import REGISTRY, detect_hook, load_hook, open_sink
 from tests.hooks.shapes import implements_hook
