@@ -15,6 +15,7 @@ from agent.errors import ExitCode, PrestartError, UsageError, ValidationFailed
 from agent.log import StreamSink, add_sink
 
 PROG = "prestart-media"
+_BUILDER_EXTRA = {"pycdlib", "PyInstaller", "requests_ntlm"}  # pyproject.toml: [project.optional-dependencies]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -136,6 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: error: interrupted; no partial output was left behind", file=sys.stderr)
         return int(ExitCode.CANCELLED)
+    except ModuleNotFoundError as exc:
+        # The builder's own libraries are the `builder` extra: an agent-only install lacks them.
+        if exc.name not in _BUILDER_EXTRA:
+            raise
+        print(f"{PROG}: error: this command needs {exc.name}, which is not installed", file=sys.stderr)
+        print(f"{PROG}: hint: install the media builder's extra: pip install 'prestart[builder]'", file=sys.stderr)
+        return int(ExitCode.INVALID_DATA)
     except BrokenPipeError:
         # The reader stopped early (`prestart-media inspect out | head`): what it read is all it wanted.
         # stdout goes to the null device, so the interpreter's last flush cannot fail again.

@@ -23,7 +23,9 @@ ENTRY = REPO / "packaging" / "prestart_entry.py"
 PACKER = REPO / "media_builder" / "lazypacks.py"  # the spec runs it for onefile builds
 SOURCES = ("agent", "hooks", "ui")
 # Installed distributions that end up inside the frozen agent; a new version means a new build.
-_DISTRIBUTIONS = ("pyinstaller", "PyYAML", "requests", "PyNaCl", "urllib3", "certifi", "idna", "charset-normalizer")
+_DISTRIBUTIONS = (
+    "pyinstaller", "PyYAML", "requests", "PyNaCl", "defusedxml", "urllib3", "certifi", "idna", "charset-normalizer",
+)
 _OS_NAMES = {"win32": "windows", "linux": "linux", "darwin": "macos"}
 
 
