@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from agent.errors import InputError, SourceUnavailable, UsageError
+from agent.payload import PROFILE as PAYLOAD_PROFILE
 from agent.records import Record
 from agent.variables import name_problem, value_problem
 
@@ -186,7 +187,7 @@ class GlueRequest(Record):
 
     arch: str  # amd64 | x86 | arm64
     agent_exe: str  # the agent's path relative to the payload folder, e.g. "prestart.exe"
-    profile: str = "profile.yaml"  # relative to the payload folder
+    profile: str = PAYLOAD_PROFILE  # relative to the payload folder: the compiled profile.json
     package_id: str = "PRST0001"  # ConfigMgr: the folder under X:\sms\PKG
     next_program: str = ""  # plain WinPE: what runs after the agent ("" = startnet.cmd)
     extra_args: tuple[str, ...] = ()
