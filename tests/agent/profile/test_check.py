@@ -183,6 +183,8 @@ def test_schema_files_for_editors_are_current() -> None:
     assert json.loads((REPO / "schemas" / "profile.schema.json").read_text(encoding="utf-8")) == profile_json_schema()
     done = run_prestart("schema", "catalog")
     assert done.returncode == 0 and json.loads(done.stdout)["title"]
+    # docs/catalog.md names this copy for editors
+    assert json.loads((REPO / "schemas" / "catalog.schema.json").read_text(encoding="utf-8")) == json.loads(done.stdout)
 
 
 def test_an_invalid_catalog_hides_no_profile_problem(tmp_path: Path) -> None:
