@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +77,9 @@ class Str(Node):
     enum: tuple[str, ...] = ()
     min_length: int = 0
     scalar_ok: bool = False  # numbers and booleans are accepted and read as text (YAML's `0`)
+    pattern: str = ""  # a regular expression the whole text must match
+    pattern_says: str = ""  # the rule the pattern holds, in words, for the problem ("1-64 letters, ...")
+    example: str = ""  # a value that passes, for the hint
 
     def check(self, value: Any, path: str, report: Report) -> None:
         if isinstance(value, str) or (self.scalar_ok and isinstance(value, (int, float, bool)) and value is not None):
@@ -84,6 +88,9 @@ class Str(Node):
                 report(path, f"{text!r} is not one of {', '.join(self.enum)}", f"use one of: {', '.join(self.enum)}")
             elif len(text) < self.min_length:
                 report(path, "must not be empty", "")
+            elif self.pattern and not re.fullmatch(self.pattern, text):
+                report(path, f"{text!r}: {self.pattern_says or 'does not match ' + self.pattern}",
+                       f"e.g. {self.example!r}" if self.example else "")
             return
         report(path, f"expected text, found {_type_name(value)}", "quote the value")
 
@@ -96,6 +103,8 @@ class Str(Node):
             schema = {"enum": list(self.enum)}
         if self.min_length:
             schema["minLength"] = self.min_length
+        if self.pattern:
+            schema["pattern"] = self.pattern
         return self._with_doc(schema)
 
 
