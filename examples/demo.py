@@ -39,8 +39,10 @@ def run(tool: str, *args: str, check: bool = True) -> subprocess.CompletedProces
     print("$ " + shlex.join(printed), flush=True)
     module = "agent" if tool == "prestart" else "media_builder"
     # One stream, so messages show in the order the command wrote them.
+    # The command runs as printed (paths relative to the repository), so its messages name the same paths.
     done = subprocess.run(
-        [sys.executable, "-m", module, *args], text=True, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [sys.executable, "-m", module, *printed[1:]], text=True, cwd=REPO, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     if done.stdout:
         print(done.stdout.rstrip())
