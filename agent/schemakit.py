@@ -95,7 +95,7 @@ class Str(Node):
         report(path, f"expected text, found {_type_name(value)}", "quote the value")
 
     def placeholder(self) -> Any:
-        return self.enum[0] if self.enum else "_" * self.min_length
+        return self.enum[0] if self.enum else self.example or "_" * self.min_length
 
     def json(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": ["string", "number", "boolean"] if self.scalar_ok else "string"}
