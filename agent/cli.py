@@ -84,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("prestart: cancelled", file=sys.stderr)
         return int(ExitCode.CANCELLED)
+    except BrokenPipeError:
+        # The reader stopped early (`prestart schema | head -1`): what it read is all it wanted.
+        _discard_stdout()
+        return 0
     except Exception as exc:  # a bug: say so, keep the traceback (in the log when there is one)
         text = f"{exc.__class__.__name__}: {exc}"
         import traceback
@@ -97,6 +101,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"prestart: internal error: {text}", file=sys.stderr)
         print(f"prestart: exit {int(ExitCode.INTERNAL_ERROR)} (ERROR_INTERNAL_ERROR)", file=sys.stderr)
         return int(ExitCode.INTERNAL_ERROR)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so flushing what is left at exit cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def exit_now(code: int) -> NoReturn:
@@ -156,10 +167,21 @@ def _load_catalog_arg(path: str | None, trust_key: str | None = None) -> Any:
 
 
 def cmd_check(args: Namespace) -> int:
+    from agent.errors import DataError, Problem, ValidationFailed
     from agent.profile import check_file
 
-    loaded = _load_catalog_arg(args.catalog)
-    profile, problems, warnings = check_file(args.profile, loaded.catalog if loaded else None)
+    # An invalid catalog is reported beside the profile's problems, not instead of them.
+    catalog_problems: list[Problem | str] = []
+    try:
+        loaded = _load_catalog_arg(args.catalog)
+    except ValidationFailed as exc:
+        from agent.yamlio import add_lines
+
+        loaded, catalog_problems = None, add_lines(exc.problems, args.catalog)
+    except (InputError, DataError) as exc:
+        loaded, catalog_problems = None, [str(exc)]
+    profile, found, warnings = check_file(args.profile, loaded.catalog if loaded else None)
+    problems = catalog_problems + list(found)
     if profile is not None and args.task_sequence:
         from agent.tasksequence.cli import contract_warnings
 
@@ -220,11 +242,19 @@ def cmd_pin_hash(args: Namespace) -> int:
 
     if args.stdin:
         pin = sys.stdin.readline().rstrip("\r\n")
+        if not pin:
+            raise UsageError("no PIN on standard input", "pipe it in: `printf %s YOURPIN | prestart pin-hash --stdin`")
     else:
         import getpass
 
-        pin = getpass.getpass("PIN: ")
-        if getpass.getpass("PIN again: ") != pin:
+        if not sys.stdin.isatty():  # getpass would echo the PIN, or end with EOFError on an empty input
+            raise UsageError("no terminal to type the PIN at", "run it in a terminal, or pipe the PIN in with --stdin")
+        try:
+            pin = getpass.getpass("PIN: ")
+            again = getpass.getpass("PIN again: ")
+        except EOFError:
+            raise UsageError("no PIN given (the input ended)", "type the PIN, then Enter") from None
+        if again != pin:
             raise UsageError("the two PINs differ", "type the same PIN twice")
     if len(pin) < 4:
         raise UsageError("a PIN needs at least 4 characters", "choose a longer PIN")

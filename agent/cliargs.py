@@ -33,7 +33,7 @@ class Command(Record):
 RUN = Command(
     (),
     (
-        Option("--profile", "FILE", "the profile (YAML); default: profile.yaml beside the agent"),
+        Option("--profile", "FILE", "the profile (YAML, or compiled JSON); default: profile.json beside the agent"),
         Option("--catalog", "FILE", "the catalog (JSON, signed or not); default: the media's"),
         Option(
             "--trust-key",
@@ -55,7 +55,8 @@ RUN = Command(
         Option(
             "--log-dir",
             "DIR",
-            "where prestart.log and the receipt go (default: _SMSTSLogPath, else X:\\Windows\\Temp\\SMSTSLog)",
+            "where prestart.log and the receipt go (default: _SMSTSLogPath, else X:\\Windows\\Temp\\SMSTSLog in "
+            "WinPE, else prestart-logs in the temporary folder: $TMPDIR or /tmp, %%TEMP%% on Windows)",
         ),
         Option("--no-refresh", None, "use the catalog snapshot; do not fetch a newer one"),
         Option("--role", "ROLE", "start in this role instead of the profile's"),

@@ -53,8 +53,17 @@ class _HelpFormatter(argparse.HelpFormatter):
         super().__init__(prog, indent_increment, max_help_position, _terminal_width() - 2 if width is None else width)
 
 
-class _RawHelpFormatter(_HelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Descriptions and epilogs as written (the exit code table)."""
+class _RawHelpFormatter(_HelpFormatter):
+    """Prose wrapped to the terminal; indented lines (examples, the exit code table) kept as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            if not line or line.startswith(" ") or len(indent + line) <= width:
+                lines.append(indent + line)
+            else:
+                lines.append(super()._fill_text(line, width, indent))
+        return "\n".join(lines)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,6 +77,11 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
 
 
+def _example(*lines: str) -> str:
+    """A command's epilog: its examples, as a user would type them."""
+    return "example" + ("s" if len(lines) > 1 else "") + ":\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line; with `only`, just that command's arguments (`parse_args` passes the command
     it was given: building all eight commands' parsers took a few milliseconds)."""
@@ -75,10 +89,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="prestart",
         description="Prestart: gather facts, apply rules, ask what is left, and hand task sequence variables "
         "to the boot engine (ConfigMgr, MDT or plain WinPE).",
-        epilog=EXIT_CODES_HELP,
+        epilog=EXIT_CODES_HELP + "\n\n" + _example("prestart check profile.yaml --catalog catalog.json",
+                                                     "prestart run --help"),
         formatter_class=_RawHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"prestart {__version__}")
+    parser.add_argument("--version", action="version", version=f"prestart {__version__}", help="print the version")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, add in _COMMANDS.items():
         if only is None or name == only:
@@ -92,9 +107,12 @@ def _add_run(sub: argparse._SubParsersAction[Any]) -> None:
         help="run the agent (what the boot engine starts)",
         description="Load the profile and catalog, gather facts, apply rules, show the pages (or answer them "
         "from --answers with --unattended), confirm, and commit every variable at once. Without --profile the "
-        "files beside the executable are used (profile.yaml, catalog.json, catalog.pub, ca-bundle.pem).",
-        epilog="example:\n  prestart run --profile technician.yaml --catalog catalog.json --facts laptop.json \\\n"
-        "      --answers answers.yaml --unattended --sink json:out.json\n\n" + EXIT_CODES_HELP,
+        "files the media builder put beside the executable are used (profile.json, catalog.json, catalog.pub, "
+        "ca-bundle.pem). Logs go to --log-dir (see below).",
+        epilog=EXIT_CODES_HELP + "\n\n" + _example(
+            "prestart run --profile technician.yaml --catalog catalog.json --facts laptop.json \\\n"
+            "      --answers answers.yaml --unattended --sink json:out.json"
+        ),
         formatter_class=_RawHelpFormatter,
     )
     _add_table(run, cliargs.RUN)
@@ -104,9 +122,12 @@ def _add_check(sub: argparse._SubParsersAction[Any]) -> None:
     check = sub.add_parser(
         "check",
         help="validate a profile (every problem, with file:line: path)",
-        description="Check a profile's structure and meaning; exit 13 when any problem.",
+        description="Check a profile's structure and meaning in one pass (and the catalog's, with --catalog); "
+        "every problem as FILE:LINE: path: message (hint: ...); exit 13 when there is any.",
+        epilog=_example("prestart check technician.yaml --catalog catalog.json --task-sequence ts.xml"),
+        formatter_class=_RawHelpFormatter,
     )
-    check.add_argument("profile", metavar="PROFILE")
+    check.add_argument("profile", metavar="PROFILE", help="the profile (YAML)")
     check.add_argument("--catalog", metavar="FILE", help="also check lists and {item.*} against this catalog")
     check.add_argument(
         "--task-sequence",
@@ -123,19 +144,36 @@ def _add_compile(sub: argparse._SubParsersAction[Any]) -> None:
         help="validate a profile and write it as compact JSON for media",
         description="The media builder stores profiles compiled: JSON is YAML too, and the agent "
         "reads it about 20x faster than YAML (it matters with thousands of rules).",
+        epilog=_example("prestart compile technician.yaml -o profile.json --catalog catalog.json"),
+        formatter_class=_RawHelpFormatter,
     )
-    comp.add_argument("profile", metavar="PROFILE")
-    comp.add_argument("-o", "--output", metavar="FILE", required=True)
-    comp.add_argument("--catalog", metavar="FILE")
+    comp.add_argument("profile", metavar="PROFILE", help="the profile (YAML)")
+    comp.add_argument("-o", "--output", metavar="FILE", required=True, help="where to write the compiled profile")
+    comp.add_argument("--catalog", metavar="FILE", help="also check lists and {item.*} against this catalog")
 
 
 def _add_schema(sub: argparse._SubParsersAction[Any]) -> None:
-    schema = sub.add_parser("schema", help="print a JSON Schema (2020-12) for editors")
-    schema.add_argument("kind", nargs="?", default="profile", choices=["profile", "catalog", "answers"])
+    schema = sub.add_parser(
+        "schema",
+        help="print a JSON Schema (2020-12) for editors",
+        description="Print the JSON Schema (2020-12) of a profile, a catalog or an answers file, for an editor's "
+        "completion and checks.",
+        epilog=_example("prestart schema profile > profile.schema.json"),
+        formatter_class=_RawHelpFormatter,
+    )
+    schema.add_argument("kind", nargs="?", default="profile", choices=["profile", "catalog", "answers"],
+                        help="which file's schema (default: profile)")
 
 
 def _add_facts(sub: argparse._SubParsersAction[Any]) -> None:
-    facts = sub.add_parser("facts", help="print this machine's facts as JSON (MDT names)")
+    facts = sub.add_parser(
+        "facts",
+        help="print this machine's facts as JSON (MDT names)",
+        description="Gather this machine's facts (SMBIOS, network, firmware, power) as the agent would, and "
+        "print them as JSON with MDT's names.",
+        epilog=_example("prestart facts", "sudo dmidecode --dump-bin dump.bin && prestart facts --smbios dump.bin"),
+        formatter_class=_RawHelpFormatter,
+    )
     facts.add_argument("--smbios", metavar="FILE", help="a `dmidecode --dump-bin` file instead of this machine")
     facts.add_argument("--facts", metavar="FILE", help="merge facts from a JSON file over the gathered ones")
 
@@ -146,6 +184,8 @@ def _add_preview(sub: argparse._SubParsersAction[Any]) -> None:
         help="show the UI on any desktop; commit nothing, print the variables",
         description="Show the same pages as `run` would, on this desktop. Nothing is "
         "committed; the variables that would be set are printed as JSON.",
+        epilog=_example("prestart preview technician.yaml --facts laptop.json --catalog catalog.json"),
+        formatter_class=_RawHelpFormatter,
     )
     _add_table(preview, cliargs.PREVIEW)
 
@@ -153,7 +193,7 @@ def _add_preview(sub: argparse._SubParsersAction[Any]) -> None:
 def _add_table(parser: argparse.ArgumentParser, command: cliargs.Command) -> None:
     """A command whose arguments agent.cliargs holds as data (it reads their plain forms without argparse)."""
     for name in command.positionals:
-        parser.add_argument(name, metavar=name.upper())
+        parser.add_argument(name, metavar=name.upper(), help=_POSITIONAL_HELP[name])
     for option in command.options:
         if option.metavar is None:
             parser.add_argument(option.flag, action="store_true", help=option.help)
@@ -161,27 +201,65 @@ def _add_table(parser: argparse.ArgumentParser, command: cliargs.Command) -> Non
             parser.add_argument(option.flag, metavar=option.metavar, help=option.help)
 
 
+_POSITIONAL_HELP = {"profile": "the profile (YAML, or compiled JSON)"}
+
+
 def _add_pin_hash(sub: argparse._SubParsersAction[Any]) -> None:
-    pin = sub.add_parser("pin-hash", help="make a scrypt hash of a technician PIN for kiosk.technician_unlock")
+    pin = sub.add_parser(
+        "pin-hash",
+        help="make a scrypt hash of a technician PIN for kiosk.technician_unlock",
+        description="Ask for a PIN twice (or read it from standard input) and print its salted scrypt hash "
+        "for a kiosk profile's `technician_unlock.pin_hash`. Only the hash goes on media.",
+        epilog=_example("prestart pin-hash", "printf %s YOURPIN | prestart pin-hash --stdin"),
+        formatter_class=_RawHelpFormatter,
+    )
     pin.add_argument("--stdin", action="store_true", help="read the PIN from standard input instead of prompting")
 
 
 def _add_sequence(sub: argparse._SubParsersAction[Any]) -> None:
-    seq = sub.add_parser("sequence", help="task sequences: what will run, normalise the XML, list an export")
+    seq = sub.add_parser(
+        "sequence",
+        help="task sequences: what will run, normalise the XML, list an export",
+        description="Read a ConfigMgr or MDT task sequence (the `<sequence>` XML, an export's object.xml, or the "
+        "console export .zip): what it will run with given facts and variables (run, skip or decided at run "
+        "time, with the reason), the XML read and written back without loss, or the sequences an export holds.",
+        epilog=_example("prestart sequence plan ts.xml --variables vars.json"),
+        formatter_class=_RawHelpFormatter,
+    )
     seq_sub = seq.add_subparsers(dest="sequence_command", metavar="ACTION", parser_class=_Parser)
     which = "which task sequence of an export zip that holds several (package ID or name)"
-    plan = seq_sub.add_parser("plan", help="print what will run as JSON: run, skip or runtime, with the reason")
+    plan = seq_sub.add_parser(
+        "plan",
+        help="print what will run as JSON: run, skip or runtime, with the reason",
+        description="Walk the sequence with the given facts and variables; print every step with whether it "
+        "runs, is skipped or is decided at run time, and why, as JSON.",
+        epilog=_example("prestart sequence plan ts.xml --facts laptop.json --variables out.json"),
+        formatter_class=_RawHelpFormatter,
+    )
     plan.add_argument("xml", metavar="FILE", help="sequence XML, an export's object.xml, or the export .zip")
-    plan.add_argument("--facts", metavar="FILE")
-    plan.add_argument("--variables", metavar="V.json")
+    plan.add_argument("--facts", metavar="FILE", help="facts (a JSON object) the conditions may read")
+    plan.add_argument("--variables", metavar="V.json", help="variables (a JSON object), e.g. a run's --sink json:")
     plan.add_argument("--fail", metavar="STEP", help="simulate this step failing: its path, name or plan index")
     plan.add_argument("--sequence", metavar="ID", help=which)
-    norm = seq_sub.add_parser("normalize", help="read and write the sequence XML back, as the same kind of file")
-    norm.add_argument("xml", metavar="FILE")
+    norm = seq_sub.add_parser(
+        "normalize",
+        help="read and write the sequence XML back, as the same kind of file",
+        description="Read the sequence and write it back without loss (comments, declaration, attribute order); "
+        "a wrapper is written back as a wrapper.",
+        epilog=_example("prestart sequence normalize ts.xml -o -"),
+        formatter_class=_RawHelpFormatter,
+    )
+    norm.add_argument("xml", metavar="FILE", help="the task sequence XML (or an export, with -o)")
     norm.add_argument("-o", "--output", metavar="OUT", help="write here ('-' = standard output); default: in place")
     norm.add_argument("--sequence", metavar="ID", help=which)
-    listing = seq_sub.add_parser("list", help="the task sequences a file holds and the packages they reference")
-    listing.add_argument("xml", metavar="FILE")
+    listing = seq_sub.add_parser(
+        "list",
+        help="the task sequences a file holds and the packages they reference",
+        description="List the task sequences of an export zip (or one XML file) and the packages each references.",
+        epilog=_example("prestart sequence list export.zip"),
+        formatter_class=_RawHelpFormatter,
+    )
+    listing.add_argument("xml", metavar="FILE", help="an export .zip, an object.xml or a sequence XML")
 
 
 def _add_import(sub: argparse._SubParsersAction[Any]) -> None:
@@ -191,11 +269,13 @@ def _add_import(sub: argparse._SubParsersAction[Any]) -> None:
         description="Write a profile that does what the source did, and beside it a report "
         "(PROFILE.import-report.txt) of everything that did not carry over, each with the line it came from. "
         "The profile passes `prestart check`; see docs/migrating.md.",
+        epilog=_example("prestart import mdt CustomSettings.ini Bootstrap.ini -o profile.yaml"),
+        formatter_class=_RawHelpFormatter,
     )
     imp.add_argument("source", metavar="SOURCE", choices=["mdt", "uipp", "tsgui"], help="mdt, uipp or tsgui")
     imp.add_argument("files", metavar="FILE", nargs="+",
                      help="mdt: CustomSettings.ini [Bootstrap.ini]; uipp: UI++.xml; tsgui: Config.xml")
-    imp.add_argument("-o", "--output", metavar="PROFILE.yaml", required=True)
+    imp.add_argument("-o", "--output", metavar="PROFILE.yaml", required=True, help="where to write the profile")
 
 
 _COMMANDS = {

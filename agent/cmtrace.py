@@ -1,6 +1,6 @@
 """CMTrace-format logs: line formatting and parsing, the file sink the agent logs to, the log folder."""
 
-# Line format (DESIGN.md "Logs"):
+# Line format (docs/formats.md "Logs"):
 #   <![LOG[message]LOG]!><time="HH:MM:SS.mmm+BIAS" date="MM-DD-YYYY" component="..." context="" type="1"
 #   thread="N" file="module:line">
 # BIAS is minutes with the Windows sign (UTC = local + bias). It is printed the way ConfigMgr prints it: a "+"

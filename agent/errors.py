@@ -6,7 +6,7 @@ import enum
 
 
 class ExitCode(enum.IntEnum):
-    """Win32 codes the task sequence shows in hex (see DESIGN.md)."""
+    """Win32 codes the task sequence shows in hex (docs/exit-codes.md)."""
 
     SUCCESS = 0
     ACCESS_DENIED = 5  # sign-in failed too many times

@@ -1,6 +1,6 @@
 """Condition expressions for rules, `when` and preflight checks: tokenizer, parser, printer, evaluator (never eval)."""
 
-# Language (DESIGN.md "Expressions"), with the choices this module makes:
+# Language (docs/expressions.md), with the choices this module makes:
 #
 #   condition := or
 #   or        := and ("or" and)*

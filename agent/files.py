@@ -25,22 +25,59 @@ def write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-
 
 @contextlib.contextmanager
 def open_atomic(path: str | os.PathLike[str], how: str = "wb", *, mode: int | None = None) -> Iterator[IO[bytes]]:
-    """Yield a temp file beside `path`; rename it over `path` only if the block succeeds."""
+    """Yield a temp file beside `path`; rename it over `path` only if the block succeeds.
+
+    The file gets `mode`, or what the umask gives a new file (0644 under the usual 022): the temp file
+    is private only while it is being written.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_beside(target)
     try:
-        if mode is not None:
-            os.chmod(tmp, mode)
         with os.fdopen(fd, how) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        if os.name != "nt":
+            os.chmod(tmp, new_file_mode() if mode is None else mode)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+_UMASK: list[int] = []  # read once: the umask of a run does not change
+
+
+def _umask() -> int:
+    if not _UMASK:
+        try:  # Linux says it without changing it (changing it, even briefly, races other threads)
+            with open("/proc/self/status", encoding="ascii") as status:
+                line = next(x for x in status if x.startswith("Umask:"))
+            _UMASK.append(int(line.split()[1], 8))
+        except (OSError, StopIteration, ValueError, IndexError):
+            current = os.umask(0o022)
+            os.umask(current)
+            _UMASK.append(current)
+    return _UMASK[0]
+
+
+def new_file_mode() -> int:
+    """The permissions a newly created file gets under this process's umask (0644 under 022)."""
+    return 0o666 & ~_umask()
+
+
+def new_dir_mode() -> int:
+    """The permissions a newly created folder gets under this process's umask (0755 under 022)."""
+    return 0o777 & ~_umask()
+
+
+def publish_mode(path: str | os.PathLike[str]) -> None:
+    """Give a file or folder made private by mkstemp/mkdtemp the usual permissions before it is renamed
+    into place as an output."""
+    if os.name != "nt":
+        os.chmod(path, new_dir_mode() if os.path.isdir(path) else new_file_mode())
 
 
 # As tempfile.mkstemp opens its files (owner only, not inherited, never through a link); tempfile itself

@@ -1,6 +1,6 @@
 """The only module that talks HTTP: HTTPS with a CA bundle, timeouts, a time budget, bounded retries, a byte cap."""
 
-# Rules this module keeps (DESIGN.md "one module talks HTTP"):
+# Rules this module keeps (docs/architecture.md: one module talks HTTP):
 # - requests is imported lazily: a headless run that does not refresh never loads it.
 # - Session.trust_env is False: proxies, netrc and REQUESTS_CA_BUNDLE from the environment are ignored, so what
 #   the media says (URL, CA bundle) is what is used.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,6 +10,16 @@ from typing import Any
 from agent.yamlio import join
 
 Report = Callable[[str, str, str], None]  # (path, message, hint)
+
+
+class _Missing:
+    """What `Node.clean` returns for a value that is wrong as a whole: the key is dropped."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
 
 
 class Node:
@@ -21,6 +32,20 @@ class Node:
 
     def json(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def clean(self, value: Any) -> Any:
+        """`value` with every part `check` would report removed (MISSING when the value itself is wrong).
+
+        The meaning checks run on what is left, so a wrong type or an unknown key does not hide an
+        expression, template or duplicate id problem elsewhere in the same file.
+        """
+        found: list[str] = []
+        self.check(value, "", lambda p, m, h: found.append(p))
+        return MISSING if found else value
+
+    def placeholder(self) -> Any:
+        """A value that passes `check`, standing in for a required one that is missing or wrong."""
+        return None
 
     def _with_doc(self, schema: dict[str, Any]) -> dict[str, Any]:
         if self.description:
@@ -52,6 +77,9 @@ class Str(Node):
     enum: tuple[str, ...] = ()
     min_length: int = 0
     scalar_ok: bool = False  # numbers and booleans are accepted and read as text (YAML's `0`)
+    pattern: str = ""  # a regular expression the whole text must match
+    pattern_says: str = ""  # the rule the pattern holds, in words, for the problem ("1-64 letters, ...")
+    example: str = ""  # a value that passes, for the hint
 
     def check(self, value: Any, path: str, report: Report) -> None:
         if isinstance(value, str) or (self.scalar_ok and isinstance(value, (int, float, bool)) and value is not None):
@@ -60,8 +88,14 @@ class Str(Node):
                 report(path, f"{text!r} is not one of {', '.join(self.enum)}", f"use one of: {', '.join(self.enum)}")
             elif len(text) < self.min_length:
                 report(path, "must not be empty", "")
+            elif self.pattern and not re.fullmatch(self.pattern, text):
+                report(path, f"{text!r}: {self.pattern_says or 'does not match ' + self.pattern}",
+                       f"e.g. {self.example!r}" if self.example else "")
             return
         report(path, f"expected text, found {_type_name(value)}", "quote the value")
+
+    def placeholder(self) -> Any:
+        return self.enum[0] if self.enum else self.example or "_" * self.min_length
 
     def json(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": ["string", "number", "boolean"] if self.scalar_ok else "string"}
@@ -69,6 +103,8 @@ class Str(Node):
             schema = {"enum": list(self.enum)}
         if self.min_length:
             schema["minLength"] = self.min_length
+        if self.pattern:
+            schema["pattern"] = self.pattern
         return self._with_doc(schema)
 
 
@@ -86,6 +122,9 @@ class Int(Node):
             report(path, f"must be at least {self.minimum}", "")
         if self.maximum is not None and value > self.maximum:
             report(path, f"must be at most {self.maximum}", "")
+
+    def placeholder(self) -> Any:
+        return self.minimum if self.minimum is not None else 0
 
     def json(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "integer"}
@@ -107,6 +146,9 @@ class Num(Node):
         elif self.minimum is not None and value < self.minimum:
             report(path, f"must be at least {self.minimum:g}", "")
 
+    def placeholder(self) -> Any:
+        return self.minimum if self.minimum is not None else 0
+
     def json(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "number"}
         if self.minimum is not None:
@@ -122,6 +164,9 @@ class Bool(Node):
         if not isinstance(value, bool):
             report(path, f"expected true or false, found {_type_name(value)}", "write true or false without quotes")
 
+    def placeholder(self) -> Any:
+        return False
+
     def json(self) -> dict[str, Any]:
         return self._with_doc({"type": "boolean"})
 
@@ -132,6 +177,9 @@ class Anything(Node):
 
     def check(self, value: Any, path: str, report: Report) -> None:
         return
+
+    def clean(self, value: Any) -> Any:
+        return value
 
     def json(self) -> dict[str, Any]:
         return self._with_doc({})
@@ -151,6 +199,17 @@ class List(Node):
             report(path, f"needs at least {self.min_items} entr{'y' if self.min_items == 1 else 'ies'}", "")
         for index, entry in enumerate(value):
             self.item.check(entry, join(path, index), report)
+
+    def clean(self, value: Any) -> Any:
+        if not isinstance(value, list) or len(value) < self.min_items:
+            return MISSING
+        # A wrong entry becomes a placeholder rather than going: the entries after it keep their index,
+        # so the meaning checks name the same paths (and lines) as the structural check.
+        cleaned = [self.item.clean(entry) for entry in value]
+        return [self.item.placeholder() if entry is MISSING else entry for entry in cleaned]
+
+    def placeholder(self) -> Any:
+        return [self.item.placeholder() for _ in range(self.min_items)]
 
     def json(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "array", "items": self.item.json()}
@@ -174,6 +233,15 @@ class MapOf(Node):
         for key, entry in value.items():
             self.value.check(entry, join(path, str(key)), report)
 
+    def clean(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return MISSING
+        cleaned = {key: self.value.clean(entry) for key, entry in value.items()}
+        return {key: entry for key, entry in cleaned.items() if entry is not MISSING}
+
+    def placeholder(self) -> Any:
+        return {}
+
     def json(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "object", "additionalProperties": self.value.json()}
         if self.key_pattern:
@@ -195,7 +263,8 @@ class Obj(Node):
             return
         for key in self.required:
             if key not in value:
-                report(path, f"missing required key {key!r}", f"add `{key}:`")
+                # At the key's own path (its line is the mapping's): the problem is that one key.
+                report(join(path, key), f"missing required key {key!r}", f"add `{key}:`")
         for key, entry in value.items():
             node = self.props.get(key) if isinstance(key, str) else None
             if node is None:
@@ -204,6 +273,24 @@ class Obj(Node):
                 report(join(path, str(key)), f"unknown key {key!r}", hint)
                 continue
             node.check(entry, join(path, key), report)
+
+    def clean(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return MISSING
+        cleaned: dict[str, Any] = {}
+        for key, entry in value.items():
+            node = self.props.get(key) if isinstance(key, str) else None
+            if node is not None:
+                kept = node.clean(entry)
+                if kept is not MISSING:
+                    cleaned[key] = kept
+        for key in self.required:
+            if key not in cleaned:
+                cleaned[key] = self.props[key].placeholder()
+        return cleaned
+
+    def placeholder(self) -> Any:
+        return {key: self.props[key].placeholder() for key in self.required}
 
     def json(self) -> dict[str, Any]:
         schema: dict[str, Any] = {
@@ -236,8 +323,33 @@ class OneOf(Node):
         for p, m, h in best or []:
             report(p, m, h)
 
+    def clean(self, value: Any) -> Any:
+        for option in self.options:
+            found: list[str] = []
+            option.check(value, "", lambda p, m, h, found=found: found.append(p))  # type: ignore[misc]
+            if not found:
+                return value
+        return MISSING
+
+    def placeholder(self) -> Any:
+        return self.options[0].placeholder()
+
     def json(self) -> dict[str, Any]:
         return self._with_doc({"anyOf": [o.json() for o in self.options]})
+
+
+def hides(structural: str, path: str) -> bool:
+    """True when a meaning problem at `path` may only repeat the structural problem at `structural`.
+
+    That is a problem inside the wrong part (it was checked on a placeholder), or on the mapping that
+    holds it (`pages[1]` "needs fields" when `pages[1].fields` had the wrong type).
+    """
+    if not structural:
+        return True
+    if path == structural or path.startswith((structural + ".", structural + "[")):
+        return True
+    parent, _, _ = structural.rpartition(".")
+    return path == parent
 
 
 def _closest(word: str, choices: Mapping[str, Any]) -> str | None:

@@ -1,6 +1,6 @@
 """Value templates: `{Name}`, `{item.attr}`, filters (`|upper |lower |trim |left:N |right:N |default:TEXT`)."""
 
-# Syntax (DESIGN.md "Templates"), with the choices this module makes:
+# Syntax (docs/expressions.md "Templates"), with the choices this module makes:
 # - `{Name}`: a variable; same name rules as expressions (an ASCII letter or "_", then letters, digits, "_", "-",
 #   "."). The lookup gets the name as written and must be case-insensitive. A missing name renders "".
 # - `{item.attr}`: an attribute of the chosen/matched catalog item ("item." in any case); "" without an item.

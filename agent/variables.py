@@ -63,7 +63,7 @@ class Variables(MutableMapping[str, str]):
         return len(self._data)
 
     def lookup(self, name: str) -> str:
-        """The value of `name`, or "" when it is not set (DESIGN.md: a missing name is empty)."""
+        """The value of `name`, or "" when it is not set (docs/expressions.md: a missing name is empty)."""
         entry = self._data.get(name.casefold())
         return entry[1] if entry else ""
 

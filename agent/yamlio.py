@@ -139,3 +139,16 @@ def read_text(path: str | Path) -> str:
 def load_file(path: str | Path, *, fast: bool = True) -> Located:
     """Read and parse a YAML file; an unreadable file is the caller's input problem."""
     return load_text(read_text(path), str(path), fast=fast)
+
+
+def add_lines(problems: list[Any], file: str | Path) -> list[Any]:
+    """Fill in the line of each problem found in `file` by a reader that keeps no lines (catalogs are read
+    without them at boot). JSON is YAML, so the located loader knows every path's line."""
+    try:
+        located = load_file(file, fast=False)
+    except InputError:
+        return problems  # unreadable: the problems say what they can without lines
+    for problem in problems:
+        if not problem.line and problem.file in ("", str(file)):
+            problem.line = located.line(problem.path)
+    return problems

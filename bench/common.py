@@ -15,7 +15,7 @@ from pathlib import Path
 from agent import proc
 
 REPO = Path(__file__).resolve().parents[1]
-SPEC = (REPO.parent / "shared" / "spec").resolve()
+SPEC = REPO / "examples" / "reference"  # the bundled example: the figures need nothing beside the clone
 RUNS = int(os.environ.get("PRESTART_BENCH_RUNS", "5"))
 
 

@@ -67,9 +67,15 @@ def main(argv: list[str]) -> int:
         if note:
             parts.append(f"\n_{note}_")
         parts.append("")
-    tried = REPO / "bench" / "tried.md"
-    if tried.exists():
-        parts += [tried.read_text(encoding="utf-8").rstrip(), ""]
+    # How the figures were reached, change by change, is contributors' history: it stays in bench/tried.md.
+    parts += [
+        "## Reproducing",
+        "",
+        "`./dev bench` runs every suite and rewrites this page; each table row says how its figure is measured.",
+        "Contributors: what was tried to reach these figures, with the numbers before and after each change,",
+        "is in `bench/tried.md`.",
+        "",
+    ]
     out = REPO / "docs" / "performance.md"
     out.write_text("\n".join(parts), encoding="utf-8")
     print(f"wrote {out}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""The bundled example: spec/media.yaml copied beside stand-ins for the ADK media and the Windows agent."""
+"""The bundled example's media.yaml copied beside stand-ins for the ADK media and the Windows agent."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 from examples.standin import StandIn, make_pe, make_winpe_standin
 
-SPEC = (Path(__file__).resolve().parents[1].parent / "shared" / "spec").resolve()
+EXAMPLE = Path(__file__).resolve().parent / "reference"  # examples/reference/README.md
+SPEC = EXAMPLE  # the name older callers use
 
 
 @dataclass(frozen=True)
@@ -21,9 +22,10 @@ class MediaWorkspace:
     key: Path
 
 
-def make_workspace(root: Path, spec: Path = SPEC, *, size_mb: int = 2) -> MediaWorkspace:
-    """Copy spec/media.yaml and what it names into `root` (never write into ../shared), with a real small WIM
-    standing in for winpe/amd64/, a PE32+ header standing in for the Windows agent, and a fresh signing key."""
+def make_workspace(root: Path, spec: Path = EXAMPLE, *, size_mb: int = 2) -> MediaWorkspace:
+    """Copy media.yaml and what it names from `spec` into `root` (never write into the example), with a real
+    small WIM standing in for winpe/amd64/, a PE32+ header standing in for the Windows agent, and a signing
+    key (made once; a second call on the same `root` starts the stand-ins afresh and keeps the key)."""
     from media_builder.signing import keygen
 
     root.mkdir(parents=True, exist_ok=True)
@@ -35,18 +37,20 @@ def make_workspace(root: Path, spec: Path = SPEC, *, size_mb: int = 2) -> MediaW
     else:
         private, _public = keygen(keys)
     agent = make_pe(root / "dist" / "amd64" / "prestart.exe", "amd64", size=0)
-    standin = make_winpe_standin(root / "winpe" / "amd64", size_mb=size_mb)
+    standin_root = root / "winpe" / "amd64"
+    shutil.rmtree(standin_root, ignore_errors=True)  # a stand-in from an earlier run: start afresh
+    standin = make_winpe_standin(standin_root, size_mb=size_mb)
     return MediaWorkspace(root, root / "media.yaml", standin, agent, private)
 
 
-def reference_case(name: str = "technician-laptop", *, spec: Path = SPEC, **inputs: Path) -> dict[str, object]:
-    """A case of spec/expected, with some inputs swapped (`profile=compiled_path`); absolute paths win."""
+def reference_case(name: str = "technician-laptop", *, spec: Path = EXAMPLE, **inputs: Path) -> dict[str, object]:
+    """A case of expected/, with some inputs swapped (`profile=compiled_path`); absolute paths win."""
     case: dict[str, object] = json.loads((spec / "expected" / f"{name}.json").read_text(encoding="utf-8"))
     return {**case, **{key: str(path) for key, path in inputs.items()}}
 
 
-def reference_run_args(case: dict[str, object], sink: Path, log_dir: Path, spec: Path = SPEC) -> list[str]:
-    """`prestart` arguments for one case of spec/expected, exactly as spec/README.md says to run it."""
+def reference_run_args(case: dict[str, object], sink: Path, log_dir: Path, spec: Path = EXAMPLE) -> list[str]:
+    """`prestart` arguments for one case of `spec`/expected, as examples/reference/README.md says to run it."""
     return [
         "run",
         "--profile", str(spec / str(case["profile"])),

@@ -7,7 +7,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from agent.errors import InputError, SourceUnavailable
+from agent.errors import InputError, SourceUnavailable, UsageError
+from agent.payload import PROFILE as PAYLOAD_PROFILE
 from agent.records import Record
 from agent.variables import name_problem, value_problem
 
@@ -134,14 +135,14 @@ REGISTRY: tuple[HookEntry, ...] = (
 
 
 def load_hook(name: str) -> Hook:
-    """The hook called `name`; an unknown name lists the ones we have."""
+    """The hook called `name` (`--hook NAME`); an unknown name is a command-line mistake listing ours."""
     for entry in REGISTRY:
         if entry.name == name:
             module = importlib.import_module(entry.module)
             factory: Callable[[], Hook] = module.create_hook
             return factory()
     known = ", ".join(e.name for e in REGISTRY)
-    raise InputError(f"unknown hook {name!r}", f"choose one of: {known}")
+    raise UsageError(f"unknown hook {name!r} (--hook)", f"choose one of: {known}")
 
 
 def detect_hook() -> Hook:
@@ -170,11 +171,11 @@ SINKS: dict[str, tuple[str, str, str]] = {
 
 
 def open_sink(spec: str) -> VariableStore:
-    """The store for `SCHEME:PATH`; an unknown scheme lists the ones we have."""
+    """The store for `SCHEME:PATH` (`--sink`); an unknown scheme is a command-line mistake listing ours."""
     scheme, sep, path = spec.partition(":")
     if not sep or not path or scheme not in SINKS:
         known = ", ".join(f"{k}:PATH ({v[2]})" for k, v in SINKS.items())
-        raise InputError(f"bad sink {spec!r}", f"use one of {known}")
+        raise UsageError(f"bad sink {spec!r} (--sink)", f"use one of {known}")
     module_name, class_name, _ = SINKS[scheme]
     module = importlib.import_module(module_name)
     store: VariableStore = getattr(module, class_name)(Path(path))
@@ -186,7 +187,7 @@ class GlueRequest(Record):
 
     arch: str  # amd64 | x86 | arm64
     agent_exe: str  # the agent's path relative to the payload folder, e.g. "prestart.exe"
-    profile: str = "profile.yaml"  # relative to the payload folder
+    profile: str = PAYLOAD_PROFILE  # relative to the payload folder: the compiled profile.json
     package_id: str = "PRST0001"  # ConfigMgr: the folder under X:\sms\PKG
     next_program: str = ""  # plain WinPE: what runs after the agent ("" = startnet.cmd)
     extra_args: tuple[str, ...] = ()

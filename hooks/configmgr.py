@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = get_logger("prestart.hooks.configmgr")
 
-# Read-only engine variables worth exposing to rules as facts (DESIGN.md).
+# Read-only engine variables worth exposing to rules as facts (docs/hooks/configmgr.md).
 FACT_NAMES = ("_SMSTSInWinPE", "_SMSTSLaunchMode", "_SMSTSMediaType", "_SMSTSBootUEFI", "_SMSTSMachineName")
 
 _PACKAGE_ID = re.compile(r"[A-Za-z0-9]{1,8}")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import Cancelled, DataError, InputError, InternalError, SourceUnavailable, UsageError
-from agent.files import flush_path, flush_tree
+from agent.files import flush_path, flush_tree, publish_mode
 from media_builder import bootcheck, bootfiles, scan
 from media_builder import outputs as output_kinds
 from media_builder import wim as wimlib
@@ -310,6 +310,7 @@ class _Builder:
         target = image_dir / folder
         new = Path(tempfile.mkdtemp(prefix=".new-", dir=image_dir))
         try:
+            publish_mode(new)  # mkdtemp makes it 0700; as an output it gets the usual permissions
             output.write(ctx, new)
             problems = output.verify(new, record)  # read back before it is visible under its real name
             if problems:

@@ -127,7 +127,7 @@ def write_signed(
 ) -> Catalog:
     """Fetch, merge, sign and write `out` atomically; the building block of fetch and publish."""
     catalog, data = _build_signed(sources_raw, signing_key, base_dir, serial, valid_days)
-    files.write_bytes(out, data, mode=0o644)
+    files.write_bytes(out, data)  # the umask decides, as for every file the tools write
     return catalog
 
 

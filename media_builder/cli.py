@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
     from media_builder.efi import Anchor
 
 PROG = "prestart-media"
+_BUILDER_EXTRA = {"pycdlib", "PyInstaller", "requests_ntlm"}  # pyproject.toml: [project.optional-dependencies]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,40 +28,110 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message, f"run `{self.prog} --help`")
 
 
+EXIT_CODES_HELP = """\
+exit codes (Win32 codes, as the agent's):
+  0     success
+  13    ERROR_INVALID_DATA: invalid media definition, profile, catalog or key; a source unreachable;
+        an output that fails verification
+  87    ERROR_INVALID_PARAMETER: bad command line, including outputs that exist without --force
+  1223  ERROR_CANCELLED: interrupted; no partial output is left behind"""
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Prose wrapped to the terminal; indented lines (examples, the exit code table) kept as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            if not line or line.startswith(" ") or len(indent + line) <= width:
+                lines.append(indent + line)
+            else:
+                lines.append(super()._fill_text(line, width, indent))
+        return "\n".join(lines)
+
+
+def _example(*lines: str) -> str:
+    return "example" + ("s" if len(lines) > 1 else "") + ":\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Build Prestart boot media from a media definition (media.yaml).")
+    parser = _Parser(
+        prog=PROG,
+        description="Build Prestart boot media from a media definition (media.yaml): the agent, its profile and "
+        "a signed catalog in WIM, ISO, USB, PXE and ConfigMgr prestart outputs (docs/media-builder.md).",
+        epilog=EXIT_CODES_HELP + "\n\n" + _example("prestart-media keygen keys/", "prestart-media check media.yaml",
+                                                     "prestart-media build media.yaml -o out/"),
+        formatter_class=_Formatter,
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every command run")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
-    check = sub.add_parser("check", help="validate a media definition and its profile; list every problem")
-    check.add_argument("media", type=Path, help="the media definition (media.yaml)")
+    def command(name: str, summary: str, description: str, *examples: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, description=description, epilog=_example(*examples),
+                              formatter_class=_Formatter)
 
-    build = sub.add_parser("build", help="build every boot image's outputs and a manifest")
-    build.add_argument("media", type=Path, help="the media definition (media.yaml)")
-    build.add_argument("-o", "--out", type=Path, default=Path("out"), help="output folder (default: ./out)")
+    media_help = "the media definition (media.yaml)"
+    check = command(
+        "check", "validate a media definition, its profile and catalog files; list every problem",
+        "Check the media definition, the profile it names and its catalog files in one pass: every problem as "
+        "FILE:LINE: path: message (hint: ...). Exit 13 when there is any.",
+        "prestart-media check media.yaml",
+    )
+    check.add_argument("media", type=Path, help=media_help)
+
+    build = command(
+        "build", "build every boot image's outputs and a manifest",
+        "Build every output of every boot image, verify each by reading it back, and write OUTPUT/manifest.json. "
+        "Sources (the WIM, the ADK media, the profile) are only read; an output appears whole or not at all.",
+        "prestart-media build media.yaml -o out/ --force",
+    )
+    build.add_argument("media", type=Path, help=media_help)
+    build.add_argument("-o", "--output", type=Path, default=Path("out"), metavar="DIR",
+                       help="output folder (default: ./out)")
     build.add_argument("--dry-run", action="store_true", help="print the plan; write nothing")
     build.add_argument("--force", action="store_true", help="replace outputs that already exist")
-    build.add_argument("--jobs", type=int, default=0, metavar="N", help="boot images built in parallel")
+    build.add_argument("--jobs", type=int, default=0, metavar="N", help="boot images built in parallel (0: automatic)")
     build.add_argument(
-        "--cache", type=Path, default=None, metavar="DIR", help="frozen agent cache (default: OUT/.cache)"
+        "--cache", type=Path, default=None, metavar="DIR", help="frozen agent cache (default: OUTPUT/.cache)"
     )
     build.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
-    inspect = sub.add_parser("inspect", help="describe a built output (or the whole output folder), or an .efi file")
-    inspect.add_argument("output", type=Path)
-    verify = sub.add_parser("verify", help="read a built output back and compare it with the manifest")
-    verify.add_argument("output", type=Path)
+    inspect = command(
+        "inspect", "describe a built output (or the whole output folder), or an .efi file",
+        "Say what an output holds: the command the engine runs, the payload, WIM images, El Torito entries, "
+        "and the Secure Boot report; or what an .efi file is signed by.",
+        "prestart-media inspect out/winpe-x64/iso",
+    )
+    inspect.add_argument("output", type=Path, help="an output folder, the build's output folder, or an .efi file")
+    verify = command(
+        "verify", "read a built output back and compare it with the manifest",
+        "Read every file of an output (or of every output) back and compare it with the build's manifest.",
+        "prestart-media verify out/",
+    )
+    verify.add_argument("output", type=Path, help="an output folder, or the build's output folder")
     for cmd in (build, inspect, verify):
         _secure_boot_options(cmd)
 
-    keygen = sub.add_parser("keygen", help="create the catalog signing key pair (catalog.key, catalog.pub)")
-    keygen.add_argument("dir", type=Path)
-    fetch = sub.add_parser("fetch", help="fetch and sign the catalog a media definition describes")
-    fetch.add_argument("media", type=Path)
-    fetch.add_argument("-o", "--out", type=Path, required=True, metavar="FILE")
-    publish = sub.add_parser("publish", help="fetch, sign and publish the catalog into a folder for refresh")
-    publish.add_argument("media", type=Path)
-    publish.add_argument("dir", type=Path)
+    keygen = command(
+        "keygen", "create the catalog signing key pair (catalog.key, catalog.pub)",
+        "Create DIR/catalog.key (Ed25519, readable by its owner only) and DIR/catalog.pub; never overwrite a key.",
+        "prestart-media keygen keys/",
+    )
+    keygen.add_argument("dir", type=Path, help="the folder for the two key files")
+    fetch = command(
+        "fetch", "fetch and sign the catalog a media definition describes",
+        "Read the catalog sources of a media definition, merge them in order and write the signed catalog.",
+        "prestart-media fetch media.yaml -o catalog.json",
+    )
+    fetch.add_argument("media", type=Path, help=media_help)
+    fetch.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="where to write the catalog")
+    publish = command(
+        "publish", "fetch, sign and publish the catalog into a folder for refresh",
+        "As fetch, written as DIR/catalog.json for the web server that profiles' catalog.refresh.url points at.",
+        "prestart-media publish media.yaml /srv/www/prestart/",
+    )
+    publish.add_argument("media", type=Path, help=media_help)
+    publish.add_argument("dir", type=Path, help="the folder the web server serves")
     for catalog_cmd in (fetch, publish):
         catalog_cmd.add_argument("--serial", type=int, default=None, help="catalog serial (default: from the time)")
         catalog_cmd.add_argument("--valid-days", type=int, default=None, metavar="N", help="set not_after N days ahead")
@@ -135,7 +208,7 @@ def _run(args: argparse.Namespace) -> int:
         definition = load_definition(args.media)
         anchors, min_svn = _secure_boot_args(args)
         options = BuildOptions(
-            out_dir=args.out,
+            out_dir=args.output,
             force=args.force,
             dry_run=args.dry_run,
             jobs=args.jobs,
@@ -158,7 +231,7 @@ def _run(args: argparse.Namespace) -> int:
                         else ""
                     )
                     print(f"{output['path']}: {len(output['files'])} file(s), {size} bytes{ca}")
-            print(f"manifest: {args.out / 'manifest.json'} (total {manifest['timings']['total']:.1f} s)")
+            print(f"manifest: {args.output / 'manifest.json'} (total {manifest['timings']['total']:.1f} s)")
         return 0
     if args.command == "inspect":
         anchors, min_svn = _secure_boot_args(args)
@@ -184,7 +257,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "keygen":
         return int(catalog_build.cmd_keygen(args.dir))
     if args.command == "fetch":
-        return int(catalog_build.cmd_fetch(args.media, args.out, serial=args.serial, valid_days=args.valid_days))
+        return int(catalog_build.cmd_fetch(args.media, args.output, serial=args.serial, valid_days=args.valid_days))
     if args.command == "publish":
         return int(catalog_build.cmd_publish(args.media, args.dir, serial=args.serial, valid_days=args.valid_days))
     raise UsageError(f"unknown command {args.command!r}", f"run `{PROG} --help`")
@@ -214,6 +287,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: error: interrupted; no partial output was left behind", file=sys.stderr)
         return int(ExitCode.CANCELLED)
+    except ModuleNotFoundError as exc:
+        # The builder's own libraries are the `builder` extra: an agent-only install lacks them.
+        if exc.name not in _BUILDER_EXTRA:
+            raise
+        print(f"{PROG}: error: this command needs {exc.name}, which is not installed", file=sys.stderr)
+        print(f"{PROG}: hint: install the media builder's extra: pip install 'prestart[builder]'", file=sys.stderr)
+        return int(ExitCode.INVALID_DATA)
+    except BrokenPipeError:
+        # The reader stopped early (`prestart-media inspect out | head`): what it read is all it wanted.
+        # stdout goes to the null device, so the interpreter's last flush cannot fail again.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -10,23 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import InputError, Problem, ValidationFailed
+from agent.schemakit import hides
 from agent.yamlio import Located, load_file
+from media_builder.schema import ARCHES, HOOKS, MEDIA, OUTPUT_KINDS, SECURE_BOOT
 
-ARCHES = ("amd64", "x86", "arm64")
-HOOKS = ("configmgr", "mdt", "winpe")
-OUTPUT_KINDS = ("wim", "iso", "usb", "pxe", "configmgr-prestart")
+__all__ = ["ARCHES", "HOOKS", "OUTPUT_KINDS", "BootImage", "MediaDefinition", "load_definition"]
+
 # Outputs that copy the ADK media folder (bootmgr, boot/, efi/) need one.
 NEEDS_MEDIA = frozenset({"iso", "usb", "pxe"})
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # used in folder and file names
-_PACKAGE_ID = re.compile(r"^[A-Z0-9]{8}$")  # ConfigMgr package IDs: site code + 5 hex digits
-_LABEL = re.compile(r"^[A-Z0-9_]{1,32}$")  # ISO 9660 d-characters; the volume id holds 32
-_TOP = {"version", "name", "profile", "catalog", "agent", "ca_bundle", "boot_images", "outputs", "secure_boot"}
-# `secure_boot:` values (docs/secure-boot.md); "auto" is the default: 2023 when the image has the _EX files.
-SECURE_BOOT = ("2023", "2011", "both")
-_CATALOG = {"sources", "signing_key"}
-_AGENT_FLAGS = {"freeze", "onefile"}
-_IMAGE = {"name", "arch", "wim", "index", "hook", "media", "label", "package_id", "etfsboot", "efisys"}
 
 
 @dataclass(frozen=True)
@@ -113,17 +104,24 @@ class MediaDefinition:
 
 
 class _Collector:
-    """Collects problems, finding the line of each path (or its nearest parent) in the YAML."""
+    """Collects problems, finding the line of each path (or its nearest parent) in the YAML.
+
+    `structural` holds the paths the schema refused: a meaning problem there (found on the placeholder
+    that stands in for the refused part) would only repeat it, so it is left out.
+    """
 
     def __init__(self, file: Path, doc: Located) -> None:
         self.file = file
         self.doc = doc
         self.problems: list[Problem] = []
+        self.structural: list[str] = []
 
     def line_of(self, path: str) -> int:
         return self.doc.line(path)
 
     def add(self, path: str, message: str, hint: str = "") -> None:
+        if any(hides(s, path) for s in self.structural):
+            return
         self.problems.append(Problem(path, message, file=str(self.file), line=self.line_of(path), hint=hint))
 
     def adopt(self, problem: Problem) -> None:
@@ -132,6 +130,8 @@ class _Collector:
             problem.file = str(self.file)
         if not problem.line and problem.file == str(self.file):
             problem.line = self.line_of(problem.path)
+        if problem.file == str(self.file) and any(hides(s, problem.path) for s in self.structural):
+            return
         self.problems.append(problem)
 
 
@@ -155,28 +155,21 @@ def load_definition(path: str | os.PathLike[str], *, check_profile: bool = True)
     file = Path(path).resolve()
     if not file.is_file():
         raise InputError(
-            f"{file}: media definition not found", "check the path, or start from ../shared/spec/media.yaml"
+            f"{file}: media definition not found", "check the path, or start from examples/reference/media.yaml"
         )
     doc = load_file(file, fast=False)  # every problem names its line; the builder is not on the boot path
-    data = doc.data
     out = _Collector(file, doc)
-    if not isinstance(data, Mapping):
-        out.add("", "a media definition must be a mapping", "start from ../shared/spec/media.yaml")
+    if not isinstance(doc.data, Mapping):
+        out.add("", "a media definition must be a mapping", "start from examples/reference/media.yaml")
         raise ValidationFailed(out.problems, f"media definition {file}")
     base = file.parent
 
-    for key in data:
-        if key not in _TOP:
-            out.add(str(key), "unknown key", f"known keys: {', '.join(sorted(_TOP))}")
-
-    version = data.get("version")
-    if version != 1:
-        out.add("version", f"version {version!r} is not supported", "set `version: 1`")
-
-    name = data.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
-        out.add("name", "name must be 1-64 letters, digits, '.', '_' or '-'", "e.g. `name: contoso-lab`")
-        name = "media"
+    # Structure first (media_builder/schema.py), then the meaning checks in the same pass, on what the
+    # structure leaves: a wrong type or unknown key hides no missing file or duplicate name.
+    MEDIA.check(doc.data, "", out.add)
+    out.structural = [p.path for p in out.problems]
+    data = MEDIA.clean(doc.data)
+    name = str(data["name"])
 
     def local(key_path: str, raw: Any, *, required: bool, is_dir: bool = False, hint: str = "") -> Path | None:
         if raw is None:
@@ -194,21 +187,20 @@ def load_definition(path: str | os.PathLike[str], *, check_profile: bool = True)
         return resolved
 
     profile = local("profile", data.get("profile"), required=True, hint="name the agent profile, e.g. technician.yaml")
-    if profile is not None and profile.is_file() and check_profile:
-        from agent.errors import ValidationFailed as ProfileInvalid
-        from agent.profile import load_profile
+    catalog, sources = _catalog(data["catalog"], out, base, local)
+    if check_profile:
+        # The catalog files are read now, not at build time, and the profile is checked against what
+        # they hold: one `check` names every problem of all three files.
+        built = _file_catalog(sources, out)
+        if profile is not None and profile.is_file():
+            from agent.profile import check_file
 
-        try:
-            load_profile(profile)
-        except ProfileInvalid as exc:
-            for problem in exc.problems:
+            for problem in check_file(profile, built)[1]:
                 out.adopt(problem)
-
-    catalog = _catalog(data.get("catalog"), out, base, local)
-    agent = _agent(data.get("agent"), out, local)
+    agent = _agent(data["agent"], out, local)
     ca_bundle = local("ca_bundle", data.get("ca_bundle"), required=False)
-    images = _images(data.get("boot_images"), out, local)
-    outputs = _outputs(data.get("outputs"), out)
+    images = _images(data["boot_images"], out, local)
+    outputs = _outputs(data["outputs"], out)
     secure_boot = "auto"
     if "secure_boot" in data:
         raw_sb = str(data["secure_boot"]) if isinstance(data["secure_boot"], (int, str)) else ""
@@ -261,23 +253,42 @@ def load_definition(path: str | os.PathLike[str], *, check_profile: bool = True)
     )
 
 
-def _catalog(raw: Any, out: _Collector, base: Path, local: Any) -> CatalogDef | None:
-    if not isinstance(raw, Mapping):
-        out.add("catalog", "required: a mapping with `sources` and `signing_key`", "see ../shared/spec/media.yaml")
-        return None
-    for key in raw:
-        if key not in _CATALOG:
-            out.add(f"catalog.{key}", "unknown key", f"known keys: {', '.join(sorted(_CATALOG))}")
-    sources = raw.get("sources")
-    if not isinstance(sources, list) or not sources:
-        out.add("catalog.sources", "must be a non-empty list of sources", "e.g. `- file: catalog.json`")
-        sources = []
-    else:
-        from media_builder.catalog_build import parse_sources
+def _file_catalog(sources: list[Any], out: _Collector) -> Any:
+    """The catalog the sources make when every one is a file; its problems, with lines, go to `out`.
 
-        _, problems = parse_sources(sources, base_dir=base, path="catalog.sources")
-        for problem in problems:
-            out.adopt(problem)
+    None when a source is remote (fetched at build time only) or any file is invalid.
+    """
+    from datetime import UTC, datetime
+
+    from agent.errors import PrestartError
+    from agent.yamlio import add_lines
+    from media_builder.catalog_build import build_catalog
+    from media_builder.sources.file import FileSource
+
+    usable = bool(sources)
+    for config in sources:
+        if not isinstance(config.source, FileSource):
+            usable = False
+            continue
+        try:
+            config.source.fetch()
+        except ValidationFailed as exc:
+            for problem in add_lines(exc.problems, config.source.path):
+                out.adopt(problem)
+            usable = False
+        except PrestartError as exc:
+            out.add(config.path, exc.message, exc.hint)
+            usable = False
+    return build_catalog(sources, now=datetime.now(UTC)) if usable else None
+
+
+def _catalog(raw: Any, out: _Collector, base: Path, local: Any) -> tuple[CatalogDef | None, list[Any]]:
+    from media_builder.catalog_build import parse_sources
+
+    sources = raw["sources"]  # the schema made sure there is a list
+    configs, problems = parse_sources(sources, base_dir=base, path="catalog.sources")
+    for problem in problems:
+        out.adopt(problem)
     key = local(
         "catalog.signing_key",
         raw.get("signing_key"),
@@ -289,11 +300,11 @@ def _catalog(raw: Any, out: _Collector, base: Path, local: Any) -> CatalogDef | 
             out.add("catalog.signing_key", "the private key is readable by other users", f"run: chmod 600 {key}")
         if not key.with_name("catalog.pub").is_file():
             out.add("catalog.signing_key", "catalog.pub is missing beside the key", "run `prestart-media keygen` again")
-    return CatalogDef(sources=tuple(sources), signing_key=key or base / "catalog.key")
+    return CatalogDef(sources=tuple(sources), signing_key=key or base / "catalog.key"), configs
 
 
 def _agent(raw: Any, out: _Collector, local: Any) -> AgentDef:
-    if not isinstance(raw, Mapping):
+    if not raw:
         out.add(
             "agent",
             "required: a prebuilt binary per architecture, or `freeze: true`",
@@ -302,75 +313,37 @@ def _agent(raw: Any, out: _Collector, local: Any) -> AgentDef:
         return AgentDef()
     binaries: dict[str, Path] = {}
     for key, value in raw.items():
-        if key in _AGENT_FLAGS:
-            if not isinstance(value, bool):
-                out.add(f"agent.{key}", "must be true or false")
-        elif key in ARCHES:
+        if key in ARCHES:
             path = local(
                 f"agent.{key}", value, required=True, hint="freeze it with `freeze: true`, or build it on Windows"
             )
             if path is not None:
                 binaries[key] = path
-        else:
-            out.add(f"agent.{key}", "unknown key", f"use an architecture ({', '.join(ARCHES)}), `freeze` or `onefile`")
     return AgentDef(binaries=binaries, freeze=raw.get("freeze") is True, onefile=raw.get("onefile") is True)
 
 
-def _images(raw: Any, out: _Collector, local: Any) -> list[BootImage]:
-    if not isinstance(raw, list) or not raw:
-        out.add("boot_images", "must be a non-empty list of boot images", "see ../shared/spec/media.yaml")
-        return []
+def _images(raw: list[Any], out: _Collector, local: Any) -> list[BootImage]:
+    """The boot images; the schema already checked each one's keys, kinds, patterns and ranges."""
     images: list[BootImage] = []
     seen: set[str] = set()
     for index, item in enumerate(raw):
         where = f"boot_images[{index}]"
-        if not isinstance(item, Mapping):
-            out.add(where, "a boot image must be a mapping")
-            continue
-        for key in item:
-            if key not in _IMAGE:
-                out.add(f"{where}.{key}", "unknown key", f"known keys: {', '.join(sorted(_IMAGE))}")
-        name = item.get("name")
-        if not isinstance(name, str) or not _NAME.match(name):
-            out.add(f"{where}.name", "name must be 1-64 letters, digits, '.', '_' or '-'", "e.g. `name: winpe-x64`")
-            name = f"image{index}"
-        elif name.casefold() in seen:
+        name = str(item["name"])
+        if name.casefold() in seen:
             out.add(f"{where}.name", f"duplicate boot image name {name!r}", "every boot image needs its own name")
         seen.add(name.casefold())
-        arch = item.get("arch")
-        if arch not in ARCHES:
-            out.add(f"{where}.arch", f"unknown architecture {arch!r}", f"choose one of: {', '.join(ARCHES)}")
-            arch = "amd64"
-        hook = item.get("hook")
-        if hook not in HOOKS:
-            out.add(f"{where}.hook", f"unknown hook {hook!r}", f"choose one of: {', '.join(HOOKS)}")
-            hook = "winpe"
-        index_raw = item.get("index", 1)
-        if not isinstance(index_raw, int) or isinstance(index_raw, bool) or index_raw < 1:
-            out.add(f"{where}.index", "index must be a whole number of 1 or more", "WinPE is index 1 of boot.wim")
-            index_raw = 1
-        label = item.get("label", "")
-        if label and (not isinstance(label, str) or not _LABEL.match(label)):
-            out.add(f"{where}.label", "a volume label is 1-32 of A-Z, 0-9 and _", "e.g. `label: CONTOSO_PE`")
-            label = ""
-        package_id = item.get("package_id", "PRST0001")
-        if not isinstance(package_id, str) or not _PACKAGE_ID.match(package_id):
-            out.add(
-                f"{where}.package_id", "a package ID is 8 upper-case letters or digits", "e.g. `package_id: PRST0001`"
-            )
-            package_id = "PRST0001"
         wim = local(f"{where}.wim", item.get("wim"), required=True, hint="the boot.wim to inject into")
         media = local(f"{where}.media", item.get("media"), required=False, is_dir=True)
         images.append(
             BootImage(
-                name=name,
-                arch=str(arch),
+                name=name or f"image{index}",
+                arch=str(item["arch"]),
                 wim=wim or Path("boot.wim"),
-                index=index_raw,
-                hook=str(hook),
+                index=int(item.get("index", 1)),
+                hook=str(item["hook"]),
                 media=media,
-                label=str(label or ""),
-                package_id=package_id,
+                label=str(item.get("label", "")),
+                package_id=str(item.get("package_id", "PRST0001")),
                 etfsboot=local(f"{where}.etfsboot", item.get("etfsboot"), required=False),
                 efisys=local(f"{where}.efisys", item.get("efisys"), required=False),
             )
@@ -378,16 +351,11 @@ def _images(raw: Any, out: _Collector, local: Any) -> list[BootImage]:
     return images
 
 
-def _outputs(raw: Any, out: _Collector) -> tuple[str, ...]:
-    if not isinstance(raw, list) or not raw:
-        out.add("outputs", "must be a non-empty list of outputs", f"choose from: {', '.join(OUTPUT_KINDS)}")
-        return ()
+def _outputs(raw: list[str], out: _Collector) -> tuple[str, ...]:
     kinds: list[str] = []
     for index, kind in enumerate(raw):
-        if kind not in OUTPUT_KINDS:
-            out.add(f"outputs[{index}]", f"unknown output {kind!r}", f"choose from: {', '.join(OUTPUT_KINDS)}")
-        elif kind in kinds:
-            out.add(f"outputs[{index}]", f"{kind} is listed twice")
+        if kind in kinds:
+            out.add(f"outputs[{index}]", f"{kind} is listed twice", "list each output once")
         else:
             kinds.append(kind)
     return tuple(kinds)

@@ -23,7 +23,9 @@ ENTRY = REPO / "packaging" / "prestart_entry.py"
 PACKER = REPO / "media_builder" / "lazypacks.py"  # the spec runs it for onefile builds
 SOURCES = ("agent", "hooks", "ui")
 # Installed distributions that end up inside the frozen agent; a new version means a new build.
-_DISTRIBUTIONS = ("pyinstaller", "PyYAML", "requests", "PyNaCl", "urllib3", "certifi", "idna", "charset-normalizer")
+_DISTRIBUTIONS = (
+    "pyinstaller", "PyYAML", "requests", "PyNaCl", "defusedxml", "urllib3", "certifi", "idna", "charset-normalizer",
+)
 _OS_NAMES = {"win32": "windows", "linux": "linux", "darwin": "macos"}
 
 
@@ -89,6 +91,9 @@ def freeze(*, onefile: bool = False, cache_dir: Path, arch: str, target_os: str 
     so an interrupted build is never mistaken for a cached one.
     """
     _refuse_cross(arch, target_os)
+    # PyInstaller runs in the repository (the spec's paths are relative to it): a relative cache folder
+    # means the caller's, so it is made absolute here, before the working directory changes.
+    cache_dir = cache_dir.resolve()
     if not SPEC.is_file():
         raise InputError(f"{SPEC} is missing", "run the media builder from a complete checkout")
     key = cache_key(onefile=onefile)

@@ -20,6 +20,7 @@ from time import struct_time
 from typing import Any
 
 from agent.errors import DataError, InputError
+from agent.files import publish_mode
 from agent.files import sha256_file as _sha256
 
 Progress = Callable[[str, float], None]
@@ -291,6 +292,7 @@ def write_iso(
 
             iso.write_fp(fh, blocksize=_WRITE_BLOCK, progress_cb=cb)
             iso.close()
+        publish_mode(tmp)  # mkstemp made it private; the ISO gets the usual permissions
         os.replace(tmp, out)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -70,7 +70,7 @@ def keygen(directory: Path) -> tuple[Path, Path]:
     text = f"{PRIVATE_PREFIX} {base64.b64encode(seed).decode('ascii')}\n"
     files.create_private(private_path, text.encode("ascii"))
     public = PublicKey(bytes(signing_key.verify_key))
-    files.write_text(public_path, public.text(), mode=0o644)
+    files.write_text(public_path, public.text())  # public: the umask decides
     return private_path, public_path
 
 

@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from agent import proc
 from agent.errors import DataError, InputError
+from agent.files import publish_mode
 from agent.files import sha256_file as _sha256
 
 Progress = Callable[[str, float], None]
@@ -249,6 +250,7 @@ def update_copy(
                 env=_env(),
                 timeout=600,
             )  # fmt: skip
+        publish_mode(tmp)  # mkstemp made it private; the WIM gets the usual permissions
         os.replace(tmp, dst)
     if progress:
         progress("done", 1.0)

@@ -1,4 +1,4 @@
-"""Shared fixtures: where the reference spec lives, a runner for the `prestart` CLI, and a real X server."""
+"""Shared fixtures: where the bundled example lives, a runner for the `prestart` CLI, and a real X server."""
 
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ from agent import proc
 from agent.log import LogRecord, add_sink, remove_sink
 
 REPO = Path(__file__).resolve().parents[1]
-SPEC = (REPO.parent / "shared" / "spec").resolve()
+EXAMPLE = REPO / "examples" / "reference"  # the bundled example: profiles, catalog, facts, answers, expected
+# The external contract, where a checkout has it beside the repo (CI does); tests that run it do nothing without.
+CONTRACT = (REPO.parent / "shared" / "spec").resolve()
+SPEC = EXAMPLE  # the name older tests use for the bundled example
 
 
 def strace(log: Path) -> list[str]:
@@ -28,8 +31,8 @@ def strace(log: Path) -> list[str]:
 
 @pytest.fixture(scope="session")
 def spec_dir() -> Path:
-    assert SPEC.is_dir(), f"the reference spec is missing: {SPEC} (CI clones ../shared beside the repo)"
-    return SPEC
+    assert EXAMPLE.is_dir(), f"the bundled example is missing: {EXAMPLE}"
+    return EXAMPLE
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""The catalog's JSON Schema (2020-12), kept in schemas/catalog.schema.json and shipped inside the package."""
+"""The catalog's JSON Schema (2020-12), shipped inside the package; schemas/catalog.schema.json is a copy
+for editors (a test keeps the two equal)."""
 
 from __future__ import annotations
 

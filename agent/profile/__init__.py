@@ -67,14 +67,18 @@ def check_file(
         report("", "a profile is a YAML mapping", "start with `version: 1`")
         return None, problems, []
     from agent.profile.schema import PROFILE  # not needed for a trusted compiled profile
+    from agent.schemakit import hides
 
     PROFILE.check(located.data, "", report)
-    profile: Profile | None = None
-    warnings: list[Problem] = []
-    if not problems:
-        profile = profile_from_data(located.data, source=str(path))
-        findings = check(profile, located, catalog)
-        problems, warnings = findings.problems, findings.warnings
+    # The meaning checks run in the same pass, on the profile without its structural problems: an
+    # unknown key or a wrong type must not hide an expression, template, duplicate id or list problem.
+    structural = [p.path for p in problems]
+    data = PROFILE.clean(located.data) if structural else located.data
+    profile = profile_from_data(data, source=str(path))
+    findings = check(profile, located, catalog)
+    problems += [p for p in findings.problems if not any(hides(s, p.path) for s in structural)]
+    warnings = [w for w in findings.warnings if not any(hides(s, w.path) for s in structural)]
+    problems.sort(key=lambda p: p.line)  # in file order, as an editor lists them
     if problems and not located.lines and fast:
         # Read through the JSON fast path: read again with line numbers so every problem says where.
         return check_file(path, catalog, fast=False)

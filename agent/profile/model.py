@@ -175,7 +175,7 @@ class Profile(Record):
 
     @property
     def initial_role(self) -> str:
-        """DESIGN.md: kiosk mode starts as `kiosk`, otherwise `technician`, unless `role:` says."""
+        """docs/profiles.md: kiosk mode starts as `kiosk`, otherwise `technician`, unless `role:` says."""
         if self.role:
             return self.role
         return "kiosk" if self.mode == "kiosk" else "technician"

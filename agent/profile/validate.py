@@ -51,7 +51,7 @@ def _expr(findings: Findings, path: str, text: str) -> frozenset[str]:
         tree = findings.expressions[text] = parse(text)
         return names(tree)
     except ExprError as exc:
-        findings.add(path, f"expression does not parse: {exc.message}", "see DESIGN.md: Expressions")
+        findings.add(path, f"expression does not parse: {exc.message}", "see docs/expressions.md")
         return frozenset()
 
 

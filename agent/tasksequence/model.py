@@ -86,7 +86,7 @@ class Expression:
         return f"{self.type.removeprefix('SMS_TaskSequence_')}({inner})"
 
 
-# ConfigMgr operator names for variable conditions -> our language (DESIGN.md "Expressions").
+# ConfigMgr operator names for variable conditions -> our language (docs/expressions.md).
 VARIABLE_OPERATORS: dict[str, str] = {
     "equals": "==",
     "notequals": "!=",

@@ -44,7 +44,7 @@ def zone(hours: int, minutes: int = 0) -> timezone:
     ("tz", "bias", "text"),
     [
         (UTC, 0, "08:15:42.123+000"),
-        (zone(1), -60, "08:15:42.123-60"),  # Central Europe (winter): DESIGN.md's example
+        (zone(1), -60, "08:15:42.123-60"),  # Central Europe (winter): docs/formats.md's example
         (zone(2), -120, "08:15:42.123-120"),
         (zone(-5), 300, "08:15:42.123+300"),  # US Eastern (winter)
         (zone(-1), 60, "08:15:42.123+060"),

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from agent import files
+from tests.conftest import REPO
 
 
 def test_write_text_creates_folders_and_the_file(tmp_path: Path) -> None:
@@ -36,6 +39,17 @@ def test_the_temp_file_sits_beside_the_target_until_the_rename(tmp_path: Path) -
         assert temp.startswith(".out.txt.") and temp.endswith(".part")
         assert not target.exists()
     assert target.read_bytes() == b"new" and os.listdir(tmp_path) == ["out.txt"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_written_files_get_what_the_umask_gives(tmp_path: Path, umask: int, mode: int) -> None:
+    """Outputs, snapshots, normalized task sequences: the usual permissions, not 0600 (a fresh process:
+    the umask is read once)."""
+    target = tmp_path / "out.xml"
+    code = f"from agent import files; files.write_text({str(target)!r}, 'x')"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, preexec_fn=lambda: os.umask(umask))
+    assert stat.S_IMODE(target.stat().st_mode) == mode
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")

@@ -131,7 +131,7 @@ def test_countdown_that_cancels_without_typed_text(tmp_path: Path) -> None:
 def test_bad_command_line_is_87() -> None:
     assert run_prestart("run", "--no-such-flag").returncode == 87
     assert run_prestart("run", "--unattended", "--sink", "json:x.json").returncode == 87
-    assert run_prestart("run", "--answers", "a.yaml", "--unattended", "--sink", "ftp:x").returncode == 13
+    assert run_prestart("run", "--answers", "a.yaml", "--unattended", "--sink", "ftp:x").returncode == 87
 
 
 def test_help_documents_exit_codes() -> None:

@@ -35,7 +35,7 @@ def test_tsconfig_ini_matches_and_parses() -> None:
     data = glue.files["TSCONFIG.INI"]
     assert data == (EXPECTED / "configmgr" / "TSCONFIG.INI").read_bytes()
     hook = parse_ini(data)["CustomHook"]
-    assert hook["CommandLine"] == "cmd /c prestart.exe run --profile profile.yaml --hook configmgr"
+    assert hook["CommandLine"] == "cmd /c prestart.exe run --profile profile.json --hook configmgr"
     assert hook["Source"] == "PRST0001"
     assert glue.payload_dir == "sms/PKG/PRST0001" and glue.command_line == hook["CommandLine"]
 
@@ -46,7 +46,7 @@ def test_prestart_folder_matches() -> None:
     for name, data in folder.items():
         assert data == (EXPECTED / "configmgr" / name).read_bytes(), name
     script = folder["Set-PrestartCommand.ps1"].decode("utf-8-sig")
-    assert "$CommandLine = 'cmd /c prestart.exe run --profile profile.yaml --hook configmgr'" in script
+    assert "$CommandLine = 'cmd /c prestart.exe run --profile profile.json --hook configmgr'" in script
     assert "Set-CMBootImage -Id $BootImageId -EnablePrestartCommand $true -PrestartCommandLine $CommandLine" in script
     assert "-IncludeFilesForPrestart $true -PrestartIncludeFilesDirectory $PrestartFolder" in script
     assert "-PrestartCommand $CommandLine -PrestartPackage $package" in script
@@ -87,7 +87,7 @@ def test_mdt_winpeshl_runs_the_agent_before_bddrun() -> None:
     assert data == (EXPECTED / "mdt" / "winpeshl.ini").read_bytes()
     assert launch_apps(data) == [
         r"%SYSTEMROOT%\System32\wpeinit.exe",
-        r"X:\Prestart\prestart.exe, run --profile X:\Prestart\profile.yaml --hook mdt",
+        r"X:\Prestart\prestart.exe, run --profile X:\Prestart\profile.json --hook mdt",
         r"%SYSTEMROOT%\System32\bddrun.exe,/bootstrap",
     ]
     assert glue.payload_dir == "Prestart"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import InputError, SourceUnavailable
+from agent.errors import SourceUnavailable, UsageError
 from hooks import mdt, winpe
 from hooks.base import REGISTRY, detect_hook, load_hook, open_sink
 from tests.hooks.shapes import implements_hook
@@ -30,9 +30,10 @@ def test_nothing_detected_on_linux_and_the_error_lists_all_three() -> None:
         assert name in message
 
 
-def test_unknown_hook_lists_the_known_ones() -> None:
-    with pytest.raises(InputError, match="configmgr, mdt, winpe"):
+def test_unknown_hook_is_a_command_line_mistake_listing_the_known_ones() -> None:
+    with pytest.raises(UsageError, match="configmgr, mdt, winpe") as caught:
         load_hook("sccm")
+    assert caught.value.code == 87
 
 
 def test_sinks_build_the_right_stores(tmp_path: Path) -> None:

@@ -168,7 +168,7 @@ def test_agent_for_the_wrong_architecture_stops_the_build(
     assert _build(workspace, tmp_path / "out") == ExitCode.INVALID_DATA
     err = capsys.readouterr().err
     assert "x86" in err and "amd64" in err and "winpe-x64" in err
-    assert "media.yaml:22: agent.amd64:" in err  # `check` finds it too, with the line of the definition
+    assert "media.yaml:20: agent.amd64:" in err  # `check` finds it too, with the line of the definition
     assert not (tmp_path / "out" / "winpe-x64" / "wim").exists()
 
 

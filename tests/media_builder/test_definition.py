@@ -23,6 +23,12 @@ def test_spec_media_yaml_validates_against_the_json_schema(spec_dir: Path) -> No
     jsonschema.Draft202012Validator(schema).validate(data)
 
 
+def test_the_schema_file_for_editors_is_the_one_the_builder_checks_with() -> None:
+    from media_builder.schema import media_json_schema
+
+    assert json.loads(SCHEMA.read_text(encoding="utf-8")) == media_json_schema()
+
+
 def test_the_schema_rejects_what_the_loader_rejects() -> None:
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     bad = {"version": 2, "name": "x", "profile": "p", "catalog": {}, "agent": {}, "boot_images": [], "outputs": ["dvd"]}
@@ -110,3 +116,62 @@ def test_yaml_syntax_error_names_the_line(workspace: MediaWorkspace) -> None:
     with pytest.raises(InputError) as caught:
         load_definition(workspace.media_yaml)
     assert "media.yaml:" in str(caught.value)
+
+
+def test_check_names_the_catalogs_and_the_profiles_problems_too(workspace: MediaWorkspace) -> None:
+    """One `prestart-media check`: the definition's, the catalog file's (with lines) and the profile's
+    problems, the profile checked against the catalog the file sources make."""
+    catalog = workspace.root / "catalog.json"
+    data = json.loads(catalog.read_text(encoding="utf-8"))
+    data["lists"]["deployments"][1]["id"] = data["lists"]["deployments"][0]["id"].upper()
+    catalog.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    profile = workspace.root / "technician.yaml"
+    profile.write_text(profile.read_text(encoding="utf-8").replace("list: applications", "list: apps"),
+                       encoding="utf-8")
+    workspace.media_yaml.write_text(workspace.media_yaml.read_text(encoding="utf-8") + "colour: blue\n",
+                                    encoding="utf-8")
+    with pytest.raises(ValidationFailed) as caught:
+        load_definition(workspace.media_yaml)
+    text = "\n".join(str(p) for p in caught.value.problems)
+    assert f"{catalog.resolve()}:21: lists.deployments[1].id: duplicate id 'WIN11-LAB'" in text
+    assert f"{workspace.media_yaml.resolve()}:31: colour: unknown key" in text
+    assert "technician.yaml" not in text  # an invalid catalog cannot say which lists exist
+
+    data["lists"]["deployments"][1]["id"] = "win11-core"
+    catalog.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    with pytest.raises(ValidationFailed) as caught:
+        load_definition(workspace.media_yaml)
+    text = "\n".join(str(p) for p in caught.value.problems)
+    assert "technician.yaml:84: pages[1].fields[2].list: list 'apps' is missing from the catalog" in text
+    assert "colour: unknown key" in text
+
+
+def test_a_wrong_type_hides_no_missing_file_or_duplicate(workspace: MediaWorkspace) -> None:
+    workspace.media_yaml.write_text(
+        """version: 1
+name: contoso-lab
+profile: nosuch.yaml
+catalog:
+  sources: [{file: catalog.json}]
+  signing_key: keys/catalog.key
+agent:
+  amd64: dist/amd64/prestart.exe
+boot_images:
+  - {name: WINPE-X64, arch: amd64, wim: nowhere.wim, hook: winpe}
+  - name: winpe-x64
+    arch: amd64
+    wim: winpe/amd64/media/sources/boot.wim
+    index: first
+    colour: red
+    hook: winpe
+outputs: wim
+""",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load_definition(workspace.media_yaml)
+    found = {(p.path, p.message) for p in caught.value.problems}
+    paths = {path for path, _ in found}
+    assert {"outputs", "boot_images[1].index", "boot_images[1].colour"} <= paths  # structure...
+    assert {"profile", "boot_images[0].wim"} <= paths  # ...and meaning, in the same pass
+    assert ("boot_images[1].name", "duplicate boot image name 'winpe-x64'") in found

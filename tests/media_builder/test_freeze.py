@@ -23,8 +23,16 @@ from tests.conftest import strace
 
 @pytest.fixture(scope="module")
 def frozen(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    cache = tmp_path_factory.mktemp("freeze-cache")
-    return freeze.freeze(cache_dir=cache, arch=freeze.host_arch()), cache
+    """Frozen once, into a relative cache folder, as `prestart-media build` with its default `-o out` asks."""
+    home = tmp_path_factory.mktemp("freeze-cwd")
+    with contextlib.chdir(home):
+        exe = freeze.freeze(cache_dir=Path("out") / ".cache", arch=freeze.host_arch())
+    return exe, home / "out" / ".cache"
+
+
+def test_a_relative_cache_folder_is_the_callers(frozen: tuple[Path, Path]) -> None:
+    exe, cache = frozen
+    assert exe.is_absolute() and exe.is_relative_to(cache) and exe.is_file()
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,8 @@ import pytest
 from agent.catalog.verify import load_catalog_bytes, read_public_key
 from agent.errors import InputError
 from media_builder import signing
+from tests.conftest import REPO
+from tests.media_builder.conftest import MediaWorkspace
 
 
 def test_keygen_modes_and_round_trip(tmp_path: Path) -> None:
@@ -58,3 +62,18 @@ def test_damaged_or_missing_key(tmp_path: Path) -> None:
         signing.load_private_key(bad)
     with pytest.raises(InputError, match="keygen"):
         signing.load_private_key(tmp_path / "none.key")
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+def test_snapshots_and_public_keys_follow_the_umask_and_the_private_key_stays_private(
+    workspace: MediaWorkspace, tmp_path: Path
+) -> None:
+    def media(*args: str) -> None:
+        subprocess.run([sys.executable, "-m", "media_builder", *args], check=True, cwd=REPO, capture_output=True,
+                       env={**os.environ, "PYTHONPATH": str(REPO)}, preexec_fn=lambda: os.umask(0o027))
+
+    media("keygen", str(tmp_path / "keys"))
+    media("fetch", str(workspace.media_yaml), "-o", str(tmp_path / "snapshot.json"))
+    mode = {name: stat.S_IMODE((tmp_path / name).stat().st_mode) for name in
+            ("keys/catalog.key", "keys/catalog.pub", "snapshot.json")}
+    assert mode == {"keys/catalog.key": 0o600, "keys/catalog.pub": 0o640, "snapshot.json": 0o640}

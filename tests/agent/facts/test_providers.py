@@ -23,7 +23,7 @@ from tests.agent.facts.dmi_gen import Machine
 if TYPE_CHECKING:
     from tests.conftest import LogCapture
 
-SPEC = Path(__file__).resolve().parents[3] / ".." / "shared" / "spec"
+SPEC = Path(__file__).resolve().parents[3] / "examples" / "reference"
 
 
 def write(path: Path, text: str) -> None:

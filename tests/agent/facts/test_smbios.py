@@ -19,7 +19,7 @@ from agent.proc import run
 from tests.agent.facts import dmi_gen
 from tests.agent.facts.dmi_gen import Machine
 
-SPEC = Path(__file__).resolve().parents[3] / ".." / "shared" / "spec"
+SPEC = Path(__file__).resolve().parents[3] / "examples" / "reference"
 DMIDECODE = shutil.which("dmidecode") or "/usr/sbin/dmidecode"
 # What dmidecode prints for a string index 0 or one past the string set; we give "".
 DMI_MISSING = {"Not Specified", "<BAD INDEX>"}

@@ -63,6 +63,42 @@ def test_schema_problems_all_reported_with_lines(tmp_path: Path) -> None:
     assert "pages[0].fields[5].label: expected text, found a list" in text
 
 
+def test_structural_problems_hide_no_meaning_problem(tmp_path: Path, spec_catalog) -> None:  # type: ignore[no-untyped-def]
+    """One pass: BAD's unknown key, unknown kind and wrong type come with every meaning problem."""
+    _, problems, _ = _problems(tmp_path, BAD, spec_catalog)
+    text = "\n".join(map(str, problems))
+    assert "colour: unknown key 'colour'" in text  # structural...
+    assert "pages[0].fields[4].type: 'texty' is not one of" in text
+    assert "pages[0].fields[5].label: expected text, found a list" in text
+    assert "rules[0].when: expression does not parse" in text  # ...and meaning, in the same pass
+    assert "rules[1].lookup.list: list 'nosuchlist' is missing from the catalog" in text
+    assert "preflight[0].check: expression does not parse" in text
+    assert "pages[0].fields[1].id: duplicate field id 'a'" in text
+    assert "pages[0].fields[3].default: {item.label} names nothing" in text
+    assert [p.line for p in problems] == sorted(p.line for p in problems)  # in file order
+
+
+def test_a_wrong_part_reports_once(tmp_path: Path) -> None:
+    """What stands in for a wrong part is not checked again: one problem each, not a cascade."""
+    text = "version: 1\npages:\n  - id: p\n    fields: notalist\n  - title: no id\n    text: hello\n  - 7\n"
+    _, problems, _ = _problems(tmp_path, text)
+    assert [(p.path, p.line) for p in problems] == [
+        ("pages[0].fields", 4),
+        ("pages[1].id", 5),
+        ("pages[2]", 7),
+    ], problems
+
+
+def test_check_cli_lists_structural_and_meaning_problems_together(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("version: 1\ntitel: x\nrules:\n  - when: IsVM ==\n    set: {A: b}\n", encoding="utf-8")
+    done = run_prestart("check", str(path))
+    assert done.returncode == 13
+    assert f"{path}:2: titel: unknown key 'titel' (hint: did you mean 'title'?)" in done.stderr
+    assert f"{path}:4: rules[0].when: expression does not parse" in done.stderr
+    assert "docs/expressions.md" in done.stderr
+
+
 def test_meaning_problems_all_reported(tmp_path: Path, spec_catalog) -> None:  # type: ignore[no-untyped-def]
     fixed = BAD.replace("colour: blue\n", "").replace("type: texty", "type: text").replace("label: [1, 2], ", "")
     _, problems, _ = _problems(tmp_path, fixed, spec_catalog)
@@ -147,3 +183,19 @@ def test_schema_files_for_editors_are_current() -> None:
     assert json.loads((REPO / "schemas" / "profile.schema.json").read_text(encoding="utf-8")) == profile_json_schema()
     done = run_prestart("schema", "catalog")
     assert done.returncode == 0 and json.loads(done.stdout)["title"]
+    # docs/catalog.md names this copy for editors
+    assert json.loads((REPO / "schemas" / "catalog.schema.json").read_text(encoding="utf-8")) == json.loads(done.stdout)
+
+
+def test_an_invalid_catalog_hides_no_profile_problem(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text('{"schema": 1,\n "serial": -1,\n "lists": {"deployments": [{"id": "a"},\n'
+                       ' {"id": "A", "requires": "x =="}]}}\n', encoding="utf-8")
+    profile = tmp_path / "p.yaml"
+    profile.write_text("version: 1\nrules:\n  - when: IsVM ==\n    set: {A: b}\n", encoding="utf-8")
+    done = run_prestart("check", str(profile), "--catalog", str(catalog))
+    assert done.returncode == 13
+    assert f"{catalog}:2: serial: serial must be a whole number" in done.stderr
+    assert f"{catalog}:4: lists.deployments[1].id: duplicate id 'A'" in done.stderr
+    assert f"{catalog}:4: lists.deployments[1].requires:" in done.stderr
+    assert f"{profile}:3: rules[0].when: expression does not parse" in done.stderr

@@ -15,7 +15,7 @@ from agent.tasksequence import cli
 from agent.tasksequence import xml as tx
 
 DATA = Path(__file__).parent / "data"
-SPEC = Path(__file__).resolve().parents[3] / ".." / "shared" / "spec"
+SPEC = Path(__file__).resolve().parents[3] / "examples" / "reference"
 
 
 def test_plan_prints_one_json_entry_per_step_and_group(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from agent.tasksequence import plan as tp
 from agent.tasksequence import xml as tx
 
 DATA = Path(__file__).parent / "data"
-SPEC = Path(__file__).resolve().parents[3] / ".." / "shared" / "spec"
+SPEC = Path(__file__).resolve().parents[3] / "examples" / "reference"
 
 
 def _laptop(**extra: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ param(
     [string] $ManagementPoint = ''
 )
 $ErrorActionPreference = 'Stop'
-$CommandLine = 'cmd /c prestart.exe run --profile profile.yaml --hook configmgr'
+$CommandLine = 'cmd /c prestart.exe run --profile profile.json --hook configmgr'
 if (-not $BootImageId) { throw 'Pass -BootImageId (the boot image package ID, e.g. XYZ00005).' }
 
 # 1. The boot image (PXE and media made from it): prestart command plus its files.
