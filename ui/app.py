@@ -42,7 +42,7 @@ def run_ui(
     """Show the pages; return the final State on Finish, raise Cancelled (or NotReady) otherwise.
 
     `hook` is accepted for the CLI's contract but not used: power actions after a cancel belong to
-    agent.cli._finish. Each `background` job runs in a worker thread and may return a callable that
+    agent.run._finish. Each `background` job runs in a worker thread and may return a callable that
     then runs on the Tk thread (for example flow.reload_catalog with the refreshed catalog). `root` is a
     window already opened (ui.window.open_window_while); without it, one is opened here.
     """
