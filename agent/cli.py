@@ -2,44 +2,30 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
+import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from agent.cliargs import parse_fast
+from agent import cliparser
 from agent.errors import ExitCode, PrestartError, UsageError
 from agent.log import Redactor
-from agent.log import shutdown as shutdown_logs
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    import argparse
-    from types import SimpleNamespace
-    from typing import Any, NoReturn, TypeAlias
-
-    # What a command's handler gets: argparse's reading, or agent.cliargs's of the same plain command line.
-    Namespace: TypeAlias = argparse.Namespace | SimpleNamespace
-
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    args: Namespace | None = parse_fast(arguments)  # run and preview as the boot engine starts them
-    if args is None:
-        from agent import cliparser
-
-        try:
-            args = cliparser.parse_args(arguments)
-        except UsageError as exc:
-            _print_error(exc)
-            return int(exc.code)
-        except SystemExit as exc:  # --help and --version
-            return int(exc.code or 0)
-        if args.command is None:
-            cliparser.print_help()
-            return int(ExitCode.INVALID_PARAMETER)
+    try:
+        args = cliparser.parse_args(arguments)
+    except UsageError as exc:
+        _print_error(exc)
+        return int(exc.code)
+    except SystemExit as exc:  # --help and --version
+        return int(exc.code or 0)
+    if args.command is None:
+        cliparser.print_help()
+        return int(ExitCode.INVALID_PARAMETER)
     command = args.command
     try:
         handler = {
@@ -80,22 +66,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.INTERNAL_ERROR)
 
 
-def exit_now(code: int) -> NoReturn:
-    """End the process with `code` without tearing the interpreter down.
-
-    Everything that matters is already on disk: variables are committed atomically and the log handler is
-    closed before main() returns. Freeing a large run's objects one by one at exit (a 10,000-item catalog,
-    2,000 rules) took ~16 ms for nothing, so the entry points flush and leave (bench/tried.md).
-    """
-    shutdown_logs()
-    if "logging" in sys.modules:  # a library (requests, ldap3) brought the stdlib's logging: flush it too
-        sys.modules["logging"].shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(code)
-
-
 def _run_redactor() -> Redactor | None:
     """The redactor of the run in progress, if a run started: main() uses it for anything it prints after a crash."""
     if "agent.run" not in sys.modules:
@@ -110,10 +80,6 @@ def _win32_name(code: ExitCode) -> str:
 
 
 def _print_json(data: object) -> None:
-    # json is imported where it is used: the wizard's inputs load on a second thread while Tk starts
-    # (ui.window.open_window_while), and importing json there keeps it off the way to the first page.
-    import json
-
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
@@ -139,7 +105,7 @@ def _load_catalog_arg(path: str | None) -> Any:
     return load_catalog_arg(path)
 
 
-def cmd_check(args: Namespace) -> int:
+def cmd_check(args: argparse.Namespace) -> int:
     from agent.profile import check_file
 
     loaded = _load_catalog_arg(args.catalog)
@@ -161,7 +127,7 @@ def cmd_check(args: Namespace) -> int:
     return 0
 
 
-def cmd_compile(args: Namespace) -> int:
+def cmd_compile(args: argparse.Namespace) -> int:
     from agent import files
     from agent.profile import compile_profile
 
@@ -171,7 +137,7 @@ def cmd_compile(args: Namespace) -> int:
     return 0
 
 
-def cmd_schema(args: Namespace) -> int:
+def cmd_schema(args: argparse.Namespace) -> int:
     if args.kind == "profile":
         from agent.profile.schema import profile_json_schema
 
@@ -192,14 +158,14 @@ def cmd_schema(args: Namespace) -> int:
     return 0
 
 
-def cmd_facts(args: Namespace) -> int:
+def cmd_facts(args: argparse.Namespace) -> int:
     from agent.facts import cli_facts
 
     _print_json(cli_facts(args.smbios, args.facts))
     return 0
 
 
-def cmd_pin_hash(args: Namespace) -> int:
+def cmd_pin_hash(args: argparse.Namespace) -> int:
     from agent.auth.pin import hash_pin
 
     if args.stdin:
@@ -216,7 +182,7 @@ def cmd_pin_hash(args: Namespace) -> int:
     return 0
 
 
-def cmd_sequence(args: Namespace) -> int:
+def cmd_sequence(args: argparse.Namespace) -> int:
     from agent.tasksequence import cli as ts_cli
 
     if args.sequence_command == "plan":
@@ -229,13 +195,13 @@ def cmd_sequence(args: Namespace) -> int:
 # -- run and preview: agent.run -----------------------------------------------------------------------
 
 
-def cmd_run(args: Namespace) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
     from agent.run import RunOptions, run
 
     return run(RunOptions.from_namespace(args))
 
 
-def cmd_preview(args: Namespace) -> int:
+def cmd_preview(args: argparse.Namespace) -> int:
     from agent.run import RunOptions, preview
 
     _print_json(preview(RunOptions.from_namespace(args, preview=True)))

@@ -31,14 +31,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from decimal import Decimal
+from typing import NamedTuple, TypeAlias, TypeVar
 
 from agent.errors import InputError
-from agent.records import Record
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from decimal import Decimal
-    from typing import TypeAlias, TypeVar
 
 __all__ = [
     "And",
@@ -101,13 +97,13 @@ def _other_node(self: tuple[object, ...], other: object) -> bool:
     return not _same_node(self, other)
 
 
-class Name(Record):
+class Name(NamedTuple):
     """A variable reference, kept as written."""
 
     name: str
 
 
-class Literal(Record):
+class Literal(NamedTuple):
     """A string or number literal; `value` is the text (numbers as written)."""
 
     value: str
@@ -117,7 +113,7 @@ class Literal(Record):
 Operand: TypeAlias = Name | Literal
 
 
-class Compare(Record):
+class Compare(NamedTuple):
     """`left op right` with op one of == != < <= > >=."""
 
     op: str
@@ -125,37 +121,37 @@ class Compare(Record):
     right: Operand
 
 
-class Like(Record):
+class Like(NamedTuple):
     """`left like pattern` (WQL wildcards % and _)."""
 
     left: Operand
     pattern: Operand
 
 
-class In(Record):
+class In(NamedTuple):
     """`left in [v1, v2, ...]`."""
 
     left: Operand
     values: tuple[Literal, ...]
 
 
-class Exists(Record):
+class Exists(NamedTuple):
     """`exists Name`: the variable is set and not empty."""
 
     name: str
 
 
-class Not(Record):
+class Not(NamedTuple):
     operand: Expr
 
 
-class And(Record):
+class And(NamedTuple):
     """Two or more operands, all true."""
 
     operands: tuple[Expr, ...]
 
 
-class Or(Record):
+class Or(NamedTuple):
     """Two or more operands, any true."""
 
     operands: tuple[Expr, ...]
@@ -179,7 +175,7 @@ _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 _NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
-class _Token(Record):
+class _Token(NamedTuple):
     # A NamedTuple, not a frozen dataclass: tokenizing 2,000 rules at start made ~10,000 of them, and a
     # frozen dataclass's __init__ (object.__setattr__ per field) was two thirds of the parse time.
     kind: str
@@ -666,9 +662,9 @@ def unparse(expr: Expr) -> str:
 
 # ---------------------------------------------------------------- semantics
 
-if TYPE_CHECKING:
-    # annotations only: the comparison helpers are typed by it
-    _T = TypeVar("_T", "int | Decimal", str)
+# annotations only: the comparison helpers are typed by it
+_T = TypeVar("_T", "int | Decimal", str)
+
 _NUMERIC_VALUE = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*")
 
 

@@ -5,19 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter, itemgetter
+from typing import Any, NamedTuple
 
 from agent import __version__
 from agent.catalog.model import Catalog, Item
 from agent.expr import check as check_expr
 from agent.log import ERROR, INFO, WARNING, get_logger
 from agent.profile.model import Field, Page, Profile, Rule
-from agent.records import Record
 from agent.templates import parse_template
 from agent.variables import Variables
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
 
 log = get_logger("prestart.flow")
 
@@ -29,7 +25,7 @@ _SHOW_IDS = 20  # ids an error lists before "and N more": a list may hold 10,000
 _NETBIOS = re.compile(r"[A-Za-z0-9-]{1,15}")
 
 
-class Origin(Record):  # one per variable set: a NamedTuple is built ~4x faster than a frozen dataclass
+class Origin(NamedTuple):  # where a variable's value came from
     kind: str  # engine | fact | default | rule | lookup | user
     detail: str = ""  # rule label or field id
 
@@ -37,7 +33,7 @@ class Origin(Record):  # one per variable set: a NamedTuple is built ~4x faster 
         return f"{self.kind} ({self.detail})" if self.detail else self.kind
 
 
-class CheckResult(Record):
+class CheckResult(NamedTuple):
     name: str
     severity: str  # error | warning
     passed: bool
@@ -48,7 +44,7 @@ class CheckResult(Record):
         return not self.passed and self.severity == "error"
 
 
-class Option(Record):
+class Option(NamedTuple):
     """One entry a choice or multi field offers: enabled, or disabled with the reason.
 
     A NamedTuple: a 10,000-application field builds 10,000 of them (bench/tried.md).

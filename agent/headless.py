@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from agent.errors import Cancelled, InputError, NotFound, NotReady
 from agent.flow import Flow, State
 from agent.log import get_logger
 from agent.yamlio import load_file
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
 
 log = get_logger("prestart.headless")
 

@@ -5,12 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from agent import __version__, files
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
 
 MASK = "********"
 IDENTITY = ("Make", "Model", "SerialNumber", "UUID", "AssetTag", "MacAddress001", "HostName")

@@ -372,17 +372,13 @@ def _refresh_job(session: Session) -> Any:
 
 
 def _interactive(session: Session, hook: Any) -> Any:
-    """Build the flow and show its pages. Tk starts meanwhile (ui.window.open_window_while): loading the
-    inputs and importing the pages cost nothing before the first page that Tk's own start does not hide."""
-    from ui.window import discard, open_window_while
+    """Build the flow, open the window and show the pages; what the person chose, as the flow's state."""
+    from ui.app import run_ui
+    from ui.window import discard, open_window
 
-    def prepare() -> Any:  # on a second thread: nothing here may touch Tk or the hook (COM lives on this one)
-        session.build()
-        from ui.app import run_ui
-
-        return run_ui, _refresh_job(session)
-
-    root, (run_ui, job) = open_window_while(prepare)
+    session.build()
+    job = _refresh_job(session)
+    root = open_window()
     try:
         if hook is not None:
             hook.prepare_ui()

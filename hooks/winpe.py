@@ -11,12 +11,8 @@ from pathlib import Path, PureWindowsPath
 from agent import files
 from agent.errors import InputError
 from hooks import power
-from hooks.base import Glue, GlueRequest, check_commit
+from hooks.base import Glue, GlueRequest, VariableStore, check_commit
 from hooks.file import JsonFileStore
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from hooks.base import VariableStore
 
 # WinPE always runs from the X: RAM disk; the payload sits in a folder at its root.
 PAYLOAD_DIR = "Prestart"

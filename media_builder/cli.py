@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from agent.errors import ExitCode, PrestartError, UsageError, ValidationFailed
-from agent.log import StreamSink, add_sink
+from agent.log import StreamSink, add_sink, remove_sink
 
 PROG = "prestart-media"
 
@@ -114,12 +114,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; PrestartError.code becomes the exit status, with the message and the hint on stderr."""
     try:
         args = _parser().parse_args(argv)
-        level = logging.DEBUG if args.verbose else logging.WARNING
-        # The agent's modules (prestart.proc logs every failed command) log through agent.log; libraries
-        # (requests, urllib3) through the stdlib's logging. Both go to stderr in the same shape.
-        logging.basicConfig(level=level, format="%(name)s: %(message)s")
-        add_sink(StreamSink(level=level))
-        return _run(args)
+        # The agent's modules (prestart.proc logs every failed command) and the libraries (requests, urllib3)
+        # log to stderr as "name: message", warnings and errors only unless --verbose.
+        sink = StreamSink(level=logging.DEBUG if args.verbose else logging.WARNING)
+        add_sink(sink)
+        try:
+            return _run(args)
+        finally:
+            remove_sink(sink)
     except ValidationFailed as exc:
         print(f"{PROG}: error: {exc.message}", file=sys.stderr)
         for problem in exc.problems:

@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from tkinter import ttk
 
+from agent.auth.pin import PinGate
 from agent.catalog.model import age_days
 from agent.errors import Cancelled, NotReady, PrestartError
 from agent.flow import CheckResult, FieldError, Flow, State
@@ -17,10 +18,6 @@ from agent.log import get_logger
 from ui import pages, theme
 from ui.widgets import breaking
 from ui.window import open_window
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from agent.auth.pin import PinGate
 
 log = get_logger("prestart.ui")
 
@@ -44,7 +41,7 @@ def run_ui(
     `hook` is accepted for the CLI's contract but not used: power actions after a cancel belong to
     agent.run._finish. Each `background` job runs in a worker thread and may return a callable that
     then runs on the Tk thread (for example flow.reload_catalog with the refreshed catalog). `root` is a
-    window already opened (ui.window.open_window_while); without it, one is opened here.
+    window already opened (ui.window.open_window); without it, one is opened here.
     """
     return App(flow, preview=preview, background=background, root=root).run()
 

@@ -6,15 +6,15 @@ import functools
 import tkinter as tk
 from collections.abc import Callable, Sequence
 from tkinter import ttk
+from typing import NamedTuple
 
-from agent.records import Record
 from ui.theme import Look
 
 DISABLED_FG = "#8a8a8a"
 GROUP_BG = "#e8e8e8"
 
 
-class Entry(Record):
+class Entry(NamedTuple):
     """One row a list offers (a view of agent.flow.Option without the catalog item)."""
 
     id: str

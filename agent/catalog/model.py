@@ -5,17 +5,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from itertools import chain, compress
 from operator import itemgetter
 from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from agent.errors import DataError, Problem, ValidationFailed
-from agent.records import Record
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from datetime import datetime
-    from typing import Any
 
 CATALOG_SCHEMA = 1
 _KNOWN_TOP = {"schema", "serial", "generated", "source", "not_after", "lists"}
@@ -112,7 +108,7 @@ def _fast_timestamp(text: str) -> float | None:
     return (seconds * 10**6 + micros) / 10**6
 
 
-class Item(Record):
+class Item(NamedTuple):
     """One choice. `attrs` holds every attribute as given, so `{item.anything}` works.
 
     Items of lookup-only lists (such as `machines`) may have no id; their `id` is then "".
@@ -145,7 +141,7 @@ class Item(Record):
         return self.roles is None or role.casefold() in {r.casefold() for r in self.roles}
 
 
-class Catalog(Record):
+class Catalog(NamedTuple):
     """A whole catalog: metadata and lists by name."""
 
     schema: int = CATALOG_SCHEMA

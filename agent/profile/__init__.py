@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
 
 from agent import __version__
 from agent.catalog.model import Catalog
-from agent.digest import sha256_hex
 from agent.errors import Problem, ValidationFailed
 from agent.log import get_logger
 from agent.profile.model import Profile, profile_from_data
@@ -37,7 +37,7 @@ def stamp_holds(text: str) -> bool:
     body = text[match.end() :].rstrip()
     return (
         json.loads(match.group(1)) == COMPILED_BY
-        and sha256_hex(body.encode("utf-8")) == match.group(2)
+        and hashlib.sha256(body.encode("utf-8")).hexdigest() == match.group(2)
     )
 
 
@@ -114,7 +114,7 @@ def compile_profile(path: str | Path, catalog: Catalog | None = None) -> str:
                        separators=(",", ":"))
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     signed = f'"trees":{trees}}},{body[1:]}'  # closes "compiled", then the profile after its opening brace
-    digest = sha256_hex(signed.encode("utf-8"))
+    digest = hashlib.sha256(signed.encode("utf-8")).hexdigest()
     by = json.dumps(COMPILED_BY, ensure_ascii=False)
     return f'{{"compiled":{{"by":{by},"sha256":"{digest}",{signed}\n'
 
