@@ -21,7 +21,7 @@ from hooks.base import (
     stale_array_entries,
     without_winpe_names,
 )
-from hooks.winpe import windows_command, windows_ini
+from hooks.common import windows_command, windows_ini
 
 log = get_logger("prestart.hooks.configmgr")
 

@@ -21,7 +21,7 @@ from hooks.base import (
     stale_array_entries,
     without_winpe_names,
 )
-from hooks.winpe import PAYLOAD_DIR, WINPESHL_PATH, WPEINIT, agent_args, launch_line, windows_command, windows_ini
+from hooks.common import PAYLOAD_DIR, WINPESHL_PATH, WPEINIT, agent_args, launch_line, windows_command, windows_ini
 
 log = get_logger("prestart.hooks.mdt")
 
