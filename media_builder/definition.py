@@ -11,6 +11,7 @@ from typing import Any
 
 from agent.errors import InputError, Problem, ValidationFailed
 from agent.yamlio import Located, load_file
+from media_builder.sources.base import parse_sources
 
 ARCHES = ("amd64", "x86", "arm64")
 HOOKS = ("configmgr", "mdt", "winpe")
@@ -258,8 +259,6 @@ def _catalog(raw: Any, out: _Collector, base: Path, local: Any) -> CatalogDef | 
         out.add("catalog.sources", "must be a non-empty list of sources", "e.g. `- file: catalog.json`")
         sources = []
     else:
-        from media_builder.catalog_build import parse_sources
-
         _, problems = parse_sources(sources, base_dir=base, path="catalog.sources")
         for problem in problems:
             out.adopt(problem)
