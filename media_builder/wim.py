@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from agent import proc
+from agent import files, proc
 from agent.errors import DataError, InputError
 from agent.files import sha256_file as _sha256
 
@@ -184,20 +183,6 @@ def _filetime_parts(epoch: int) -> tuple[str, str]:
     return f"0x{ft >> 32:08X}", f"0x{ft & 0xFFFFFFFF:08X}"
 
 
-@contextlib.contextmanager
-def _temp_beside(dst: Path) -> Iterator[tuple[int, Path]]:
-    """A temp file in dst's folder (so the final rename is atomic); removed unless renamed away."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".part", dir=dst.parent)
-    tmp = Path(name)
-    try:
-        yield fd, tmp
-    finally:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
 def update_copy(
     src: Path,
     dst: Path,
@@ -222,13 +207,17 @@ def update_copy(
             f"output {dst} is the source WIM itself", "the source WIM is never modified: choose another output"
         )
     wim_info(src).image(index)
-    with tempfile.TemporaryDirectory(prefix="prestart-wim-") as work, _temp_beside(dst) as (fd, tmp):
+    with tempfile.TemporaryDirectory(prefix="prestart-wim-") as work, files.replace_when_done(dst) as tmp:
         staging = Path(work) / "payload"
         staging.mkdir()
         _stage(payload, staging, epoch)
         if progress:
             progress("stage", 1.0)
-        _copy(src, fd, progress)
+        fd = os.open(tmp, os.O_WRONLY | getattr(os, "O_BINARY", 0))
+        try:
+            _copy(src, fd, progress)
+        finally:
+            os.close(fd)
         # Overlaying the staging folder on the image root adds or replaces every payload file and
         # keeps the metadata of folders that already exist in the image.
         commands = Path(work) / "update.txt"
@@ -249,7 +238,6 @@ def update_copy(
                 env=_env(),
                 timeout=600,
             )  # fmt: skip
-        os.replace(tmp, dst)
     if progress:
         progress("done", 1.0)
 
@@ -270,8 +258,8 @@ def _extract_to(wim: Path, index: int, paths: list[str], dest: Path) -> dict[str
     )
     # Extracted names carry the image's spelling; look them up as Windows would, ignoring case.
     found: dict[str, Path] = {}
-    for dirpath, _dirs, files in os.walk(dest):
-        for name in files:
+    for dirpath, _dirs, names in os.walk(dest):
+        for name in names:
             full = Path(dirpath) / name
             found["/" + full.relative_to(dest).as_posix().casefold()] = full
     result: dict[str, Path] = {}
