@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter, itemgetter
-from typing import Any, NamedTuple
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agent import __version__
 from agent.catalog.model import Catalog, Item
@@ -14,6 +15,10 @@ from agent.log import ERROR, INFO, WARNING, get_logger
 from agent.profile.model import Field, Page, Profile, Rule
 from agent.templates import parse_template
 from agent.variables import Variables
+
+if TYPE_CHECKING:  # agent.auth imports this module
+    from agent.auth.pin import PinGate
+    from agent.auth.signin import SignInGate
 
 log = get_logger("prestart.flow")
 
@@ -149,7 +154,52 @@ class Flow:
         self._options: dict[tuple[str, str], tuple[Option, ...]] = {}
         self._offered_cache: dict[tuple[str, str], tuple[Item, ...]] = {}
         self._offered_index: dict[tuple[str, str], dict[str, tuple[int, Item]]] = {}
+        self._sign_in_gates: dict[str, SignInGate] = {}
+        self._unlock_gate: PinGate | None = None
         self.base = self._apply_rules()
+
+    # -- sign-in and the technician unlock: the wizard and headless runs share them ---------------
+
+    def sign_in_gate(self, page: Page, *, ca_bundle: Path | None = None, max_attempts: int = 0) -> SignInGate:
+        """The sign-in of a login page (agent.auth.signin), kept for the run so that refused attempts add up.
+
+        A successful sign-in sets `role` and `user`; every password tried goes into `secrets`.
+        """
+        gate = self._sign_in_gates.get(page.id)
+        if gate is None:
+            from agent.auth.signin import SignInGate
+
+            gate = SignInGate(self, page, ca_bundle=ca_bundle, max_attempts=max_attempts)
+            self._sign_in_gates[page.id] = gate
+        return gate
+
+    @property
+    def unlock_gate(self) -> PinGate | None:
+        """The technician unlock's PIN attempts (kiosk.technician_unlock); None where the profile has none."""
+        unlock = self.profile.kiosk.technician_unlock
+        if unlock is None:
+            return None
+        if self._unlock_gate is None:
+            from agent.auth.pin import PinGate
+
+            self._unlock_gate = PinGate(unlock.pin_hash, unlock.max_attempts)
+        return self._unlock_gate
+
+    def unlock(self, pin: str) -> bool:
+        """The technician unlock: with the right PIN the flow takes the unlock's role (True); a wrong one
+        counts toward the lockout (False). agent.auth.pin.PinFormatError when the profile's hash is unusable."""
+        unlock, gate = self.profile.kiosk.technician_unlock, self.unlock_gate
+        if unlock is None or gate is None:
+            return False
+        if pin:
+            self.secrets.add(pin)
+        if not gate.try_pin(pin):
+            if gate.locked_out:
+                log.warning("technician unlock: too many wrong PINs; unlock disabled")
+            return False
+        log.info("technician unlock: role %s -> %s", self.role, unlock.role)
+        self.role = unlock.role
+        return True
 
     # -- rules ---------------------------------------------------------------------------------
 

@@ -99,8 +99,6 @@ def _login(flow: Flow, page: Any, answer: Any, source: str, ca_bundle: Path | No
     """
     import os
 
-    from agent.auth.signin import SignInGate
-
     if answer is None:
         raise NotFound(
             f"{source}: login page {page.id!r} has no answer",
@@ -121,7 +119,7 @@ def _login(flow: Flow, page: Any, answer: Any, source: str, ca_bundle: Path | No
             f"{'PIN' if env_key == 'pin_env' else 'password'}",
             f"set {var or 'the variable named by ' + env_key} in the environment of the run",
         )
-    gate = SignInGate(flow, page, ca_bundle=ca_bundle, max_attempts=1)
+    gate = flow.sign_in_gate(page, ca_bundle=ca_bundle, max_attempts=1)
     if env_key == "pin_env":
         gate.sign_in_pin(secret)
     else:

@@ -91,12 +91,8 @@ class App:
         self._done: deque[Callable[[], None] | None] = deque()  # append and popleft are thread-safe
         self._notice_job: str | None = None
         self.preflight: list[CheckResult] = flow.preflight()
-        unlock = profile.kiosk.technician_unlock
-        self.gate: PinGate | None = None
-        if unlock and self.kiosk_rules:
-            from agent.auth.pin import PinGate  # hashlib/scrypt only where an unlock exists
-
-            self.gate = PinGate(unlock.pin_hash, unlock.max_attempts)
+        # The unlock's PIN attempts live in the flow; the chord opens the PIN box only in kiosk mode.
+        self.gate: PinGate | None = flow.unlock_gate if self.kiosk_rules else None
 
         self.root = root = root if root is not None else open_window()
         self.x11 = root.tk.call("tk", "windowingsystem") == "x11"
@@ -552,7 +548,7 @@ class App:
         def submit() -> None:
             assert self.gate is not None
             try:
-                ok = self.gate.try_pin(pin.get())
+                ok = self.flow.unlock(pin.get())
             except PinFormatError as exc:
                 log.error("kiosk.technician_unlock.pin_hash is unusable: %s", exc)
                 message.configure(text="The unlock is not set up correctly on this media.")
@@ -563,7 +559,6 @@ class App:
                 self._unlocked()
             elif self.gate.locked_out:
                 self.trace("unlock lockout")
-                log.warning("technician unlock: too many wrong PINs; unlock disabled")
                 self._close_dialog()
                 self.notify("Too many wrong PINs: technician unlock is disabled.")
             else:
@@ -583,8 +578,6 @@ class App:
     def _unlocked(self) -> None:
         unlock = self.profile.kiosk.technician_unlock
         assert unlock is not None
-        log.info("technician unlock: role %s -> %s", self.flow.role, unlock.role)
-        self.flow.role = unlock.role
         self._status()
         self.notify(f"Unlocked: {unlock.role} mode.")
         self.trace("unlock ok")
