@@ -52,7 +52,7 @@ class CheckResult(NamedTuple):
 class Option(NamedTuple):
     """One entry a choice or multi field offers: enabled, or disabled with the reason.
 
-    A NamedTuple: a 10,000-application field builds 10,000 of them (bench/tried.md).
+    A NamedTuple: a field over a 10,000-application list builds 10,000 of them.
     """
 
     id: str

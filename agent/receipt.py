@@ -16,7 +16,7 @@ IDENTITY = ("Make", "Model", "SerialNumber", "UUID", "AssetTag", "MacAddress001"
 class Receipt:
     """Filled in as the run goes; written once at the end, whatever the outcome.
 
-    Runtime state, so a plain class: a dataclass would cost every start its class-building time.
+    Runtime state (it changes as the run goes), so a plain class beside the frozen records.
     """
 
     def __init__(self) -> None:

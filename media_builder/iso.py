@@ -116,8 +116,8 @@ _NO_COPY_RANGE = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL}
 def _copy_data_yield(data_length: int, blocksize: int, infp: Any, outfp: Any) -> Iterator[int]:
     """pycdlib.utils.copy_data_yield, but file to file in the kernel with copy_file_range.
 
-    pycdlib copies through Python bytes objects: a fresh multi-MB buffer per block, about 3x slower than a
-    file copy. Same bytes, same yields; any object without a real file descriptor takes pycdlib's own path.
+    pycdlib copies through Python bytes objects: a fresh multi-MB buffer per block. Same bytes, same
+    yields; any object without a real file descriptor takes pycdlib's own path.
     """
     try:
         in_fd, out_fd = infp.fileno(), outfp.fileno()

@@ -157,7 +157,7 @@ def _copy(src: Path, dst_fd: int, progress: Progress | None) -> None:
     done = 0
     with open(src, "rb") as fin:
         # In the kernel where it can (copy_file_range: no trip through user space, a reflink on
-        # filesystems that share extents); about 1.3x faster than read/write for a 200 MB WIM.
+        # filesystems that share extents).
         if hasattr(os, "copy_file_range"):
             try:
                 while n := os.copy_file_range(fin.fileno(), dst_fd, _COPY_CHUNK):

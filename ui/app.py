@@ -165,8 +165,7 @@ class App:
             root.bind_all(sequence, self._activity, add="+")
         # With PRESTART_UI_TRACE, every window this process maps (ours, or a Tcl dialog, menu or tooltip) is
         # traced, so the kiosk escape tests can show that only the kiosk window and its own dialogs ever
-        # appear. Tcl picks out the windows: a Python callback for each of the first page's ~25 widgets as
-        # they map cost ~0.5 ms before it was drawn.
+        # appear. Tcl picks out the toplevels, so the other widgets never call into Python as they map.
         if self.trace is not _no_trace:
             mapped = root.register(self._window_mapped)
             root.tk.eval(f'bind all <Map> {{+if {{[winfo toplevel %W] eq "%W"}} {{{mapped} %W}}}}')

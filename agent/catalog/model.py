@@ -57,8 +57,7 @@ class Item(NamedTuple):
     """One choice. `attrs` holds every attribute as given, so `{item.anything}` works.
 
     Items of lookup-only lists (such as `machines`) may have no id; their `id` is then "".
-    A NamedTuple rather than a frozen dataclass: a 10,000-item catalog is built at every boot, and a
-    tuple is built about 4x faster (bench/tried.md).
+    A NamedTuple: a catalog may hold tens of thousands of items, all built when it loads.
     """
 
     id: str

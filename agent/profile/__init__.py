@@ -28,7 +28,7 @@ def stamp_holds(text: str) -> bool:
     """True when `text` is a profile this agent version compiled and nobody changed since.
 
     Such a profile already passed every check that does not depend on the catalog; the agent skips them
-    at boot (2,000 rules: tens of milliseconds). A hand-edited compiled file fails the digest and is
+    at boot. A hand-edited compiled file fails the digest and is
     checked in full, like any other profile.
     """
     match = _STAMP.match(text)
@@ -99,7 +99,7 @@ def _adopt_trees(data: dict[str, object]) -> bool:
 
 def compile_profile(path: str | Path, catalog: Catalog | None = None) -> str:
     """The profile as compact JSON (valid YAML too) for media, stamped, with every condition's parsed
-    tree: the agent reads it ~20x faster than YAML, parses no condition, and skips the checks done here
+    tree: the agent reads it with the json module, parses no condition, and skips the checks done here
     (see `stamp_holds`)."""
     from agent.expr import tree_to_data
     from agent.profile.validate import check_structure

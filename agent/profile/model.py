@@ -27,8 +27,7 @@ def _set(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple((str(k), _text(v)) for k, v in value.items()) if isinstance(value, dict) else ()
 
 
-# Rule and Lookup are NamedTuples, the rest of the profile frozen dataclasses: a profile may hold
-# thousands of rules, built at every boot, and a NamedTuple is built ~4x faster (bench/tried.md).
+# The profile's records are NamedTuples: immutable, and a profile may hold thousands of rules.
 class Lookup(NamedTuple):
     list: str
     match: tuple[tuple[str, str], ...]  # item attribute -> variable name
