@@ -22,11 +22,6 @@ REPO = Path(__file__).resolve().parents[1]
 SPEC = (REPO.parent / "shared" / "spec").resolve()
 
 
-def strace(log: Path) -> list[str]:
-    """The strace command line that logs to `log` every file its command's processes and threads open."""
-    return ["strace", "-f", "-qq", "-e", "trace=openat", "-o", str(log)]
-
-
 @pytest.fixture(scope="session")
 def spec_dir() -> Path:
     assert SPEC.is_dir(), f"the reference spec is missing: {SPEC} (CI clones ../shared beside the repo)"
