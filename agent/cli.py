@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from agent import cliparser
-from agent.errors import ExitCode, PrestartError, UsageError
-from agent.log import Redactor
+from agent.errors import ExitCode, PrestartError, UsageError, ValidationFailed
+from agent.run import RunOptions, current_redactor, load_catalog_arg, preview, run
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         }[command]
         return handler(args)
     except PrestartError as exc:
-        redactor = _run_redactor()
+        redactor = current_redactor()
         if redactor is not None:
             exc.message, exc.hint = redactor.redact(exc.message), redactor.redact(exc.hint)
         _print_error(exc)
@@ -52,10 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.CANCELLED)
     except Exception as exc:  # a bug: say so, keep the traceback (in the log when there is one)
         text = f"{exc.__class__.__name__}: {exc}"
-        import traceback
-
         trace = traceback.format_exc()
-        redactor = _run_redactor()
+        redactor = current_redactor()
         if redactor is not None:  # secrets typed during the run must not reach stderr either
             text, trace = redactor.redact(text), redactor.redact(trace)
             print("prestart: the traceback is in prestart.log", file=sys.stderr)
@@ -64,15 +62,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"prestart: internal error: {text}", file=sys.stderr)
         print(f"prestart: exit {int(ExitCode.INTERNAL_ERROR)} (ERROR_INTERNAL_ERROR)", file=sys.stderr)
         return int(ExitCode.INTERNAL_ERROR)
-
-
-def _run_redactor() -> Redactor | None:
-    """The redactor of the run in progress, if a run started: main() uses it for anything it prints after a crash."""
-    if "agent.run" not in sys.modules:
-        return None
-    from agent.run import current_redactor
-
-    return current_redactor()
 
 
 def _win32_name(code: ExitCode) -> str:
@@ -84,8 +73,6 @@ def _print_json(data: object) -> None:
 
 
 def _print_error(exc: PrestartError) -> None:
-    from agent.errors import ValidationFailed
-
     if isinstance(exc, ValidationFailed):
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -99,16 +86,10 @@ def _print_error(exc: PrestartError) -> None:
 # -- check / schema / facts --------------------------------------------------------------------------
 
 
-def _load_catalog_arg(path: str | None) -> Any:
-    from agent.run import load_catalog_arg
-
-    return load_catalog_arg(path)
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     from agent.profile import check_file
 
-    loaded = _load_catalog_arg(args.catalog)
+    loaded = load_catalog_arg(args.catalog)
     profile, problems, warnings = check_file(args.profile, loaded.catalog if loaded else None)
     if profile is not None and args.task_sequence:
         from agent.tasksequence.cli import contract_warnings
@@ -131,7 +112,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from agent import files
     from agent.profile import compile_profile
 
-    loaded = _load_catalog_arg(args.catalog)
+    loaded = load_catalog_arg(args.catalog)
     files.write_text(args.output, compile_profile(args.profile, loaded.catalog if loaded else None))
     print(f"{args.output}: compiled from {args.profile}")
     return 0
@@ -196,14 +177,10 @@ def cmd_sequence(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from agent.run import RunOptions, run
-
     return run(RunOptions.from_namespace(args))
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from agent.run import RunOptions, preview
-
     _print_json(preview(RunOptions.from_namespace(args, preview=True)))
     return 0
 
