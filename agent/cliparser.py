@@ -94,8 +94,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only`, the top level and that one command (what parse_args needs)."""
     parser = _Parser(
         prog="prestart",
         description="Prestart: gather facts, apply rules, ask what is left, and hand task sequence variables "
@@ -105,8 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"prestart {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for add in _COMMANDS.values():
-        add(sub)
+    for name, add in _COMMANDS.items():
+        if only is None or name == only:
+            add(sub)
     return parser
 
 
@@ -217,7 +218,8 @@ _COMMANDS = {
 
 def parse_args(arguments: Sequence[str]) -> argparse.Namespace:
     """argparse's reading of `arguments` (UsageError on a mistake; SystemExit after --help or --version)."""
-    return build_parser().parse_args(arguments)
+    given = arguments[0] if arguments and arguments[0] in _COMMANDS else None
+    return build_parser(only=given).parse_args(arguments)
 
 
 def print_help() -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from agent import __version__
 from agent.errors import ExitCode, InputError, PrestartError, UsageError
@@ -21,8 +20,7 @@ from agent.payload import PUBLIC_KEY as PAYLOAD_PUBKEY
 log = get_logger("prestart")
 
 
-@dataclass(frozen=True, slots=True)
-class RunOptions:
+class RunOptions(NamedTuple):
     """What a run is told on its command line (`prestart run --help`); None/False: not given.
 
     `preview` runs show the pages and commit nothing: no engine, no network, the catalog given is the
@@ -48,7 +46,7 @@ class RunOptions:
     @classmethod
     def from_namespace(cls, args: object, *, preview: bool = False) -> RunOptions:
         """The options of a parsed command line (argparse's namespace): every field the command has."""
-        given = {name: getattr(args, name) for name in cls.__dataclass_fields__ if hasattr(args, name)}
+        given = {name: getattr(args, name) for name in cls._fields if hasattr(args, name)}
         return cls(**given, preview=preview)
 
 

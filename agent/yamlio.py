@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import InputError
+
+if TYPE_CHECKING:  # PyYAML is imported where YAML is read: media carry the profile and catalog as JSON
+    import yaml
 
 
 class Located:
@@ -43,6 +44,8 @@ MAX_NODES = 200_000
 
 
 def _convert(node: yaml.Node, path: str, lines: dict[str, int], loader: Any) -> Any:
+    import yaml
+
     lines[path] = node.start_mark.line + 1
     if len(lines) > MAX_NODES:
         raise InputError(
@@ -81,6 +84,8 @@ def load_text(text: str, file: str, *, fast: bool = True) -> Located:
             return Located(json.loads(text), {}, file)
         except ValueError:
             pass  # not strict JSON after all: YAML flow style; fall through
+    import yaml
+
     try:
         # libyaml's C loader where PyYAML was built with it; the pure Python one otherwise.
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
