@@ -9,12 +9,16 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from logging import CRITICAL, DEBUG, ERROR, INFO, WARNING, Handler, Logger, LogRecord
 from typing import TextIO
 
 MASK = "********"
+# A URL's query values in a library's record: urllib3 logs every request line ("POST /audit?token=... HTTP/1.1"),
+# and a token in a profile's URL is a secret the run never learns as one.
+_QUERY_VALUE = re.compile(r"([?&][^=\s&#\"'?]+=)[^\s&#\"']+")
 
 
 class Redactor:
@@ -61,6 +65,7 @@ class RedactingFilter(logging.Filter):
     """On a handler: turns each record into its full text (full_message) with every known secret masked.
 
     Handler filters see the records of every logger, the libraries' too; a logger's own filter would not.
+    In the libraries' records the values of URL queries are masked as well.
     """
 
     def __init__(self) -> None:
@@ -69,6 +74,8 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: LogRecord) -> bool:
         text = full_message(record)
+        if not record.name.startswith("prestart"):
+            text = _QUERY_VALUE.sub(rf"\g<1>{MASK}", text)
         for redactor in self.redactors:
             text = redactor.redact(text)
         record.msg, record.args, record.exc_info, record.exc_text = text, None, None, None
