@@ -1,13 +1,13 @@
 """Entry point for `python -m agent`."""
 
 import gc
+import sys
 
-# A run allocates a few hundred thousand objects that all live until exit (modules, the profile, a
-# 10,000-item catalog); the cyclic collector would rescan them again and again for nothing: half the
-# time of a large headless run (bench/tried.md). The interactive wizard turns it back on
-# (agent.cli._interactive); a headless run exits within a second.
+# Everything a run loads (modules, the profile, a catalog of thousands of items) lives until exit, so the
+# cyclic collector would only rescan it; the wizard, which may stay open for an hour, turns it back on
+# after gc.freeze() (agent.run._interactive).
 gc.disable()
 
-from agent.cli import exit_now, main  # noqa: E402 (after gc.disable: imports allocate too)
+from agent.cli import main  # noqa: E402 (after gc.disable: imports allocate too)
 
-exit_now(main())
+sys.exit(main())

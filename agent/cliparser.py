@@ -1,19 +1,13 @@
-"""The whole `prestart` command line as an argparse parser: --help, usage errors, and what agent.cliargs leaves."""
+"""The whole `prestart` command line: one table of options per command, and the argparse parser built from it."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import sys
 from collections.abc import Sequence
+from typing import Any, NamedTuple, NoReturn
 
-from agent import __version__, cliargs
+from agent import __version__
 from agent.errors import UsageError
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any, NoReturn
 
 EXIT_CODES_HELP = """\
 exit codes (Win32 codes; a task sequence shows them in hex):
@@ -28,32 +22,70 @@ exit codes (Win32 codes; a task sequence shows them in hex):
 On any non-zero exit no variable is written."""
 
 
-# argparse looks up each of its own messages (group titles, "show this help message and exit") with
-# gettext, for every parser built. Each lookup imports `locale` (its 1,000-entry alias table) and looks for
-# translation files that the frozen agent does not carry: ~2 ms of every start, a tenth of a headless run's
-# own work. The agent speaks English only, so argparse's messages are taken as written.
-argparse._ = str  # type: ignore[attr-defined]
-argparse.ngettext = lambda singular, plural, n: singular if n == 1 else plural  # type: ignore[attr-defined]
+class Option(NamedTuple):
+    """One `--name` of a command; `metavar` None makes it a switch (True when given)."""
+
+    flag: str
+    metavar: str | None
+    help: str
+
+    @property
+    def dest(self) -> str:
+        return self.flag[2:].replace("-", "_")
 
 
-def _terminal_width() -> int:
-    """As shutil.get_terminal_size().columns (COLUMNS, else the terminal, else 80), without importing shutil."""
-    with contextlib.suppress(KeyError, ValueError):
-        return int(os.environ["COLUMNS"])
-    with contextlib.suppress(AttributeError, ValueError, OSError):
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-    return 80
+class Command(NamedTuple):
+    """A command the boot engine starts: its positional arguments (by name) and options."""
+
+    positionals: tuple[str, ...]
+    options: tuple[Option, ...]
 
 
-class _HelpFormatter(argparse.HelpFormatter):
-    """argparse's formatter, told the width: argparse asks shutil, and importing shutil (with bz2 and lzma)
-    cost every boot ~2 ms, because argparse builds a formatter for every add_argument."""
+RUN = Command(
+    (),
+    (
+        Option("--profile", "FILE", "the profile (YAML, or compiled JSON); default: profile.json beside the agent"),
+        Option("--catalog", "FILE", "the catalog (JSON, signed or not); default: the media's"),
+        Option(
+            "--trust-key",
+            "FILE",
+            "public key the catalog must be signed with; when given, an unsigned catalog is refused",
+        ),
+        Option("--ca-bundle", "FILE", "CA certificates for catalog refresh and sign-in"),
+        Option("--facts", "FILE", "a JSON object of facts that replaces gathering"),
+        Option("--smbios", "FILE", "read SMBIOS from a `dmidecode --dump-bin` file"),
+        Option("--answers", "FILE", "answers: field id -> value, confirm page id -> typed text"),
+        Option("--unattended", None, "answer every page from --answers; show no window"),
+        Option(
+            "--sink",
+            "KIND:PATH",
+            "write variables to a file instead of the engine: "
+            "json:PATH, mdt:PATH (VARIABLES.DAT) or cmd:PATH (set lines)",
+        ),
+        Option("--hook", "NAME", "the boot engine: configmgr, mdt or winpe (default: detect)"),
+        Option(
+            "--log-dir",
+            "DIR",
+            "where prestart.log and the receipt go (default: _SMSTSLogPath, else X:\\Windows\\Temp\\SMSTSLog in "
+            "WinPE, else prestart-logs in the temporary folder: $TMPDIR or /tmp, %%TEMP%% on Windows)",
+        ),
+        Option("--no-refresh", None, "use the catalog snapshot; do not fetch a newer one"),
+        Option("--role", "ROLE", "start in this role instead of the profile's"),
+    ),
+)
 
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
-        super().__init__(prog, indent_increment, max_help_position, _terminal_width() - 2 if width is None else width)
+PREVIEW = Command(
+    ("profile",),
+    (
+        Option("--facts", "FILE", "a JSON object of facts instead of this machine's"),
+        Option("--catalog", "FILE", "the catalog to show (JSON, signed or not)"),
+        Option("--role", "ROLE", "start in this role instead of the profile's"),
+        Option("--kiosk-windowed", None, "show a kiosk profile in a normal window"),
+    ),
+)
 
 
-class _RawHelpFormatter(_HelpFormatter):
+class _RawHelpFormatter(argparse.HelpFormatter):
     """Prose wrapped to the terminal; indented lines (examples, the exit code table) kept as written."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
@@ -70,7 +102,6 @@ class _Parser(argparse.ArgumentParser):
     """argparse exits with 2 on bad usage; a task sequence expects 87 (ERROR_INVALID_PARAMETER)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
@@ -83,8 +114,7 @@ def _example(*lines: str) -> str:
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The whole command line; with `only`, just that command's arguments (`parse_args` passes the command
-    it was given: building all eight commands' parsers took a few milliseconds)."""
+    """The whole command line; with `only`, the top level and that one command (what parse_args needs)."""
     parser = _Parser(
         prog="prestart",
         description="Prestart: gather facts, apply rules, ask what is left, and hand task sequence variables "
@@ -115,7 +145,7 @@ def _add_run(sub: argparse._SubParsersAction[Any]) -> None:
         ),
         formatter_class=_RawHelpFormatter,
     )
-    _add_table(run, cliargs.RUN)
+    _add_table(run, RUN)
 
 
 def _add_check(sub: argparse._SubParsersAction[Any]) -> None:
@@ -187,11 +217,11 @@ def _add_preview(sub: argparse._SubParsersAction[Any]) -> None:
         epilog=_example("prestart preview technician.yaml --facts laptop.json --catalog catalog.json"),
         formatter_class=_RawHelpFormatter,
     )
-    _add_table(preview, cliargs.PREVIEW)
+    _add_table(preview, PREVIEW)
 
 
-def _add_table(parser: argparse.ArgumentParser, command: cliargs.Command) -> None:
-    """A command whose arguments agent.cliargs holds as data (it reads their plain forms without argparse)."""
+def _add_table(parser: argparse.ArgumentParser, command: Command) -> None:
+    """A command whose arguments the tables above hold (the boot engine's commands: run and preview)."""
     for name in command.positionals:
         parser.add_argument(name, metavar=name.upper(), help=_POSITIONAL_HELP[name])
     for option in command.options:

@@ -12,22 +12,18 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import sys
-import time
+import tempfile
 from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TextIO
 
 from agent.errors import DataError
-from agent.log import ERROR, WARNING
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from datetime import datetime
-    from typing import TextIO
-
-    from agent.log import LogRecord
+from agent.log import ERROR, WARNING, full_message
 
 __all__ = [
     "DEFAULT_COMPONENT",
@@ -41,7 +37,6 @@ __all__ = [
     "iter_records",
     "parse_line",
     "parse_when",
-    "stamp",
 ]
 
 DEFAULT_COMPONENT = "Prestart"
@@ -85,26 +80,6 @@ def format_time(dt: datetime) -> str:
     return f"{dt:%H:%M:%S}.{dt.microsecond // 1000:03d}{format_bias(bias_minutes(dt))}"
 
 
-def stamp(created: float) -> tuple[str, str]:
-    """The `time` and `date` attributes of a `time.time()` instant in this machine's local time.
-
-    What format_time and "%m-%d-%Y" give for the same instant, through `time.localtime` (every record takes
-    this path; the `datetime` module is not imported to write a log).
-    """
-    # Microseconds rounded half-even, as datetime.fromtimestamp rounds them, then cut to milliseconds.
-    whole = int(created)
-    micros = round((created - whole) * 1e6)
-    if micros == 1_000_000:
-        whole, micros = whole + 1, 0
-    local = time.localtime(whole)
-    millis = micros // 1000
-    bias = -round(local.tm_gmtoff / 60)
-    return (
-        f"{local.tm_hour:02d}:{local.tm_min:02d}:{local.tm_sec:02d}.{millis:03d}{format_bias(bias)}",
-        f"{local.tm_mon:02d}-{local.tm_mday:02d}-{local.tm_year:04d}",
-    )
-
-
 def _attr(value: str) -> str:
     # Attribute values are double-quoted and the record ends at ">"; neither may appear inside.
     return value.replace('"', "'").replace(">", ")").replace("<", "(").replace("\n", " ").replace("\r", " ")
@@ -140,8 +115,6 @@ def iter_records(text: str) -> Iterator[dict[str, str]]:
 
 def parse_when(fields: Mapping[str, str]) -> datetime:
     """The aware datetime of a parsed record (from its `time` and `date`)."""
-    from datetime import datetime, timedelta, timezone  # readers of logs only
-
     t = re.fullmatch(_TIME, fields["time"])
     d = re.fullmatch(_DATE, fields["date"])
     if t is None or d is None:
@@ -152,23 +125,28 @@ def parse_when(fields: Mapping[str, str]) -> datetime:
     return datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=zone)
 
 
-class CMTraceSink:
-    """Appends one CMTrace record per log record to a UTF-8 file, flushed after each record."""
+class CMTraceSink(logging.Handler):
+    """A logging handler that appends one CMTrace record per log record to a UTF-8 file, flushed after each."""
 
     def __init__(self, path: str | os.PathLike[str], *, component: str = DEFAULT_COMPONENT) -> None:
+        super().__init__()
         self.path = Path(path)
         self.component = component
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # newline="" keeps "\n" as is on Windows too; CMTrace reads both, and parse/tests stay byte-exact.
         self._stream: TextIO | None = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115
 
-    def write(self, record: LogRecord) -> None:
+    def emit(self, record: logging.LogRecord) -> None:
         stream = self._stream
         if stream is None:
             return
-        clock, date = stamp(record.created)
+        when = datetime.fromtimestamp(record.created).astimezone()
+        where = f"{record.module}:{record.lineno}"
         try:
-            line = _line(record.message, clock, date, self.component, record.level, record.thread, record.where)
+            line = format_line(
+                full_message(record), when=when, component=self.component, level=record.levelno,
+                thread=record.thread or 0, file=where,
+            )  # fmt: skip
             stream.write(line + "\n")
             stream.flush()
         except OSError as exc:  # a full or vanished log disk must not end the run
@@ -180,6 +158,7 @@ class CMTraceSink:
         if stream is not None:
             with contextlib.suppress(OSError):  # what is still buffered fails as the write did
                 stream.close()
+        super().close()
 
 
 def _engine_value(engine_vars: Mapping[str, str], name: str) -> str:
@@ -207,6 +186,4 @@ def default_log_dir(
         return Path(engine_path)
     if winpe_windows.is_dir():
         return winpe_windows / "Temp" / "SMSTSLog"
-    import tempfile  # lazily: only off WinPE; tempfile pulls in random and costs ~1.5 ms of every start
-
     return Path(tempfile.gettempdir()) / "prestart-logs"

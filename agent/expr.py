@@ -28,17 +28,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import Callable
+from decimal import Decimal
+from typing import NamedTuple, TypeAlias, TypeVar
 
 from agent.errors import InputError
-from agent.records import Record
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from decimal import Decimal
-    from typing import TypeAlias, TypeVar
 
 __all__ = [
     "And",
@@ -88,8 +85,7 @@ class ExprError(InputError):
 
 # ---------------------------------------------------------------- tree
 
-# Nodes are NamedTuples, not frozen dataclasses: every rule's condition is parsed at every boot, and a
-# tuple is built ~3x faster and its class ~7x faster (bench/tried.md). Plain tuples compare by value
+# Nodes are NamedTuples (a profile's conditions make thousands of them). Plain tuples compare by value
 # alone, so Name("x") would equal Exists("x"): a node is equal only to a node of its own kind.
 
 
@@ -101,13 +97,13 @@ def _other_node(self: tuple[object, ...], other: object) -> bool:
     return not _same_node(self, other)
 
 
-class Name(Record):
+class Name(NamedTuple):
     """A variable reference, kept as written."""
 
     name: str
 
 
-class Literal(Record):
+class Literal(NamedTuple):
     """A string or number literal; `value` is the text (numbers as written)."""
 
     value: str
@@ -117,7 +113,7 @@ class Literal(Record):
 Operand: TypeAlias = Name | Literal
 
 
-class Compare(Record):
+class Compare(NamedTuple):
     """`left op right` with op one of == != < <= > >=."""
 
     op: str
@@ -125,37 +121,37 @@ class Compare(Record):
     right: Operand
 
 
-class Like(Record):
+class Like(NamedTuple):
     """`left like pattern` (WQL wildcards % and _)."""
 
     left: Operand
     pattern: Operand
 
 
-class In(Record):
+class In(NamedTuple):
     """`left in [v1, v2, ...]`."""
 
     left: Operand
     values: tuple[Literal, ...]
 
 
-class Exists(Record):
+class Exists(NamedTuple):
     """`exists Name`: the variable is set and not empty."""
 
     name: str
 
 
-class Not(Record):
+class Not(NamedTuple):
     operand: Expr
 
 
-class And(Record):
+class And(NamedTuple):
     """Two or more operands, all true."""
 
     operands: tuple[Expr, ...]
 
 
-class Or(Record):
+class Or(NamedTuple):
     """Two or more operands, any true."""
 
     operands: tuple[Expr, ...]
@@ -179,9 +175,8 @@ _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 _NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
-class _Token(Record):
-    # A NamedTuple, not a frozen dataclass: tokenizing 2,000 rules at start made ~10,000 of them, and a
-    # frozen dataclass's __init__ (object.__setattr__ per field) was two thirds of the parse time.
+class _Token(NamedTuple):
+    # A NamedTuple: a profile's conditions make tens of thousands of tokens.
     kind: str
     value: str
     column: int  # 1-based
@@ -195,17 +190,17 @@ def _describe(token: _Token) -> str:
     return repr(shown)
 
 
-# One regex for the common, valid case: thousands of rules are tokenized at every start, and `findall`
-# splits the whole text in C. The first group is a whole token; the second catches any character that
-# cannot start one (the lookahead sends `12abc` there too). Tokens from here carry no columns (0): only
-# errors need them, and any text this cannot take whole, or that does not parse, is tokenized again by
-# the careful scanner below, which gives the same tokens with columns, and the precise error.
+# One regex for the common, valid case: `findall` splits the whole text at once. The first group is a whole
+# token; the second catches any character that cannot start one (the lookahead sends `12abc` there too).
+# Tokens from here carry no columns (0): only errors need them, and any text this cannot take whole, or that
+# does not parse, is tokenized again by the careful scanner below, which gives the same tokens with columns,
+# and the precise error.
 _FAST_PATTERN = (
     r"([A-Za-z_][A-Za-z0-9_.\-]*|-?[0-9]+(?:\.[0-9]+)?(?![A-Za-z0-9_.\-])"
     r"|\"[^\"]*(?:\"\"[^\"]*)*\"|'[^']*(?:''[^']*)*'|[=!<>]=|<>|[=<>()\[\],])|(\S)"
 )  # most frequent first; whitespace matches nothing, so findall steps over it
-# Compiled on the first text to tokenize (~0.5 ms): a compiled profile from media brings its trees and
-# tokenizes nothing.
+# Compiled on the first text to tokenize: a compiled profile from media brings its trees and tokenizes
+# nothing.
 _fast_findall: Callable[[str], list[tuple[str, str]]] | None = None
 _END = _Token("end", "", 0, "")
 # Tokens by their text: profiles repeat the same names, keywords and operators thousands of times, and
@@ -359,8 +354,7 @@ class _Parser:
             raise self.fail(token, f"expected 'and', 'or' or the end, found {_describe(token)}")
         return expr
 
-    # The loops below read self.tokens directly instead of calling peek()/is_kw(): thousands of rules
-    # are parsed at every start, and a method call per token was a third of the parse time.
+    # The loops below read self.tokens directly: they run for every token of every condition.
     def parse_or(self) -> Expr:
         first = self.parse_and()
         tokens = self.tokens
@@ -509,10 +503,8 @@ def parse(text: str) -> Expr:
     tokens = _tokenize(text)
     tree = None
     if tokens is not None:
-        try:  # noqa: SIM105 - not contextlib.suppress: a context manager per condition costs at boot
+        with contextlib.suppress(ExprError):  # parsed again below with columns, for the precise error
             tree = _Parser(text, tokens).parse()
-        except ExprError:
-            pass  # parsed again below with columns, for the precise error
     if tree is None:
         tree = _Parser(text, _tokenize_careful(text)).parse()
     if len(_PARSED) >= _PARSED_MAX:
@@ -524,7 +516,7 @@ def parse(text: str) -> Expr:
 # ---------------------------------------------------------------- trees as data (compiled profiles)
 
 # `prestart compile` stores every condition's tree beside the profile, and the agent builds the trees
-# from that at boot instead of parsing the text: ~3x cheaper (bench/tried.md). Plain JSON values:
+# from that at boot instead of parsing the text. Plain JSON values:
 #   Name "X"  ->  "X"                Literal  ->  ["text"] or ["42", 1] for a number
 #   Compare   ->  ["c", op, l, r]    Like     ->  ["k", left, pattern]
 #   In        ->  ["i", left, [values], [1 per number, else 0]]
@@ -666,24 +658,21 @@ def unparse(expr: Expr) -> str:
 
 # ---------------------------------------------------------------- semantics
 
-if TYPE_CHECKING:
-    # annotations only: the comparison helpers are typed by it
-    _T = TypeVar("_T", "int | Decimal", str)
+# annotations only: the comparison helpers are typed by it
+_T = TypeVar("_T", "int | Decimal", str)
+
 _NUMERIC_VALUE = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*")
 
 
 @functools.lru_cache(maxsize=8192)
 def _number(text: str) -> int | Decimal | None:
     # Whole numbers as int, the rest as Decimal, never float: "0.1" stays exact, and 20-digit serial
-    # numbers compare correctly. int and Decimal compare exactly with each other. decimal is imported
-    # on the first fraction: most profiles compare only whole numbers (Memory, counts).
+    # numbers compare correctly. int and Decimal compare exactly with each other.
     if not _NUMERIC_VALUE.fullmatch(text):
         return None
     stripped = text.strip()
     if "." not in stripped:
         return int(stripped)
-    from decimal import Decimal
-
     return Decimal(stripped)
 
 

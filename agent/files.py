@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import IO
+from typing import IO
 
 
 def write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
@@ -80,27 +79,33 @@ def publish_mode(path: str | os.PathLike[str]) -> None:
         os.chmod(path, new_dir_mode() if os.path.isdir(path) else new_file_mode())
 
 
-# As tempfile.mkstemp opens its files (owner only, not inherited, never through a link); tempfile itself
-# pulls in shutil, random and their compression modules, which every boot would pay for.
-_NEW_FILE = (
-    os.O_RDWR
-    | os.O_CREAT
-    | os.O_EXCL
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_BINARY", 0)
-    | getattr(os, "O_NOINHERIT", 0)
-)
+
+@contextlib.contextmanager
+def replace_when_done(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield the name of a new, empty temp file beside `path` (owner only) for the caller to fill; give it the
+    umask's permissions and rename it over `path` when the block succeeds, delete it when it fails.
+
+    Unlike open_atomic nothing is flushed here: the builder flushes each finished output as a whole
+    (flush_tree) before the output takes its real name, and a WIM or ISO written here is part of one.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = _create_beside(target)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        publish_mode(tmp)  # mkstemp made it private; what takes the real name gets the usual permissions
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
 
 
 def _create_beside(target: Path) -> tuple[int, str]:
-    """A new, empty temp file in `target`'s folder (same file system, so the rename is atomic)."""
-    for _ in range(100):
-        tmp = str(target.parent / f".{target.name}.{os.urandom(6).hex()}.part")
-        try:
-            return os.open(tmp, _NEW_FILE, 0o600), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no free temporary name beside {target}")
+    """A new, empty temp file in `target`'s folder (same file system, so the rename is atomic), owner only."""
+    return tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
 
 
 # Windows flushes a file only through a handle that may write to it (FlushFileBuffers), and cannot open a
@@ -163,8 +168,6 @@ def create_private(path: str | os.PathLike[str], data: bytes) -> None:
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
     """The SHA-256 of a file as hex, read in 1 MiB blocks (boot.wim files are hundreds of MB)."""
-    import hashlib  # the builder's, not the agent's start path
-
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(1024 * 1024):

@@ -6,19 +6,20 @@ import contextlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter, itemgetter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agent import __version__
 from agent.catalog.model import Catalog, Item
 from agent.expr import check as check_expr
 from agent.log import ERROR, INFO, WARNING, get_logger
 from agent.profile.model import Field, Page, Profile, Rule
-from agent.records import Record
 from agent.templates import parse_template
 from agent.variables import Variables
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
+if TYPE_CHECKING:  # agent.auth imports this module
+    from agent.auth.pin import PinGate
+    from agent.auth.signin import SignInGate
 
 log = get_logger("prestart.flow")
 
@@ -30,7 +31,7 @@ _SHOW_IDS = 20  # ids an error lists before "and N more": a list may hold 10,000
 _NETBIOS = re.compile(r"[A-Za-z0-9-]{1,15}")
 
 
-class Origin(Record):  # one per variable set: a NamedTuple is built ~4x faster than a frozen dataclass
+class Origin(NamedTuple):  # where a variable's value came from
     kind: str  # engine | fact | default | rule | lookup | user
     detail: str = ""  # rule label or field id
 
@@ -38,7 +39,7 @@ class Origin(Record):  # one per variable set: a NamedTuple is built ~4x faster 
         return f"{self.kind} ({self.detail})" if self.detail else self.kind
 
 
-class CheckResult(Record):
+class CheckResult(NamedTuple):
     name: str
     severity: str  # error | warning
     passed: bool
@@ -49,10 +50,10 @@ class CheckResult(Record):
         return not self.passed and self.severity == "error"
 
 
-class Option(Record):
+class Option(NamedTuple):
     """One entry a choice or multi field offers: enabled, or disabled with the reason.
 
-    A NamedTuple: a 10,000-application field builds 10,000 of them (bench/tried.md).
+    A NamedTuple: a field over a 10,000-application list builds 10,000 of them.
     """
 
     id: str
@@ -155,7 +156,52 @@ class Flow:
         self._options: dict[tuple[str, str], tuple[Option, ...]] = {}
         self._offered_cache: dict[tuple[str, str], tuple[Item, ...]] = {}
         self._offered_index: dict[tuple[str, str], dict[str, tuple[int, Item]]] = {}
+        self._sign_in_gates: dict[str, SignInGate] = {}
+        self._unlock_gate: PinGate | None = None
         self.base = self._apply_rules()
+
+    # -- sign-in and the technician unlock: the wizard and headless runs share them ---------------
+
+    def sign_in_gate(self, page: Page, *, ca_bundle: Path | None = None, max_attempts: int = 0) -> SignInGate:
+        """The sign-in of a login page (agent.auth.signin), kept for the run so that refused attempts add up.
+
+        A successful sign-in sets `role` and `user`; every password tried goes into `secrets`.
+        """
+        gate = self._sign_in_gates.get(page.id)
+        if gate is None:
+            from agent.auth.signin import SignInGate
+
+            gate = SignInGate(self, page, ca_bundle=ca_bundle, max_attempts=max_attempts)
+            self._sign_in_gates[page.id] = gate
+        return gate
+
+    @property
+    def unlock_gate(self) -> PinGate | None:
+        """The technician unlock's PIN attempts (kiosk.technician_unlock); None where the profile has none."""
+        unlock = self.profile.kiosk.technician_unlock
+        if unlock is None:
+            return None
+        if self._unlock_gate is None:
+            from agent.auth.pin import PinGate
+
+            self._unlock_gate = PinGate(unlock.pin_hash, unlock.max_attempts)
+        return self._unlock_gate
+
+    def unlock(self, pin: str) -> bool:
+        """The technician unlock: with the right PIN the flow takes the unlock's role (True); a wrong one
+        counts toward the lockout (False). agent.auth.pin.PinFormatError when the profile's hash is unusable."""
+        unlock, gate = self.profile.kiosk.technician_unlock, self.unlock_gate
+        if unlock is None or gate is None:
+            return False
+        if pin:
+            self.secrets.add(pin)
+        if not gate.try_pin(pin):
+            if gate.locked_out:
+                log.warning("technician unlock: too many wrong PINs; unlock disabled")
+            return False
+        log.info("technician unlock: role %s -> %s", self.role, unlock.role)
+        self.role = unlock.role
+        return True
 
     # -- rules ---------------------------------------------------------------------------------
 

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from agent.errors import Cancelled, InputError, NotFound, NotReady
 from agent.flow import Flow, State
 from agent.log import get_logger
 from agent.yamlio import load_file
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
 
 log = get_logger("prestart.headless")
 
@@ -102,8 +99,6 @@ def _login(flow: Flow, page: Any, answer: Any, source: str, ca_bundle: Path | No
     """
     import os
 
-    from agent.auth.signin import SignInGate
-
     if answer is None:
         raise NotFound(
             f"{source}: login page {page.id!r} has no answer",
@@ -124,7 +119,7 @@ def _login(flow: Flow, page: Any, answer: Any, source: str, ca_bundle: Path | No
             f"{'PIN' if env_key == 'pin_env' else 'password'}",
             f"set {var or 'the variable named by ' + env_key} in the environment of the run",
         )
-    gate = SignInGate(flow, page, ca_bundle=ca_bundle, max_attempts=1)
+    gate = flow.sign_in_gate(page, ca_bundle=ca_bundle, max_attempts=1)
     if env_key == "pin_env":
         gate.sign_in_pin(secret)
     else:

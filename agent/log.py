@@ -1,48 +1,24 @@
-"""The agent's loggers: levelled, %-formatted records, secrets masked, handed to sinks (the CMTrace file)."""
+"""The agent's logging: the stdlib's `logging`, with every secret the run learns masked on the way to each handler."""
 
-# Why not the stdlib's `logging`: importing it (with threading, traceback, string and weakref) costs ~7 ms of
-# every start, a tenth of a headless run and of the wait for the first page (bench/tried.md). The agent only
-# ever logged its own records to one CMTrace file, and that is all this module does. Libraries that use
-# `logging` (requests, urllib3, ldap3) still do; like before, none of their records reach our log.
-#
-# API: `log = get_logger("prestart.flow")`, then `log.info("loaded %s", name)`, `log.warning(..., exc_info=True)`,
-# `log.exception(...)` — the stdlib's calling convention, so a reader knows it. Records go to every sink added
-# with `add_sink`; with no sink, warnings and errors go to stderr, as the stdlib's last resort did.
+# `log = get_logger("prestart.flow")`, then `log.info("loaded %s", name)`: stdlib loggers. The run adds its
+# CMTrace file (agent.cmtrace.CMTraceSink) with `add_sink`, on the root logger, so the records of libraries
+# (requests, urllib3, ldap3) land in prestart.log too. Every handler added that way masks secrets first
+# (a Redactor, as a logging filter): in the message, its arguments and its traceback. With no handler,
+# warnings and errors go to stderr (the stdlib's last resort).
 
 from __future__ import annotations
 
+import logging
+import re
 import sys
-import time
-from _thread import allocate_lock, get_ident
 from collections.abc import Iterable
+from logging import CRITICAL, DEBUG, ERROR, INFO, WARNING, Handler, Logger, LogRecord
+from typing import TextIO
 
-from agent.records import Record
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Protocol, TextIO
-
-    class Sink(Protocol):
-        """Where records go: the CMTrace file (agent.cmtrace.CMTraceSink), stderr, a test's list."""
-
-        def write(self, record: LogRecord) -> None: ...
-
-        def close(self) -> None: ...
-
-
-DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50
 MASK = "********"
-
-
-class LogRecord(Record):
-    """One record, formatted and already redacted."""
-
-    level: int
-    name: str  # the logger's: "prestart.flow"
-    message: str  # arguments applied; a traceback appended when asked for
-    created: float  # time.time()
-    thread: int
-    where: str  # "module:line" of the call
+# A URL's query values in a library's record: urllib3 logs every request line ("POST /audit?token=... HTTP/1.1"),
+# and a token in a profile's URL is a secret the run never learns as one.
+_QUERY_VALUE = re.compile(r"([?&][^=\s&#\"'?]+=)[^\s&#\"']+")
 
 
 class Redactor:
@@ -71,114 +47,99 @@ class Redactor:
         return text
 
 
-class _Dispatch:
-    """Process-wide state: the sinks and the redactor every record passes through first."""
+def full_message(record: LogRecord) -> str:
+    """The record's text: arguments applied (a bad format string kept as written), then its traceback."""
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError, KeyError):  # a bad format string must not take the run down
+        message = f"{record.msg} {record.args!r}"
+    if record.exc_info:  # (None, None, None) when exc_info=True was given outside an `except`
+        if record.exc_info[0] is not None:
+            message = f"{message}\n{logging.Formatter().formatException(record.exc_info)}"
+    elif record.exc_text:
+        message = f"{message}\n{record.exc_text}"
+    return message
+
+
+class RedactingFilter(logging.Filter):
+    """On a handler: turns each record into its full text (full_message) with every known secret masked.
+
+    Handler filters see the records of every logger, the libraries' too; a logger's own filter would not.
+    In the libraries' records the values of URL queries are masked as well.
+    """
 
     def __init__(self) -> None:
-        self.sinks: tuple[Sink, ...] = ()
-        self.redactors: tuple[Redactor, ...] = ()
-        self.lock = allocate_lock()  # sinks write from the Tk thread and from background jobs
+        super().__init__()
+        self.redactors: list[Redactor] = []
+
+    def filter(self, record: LogRecord) -> bool:
+        text = full_message(record)
+        if not record.name.startswith("prestart"):
+            text = _QUERY_VALUE.sub(rf"\g<1>{MASK}", text)
+        for redactor in self.redactors:
+            text = redactor.redact(text)
+        record.msg, record.args, record.exc_info, record.exc_text = text, None, None, None
+        record.message = text
+        return True
 
 
-_STATE = _Dispatch()
+_FILTER = RedactingFilter()
+_handlers: list[Handler] = []
+_root_level: int | None = None  # the root logger's level before the first handler was added
 
 
-def add_sink(sink: Sink, *, redactor: Redactor | None = None) -> None:
-    """Send every record from now on to `sink`; `redactor` masks secrets in records to every sink."""
-    with _STATE.lock:
-        _STATE.sinks += (sink,)
-        if redactor is not None and redactor not in _STATE.redactors:
-            _STATE.redactors += (redactor,)
+def add_sink(handler: Handler, *, redactor: Redactor | None = None) -> None:
+    """Send every record from now on, the libraries' too, to `handler`; `redactor` masks secrets for every
+    handler added here."""
+    global _root_level
+    root = logging.getLogger()
+    if _root_level is None:
+        _root_level = root.level
+        root.setLevel(DEBUG)  # the agent's log keeps everything; each handler has its own level
+    handler.addFilter(_FILTER)
+    if redactor is not None and redactor not in _FILTER.redactors:
+        _FILTER.redactors.append(redactor)
+    _handlers.append(handler)
+    root.addHandler(handler)
 
 
-def remove_sink(sink: Sink, *, redactor: Redactor | None = None) -> None:
-    """Stop sending records to `sink` (and stop using `redactor`); the caller closes it."""
-    with _STATE.lock:
-        _STATE.sinks = tuple(s for s in _STATE.sinks if s is not sink)
-        _STATE.redactors = tuple(r for r in _STATE.redactors if r is not redactor)
+def remove_sink(handler: Handler, *, redactor: Redactor | None = None) -> None:
+    """Stop sending records to `handler` (and stop using `redactor`); the caller closes it."""
+    global _root_level
+    root = logging.getLogger()
+    root.removeHandler(handler)
+    handler.removeFilter(_FILTER)
+    if handler in _handlers:
+        _handlers.remove(handler)
+    if redactor is not None and redactor in _FILTER.redactors:
+        _FILTER.redactors.remove(redactor)
+    if not _handlers and _root_level is not None:
+        root.setLevel(_root_level)
+        _root_level = None
 
 
 def shutdown() -> None:
-    """Close and drop every sink (the entry points call this before they exit)."""
-    with _STATE.lock:
-        sinks, _STATE.sinks, _STATE.redactors = _STATE.sinks, (), ()
-    for sink in sinks:
-        sink.close()
-
-
-class Logger:
-    """A named source of records; cheap to create, so modules keep one at import."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"<Logger {self.name}>"
-
-    def log(self, level: int, msg: str, *args: object, exc_info: bool = False) -> None:
-        _emit(self.name, level, msg, args, exc_info)
-
-    def debug(self, msg: str, *args: object, exc_info: bool = False) -> None:
-        _emit(self.name, DEBUG, msg, args, exc_info)
-
-    def info(self, msg: str, *args: object, exc_info: bool = False) -> None:
-        _emit(self.name, INFO, msg, args, exc_info)
-
-    def warning(self, msg: str, *args: object, exc_info: bool = False) -> None:
-        _emit(self.name, WARNING, msg, args, exc_info)
-
-    def error(self, msg: str, *args: object, exc_info: bool = False) -> None:
-        _emit(self.name, ERROR, msg, args, exc_info)
-
-    def exception(self, msg: str, *args: object) -> None:
-        """An error with the traceback of the exception being handled."""
-        _emit(self.name, ERROR, msg, args, True)
+    """Remove and close every handler add_sink added, and forget every redactor."""
+    for handler in list(_handlers):
+        remove_sink(handler)
+        handler.close()
+    _FILTER.redactors.clear()
 
 
 def get_logger(name: str) -> Logger:
-    return Logger(name)
+    """The stdlib logger `name` ("prestart.flow")."""
+    return logging.getLogger(name)
 
 
-def _emit(name: str, level: int, msg: str, args: tuple[object, ...], exc_info: bool) -> None:
-    sinks = _STATE.sinks
-    if not sinks and level < WARNING:
-        return  # nobody keeps it: skip the formatting
-    try:
-        message = msg % args if args else msg
-    except (TypeError, ValueError, KeyError):  # a bad format string must not take the run down
-        message = f"{msg} {args!r}"
-    if exc_info and sys.exc_info()[0] is not None:
-        import traceback  # only when there is a traceback to write
-
-        message = f"{message}\n{traceback.format_exc().rstrip()}"
-    for redactor in _STATE.redactors:
-        message = redactor.redact(message)
-    if not sinks:
-        print(message, file=sys.stderr)  # what the stdlib's last-resort handler printed
-        return
-    caller = sys._getframe(2)
-    module = str(caller.f_globals.get("__name__", "?")).rpartition(".")[2]
-    record = LogRecord(level, name, message, time.time(), get_ident(), f"{module}:{caller.f_lineno}")
-    with _STATE.lock:
-        for sink in sinks:
-            sink.write(record)
-
-
-class StreamSink:
+class StreamSink(Handler):
     """Records at `level` and above as "name: message" lines on a text stream (the builder's stderr)."""
 
     def __init__(self, stream: TextIO | None = None, *, level: int = WARNING) -> None:
+        super().__init__(level)
         self.stream = stream
-        self.level = level
 
-    def write(self, record: LogRecord) -> None:
-        if record.level >= self.level:
-            print(f"{record.name}: {record.message}", file=self.stream or sys.stderr, flush=True)
-
-    def close(self) -> None:
-        pass
+    def emit(self, record: LogRecord) -> None:
+        print(f"{record.name}: {full_message(record)}", file=self.stream or sys.stderr, flush=True)
 
 
 __all__ = [
@@ -190,9 +151,11 @@ __all__ = [
     "WARNING",
     "LogRecord",
     "Logger",
+    "RedactingFilter",
     "Redactor",
     "StreamSink",
     "add_sink",
+    "full_message",
     "get_logger",
     "remove_sink",
     "shutdown",

@@ -2,7 +2,7 @@
 
 AGENT_EXE = "prestart.exe"
 AGENT_INTERNAL = "_internal"  # PyInstaller onedir: the agent's libraries, beside the exe
-PROFILE = "profile.json"  # compiled by the builder (`prestart compile`): JSON is YAML, and ~20x faster to load
+PROFILE = "profile.json"  # compiled by the builder (`prestart compile`): JSON is YAML, and read by the json module
 PROFILE_YAML = "profile.yaml"  # accepted too, for hand-made media
 CATALOG = "catalog.json"  # signed
 PUBLIC_KEY = "catalog.pub"

@@ -5,12 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from agent import __version__, files
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
 
 MASK = "********"
 IDENTITY = ("Make", "Model", "SerialNumber", "UUID", "AssetTag", "MacAddress001", "HostName")
@@ -19,7 +16,7 @@ IDENTITY = ("Make", "Model", "SerialNumber", "UUID", "AssetTag", "MacAddress001"
 class Receipt:
     """Filled in as the run goes; written once at the end, whatever the outcome.
 
-    Runtime state, so a plain class: a dataclass would cost every start its class-building time.
+    Runtime state (it changes as the run goes), so a plain class beside the frozen records.
     """
 
     def __init__(self) -> None:

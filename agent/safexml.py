@@ -1,9 +1,9 @@
 """XML from untrusted bytes: the C parser when no DTD can be present, defusedxml when one may be."""
 
 # Without `<!DOCTYPE` there can be no entity or external declaration (the attacks defusedxml blocks), and
-# defusedxml's pure-Python parser is about 3x slower on a 5,000-step task sequence, and its import costs a
-# few milliseconds on the agent's boot path. The scan is only a router: a value that merely *mentions*
-# `<!DOCTYPE` (inside CDATA, say) takes the defusedxml path and parses as usual; it is not refused.
+# defusedxml's pure-Python parser is several times slower on a 5,000-step task sequence. The scan is only a
+# router: a value that merely *mentions* `<!DOCTYPE` (inside CDATA, say) takes the defusedxml path and parses
+# as usual; it is not refused.
 
 from __future__ import annotations
 

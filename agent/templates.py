@@ -15,13 +15,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from typing import NamedTuple, Protocol
 
 from agent.errors import InputError
-from agent.records import Record
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Protocol
 
 __all__ = ["Filter", "HasAttr", "Placeholder", "Template", "TemplateError", "parse_template", "render"]
 
@@ -43,14 +39,12 @@ class TemplateError(InputError):
         self.detail = detail
 
 
-if TYPE_CHECKING:
-    class HasAttr(Protocol):
-        """What `{item.x}` needs: agent.catalog.model.Item satisfies it."""
+class HasAttr(Protocol):
+    """What `{item.x}` needs: agent.catalog.model.Item satisfies it."""
 
-        def attr(self, name: str) -> str: ...
+    def attr(self, name: str) -> str: ...
 
-
-class Filter(Record):
+class Filter(NamedTuple):
     name: str  # lower case, one of FILTERS
     arg: str = ""  # the digits for left/right, the text for default
 
@@ -75,7 +69,7 @@ class Filter(Record):
         return f"{self.name}:{self.arg}" if self.name in _NEEDS_ARG else self.name
 
 
-class Placeholder(Record):
+class Placeholder(NamedTuple):
     """One `{...}`: a variable (`name`) or an item attribute (`attr`), then filters."""
 
     name: str | None
@@ -98,7 +92,7 @@ class Placeholder(Record):
         return "{" + "|".join([head, *(f.text() for f in self.filters)]) + "}"
 
 
-class Template(Record):
+class Template(NamedTuple):
     """A parsed template: literal strings and placeholders in order."""
 
     source: str

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from agent import plainyaml
 from agent.errors import InputError
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
-
+if TYPE_CHECKING:  # PyYAML is imported where YAML is read: media carry the profile and catalog as JSON
     import yaml
-
-
-def _yaml() -> Any:
-    """PyYAML, imported on first use: media carry JSON (the compiled profile, the catalog), and importing
-    PyYAML costs ~15 ms at start (its reader compiles a large regular expression)."""
-    import yaml
-
-    return yaml
 
 
 class Located:
@@ -54,7 +44,8 @@ MAX_NODES = 200_000
 
 
 def _convert(node: yaml.Node, path: str, lines: dict[str, int], loader: Any) -> Any:
-    yaml = _yaml()
+    import yaml
+
     lines[path] = node.start_mark.line + 1
     if len(lines) > MAX_NODES:
         raise InputError(
@@ -84,28 +75,19 @@ def _convert(node: yaml.Node, path: str, lines: dict[str, int], loader: Any) -> 
 def load_text(text: str, file: str, *, fast: bool = True) -> Located:
     """Parse YAML text; a syntax error names the file, line and column.
 
-    With `fast`, two readers go first and give no line numbers (`lines` empty); callers that find a
-    problem load the text again with `fast=False` to report lines:
-    - JSON is YAML too: a document that is a JSON object (a profile compiled by the media builder) is read
-      with the json module, ~20x faster;
-    - plain YAML, top-level `key: value` lines like an answers file's, is read by `agent.plainyaml`,
-      which returns what PyYAML would without importing PyYAML (~17 ms at start); it leaves anything
-      else, a duplicate key too, to PyYAML.
+    With `fast`, a document that is a JSON object (a profile compiled by the media builder: JSON is YAML
+    too) is read with the json module, many times faster than a YAML reader, and without line numbers
+    (`lines` empty); callers that find a problem in it load the text again with `fast=False` to report lines.
     """
-    if fast:
-        if text.lstrip().startswith("{"):
-            import json
+    if fast and text.lstrip().startswith("{"):
+        try:
+            return Located(json.loads(text), {}, file)
+        except ValueError:
+            pass  # not strict JSON after all: YAML flow style; fall through
+    import yaml
 
-            try:
-                return Located(json.loads(text), {}, file)
-            except ValueError:
-                pass  # not strict JSON after all: YAML flow style; fall through
-        data = plainyaml.load(text)
-        if data is not plainyaml.NOT_PLAIN:
-            return Located(data, {}, file)
-    yaml = _yaml()
     try:
-        # The C loader is ~10x faster; fall back to pure Python where libyaml is missing.
+        # libyaml's C loader where PyYAML was built with it; the pure Python one otherwise.
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
         lines: dict[str, int] = {}
         try:

@@ -37,7 +37,8 @@ CACHE = Path(os.environ.get("PRESTART_BENCH_CACHE", "/tmp/prestart-bench")) / "f
 # build's onedir first page as 1.33x and 1.56x its floor. Fifteen in turns, as bench_ui_start takes.
 START_RUNS = max(RUNS, 15)
 WIM_ENV = {**os.environ, "WIMLIB_IMAGEX_IGNORE_CASE": "1"}
-SIZE_TARGET, START_TARGET, HEADLESS_TARGET = 1.25, 1.3, 1.3
+# The budgets (issue 22): against the floors as PyInstaller builds them by default.
+SIZE_TARGET, START_TARGET, HEADLESS_TARGET = 1.25, 1.5, 1.5
 
 # The floor of the UI: one label, timed to the same event the agent traces when its first page is drawn.
 TK_HELLO = """

@@ -1,4 +1,4 @@
-"""Benchmark: process start to the first page drawn, against a bare Tk window drawing one label (goal: <= 1.3x);
+"""Benchmark: process start to the first page drawn, against a bare Tk window drawing one label (goal: <= 1.5x);
 and the time one key in the filter of a 10,000-item list takes (goal: < 100 ms).
 
     python -m bench.bench_ui_start [--runs 61]
@@ -23,7 +23,7 @@ from pathlib import Path
 from agent import proc
 from bench.common import REPO, SPEC, first_draw
 
-GOAL_RATIO = 1.3
+GOAL_RATIO = 1.5
 
 # The baseline: the same interpreter, a bare Tk window with one label, timed to the same event.
 BARE_TK = """

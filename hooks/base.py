@@ -6,56 +6,52 @@ import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import NamedTuple, Protocol
 
 from agent.errors import InputError, SourceUnavailable, UsageError
 from agent.payload import PROFILE as PAYLOAD_PROFILE
-from agent.records import Record
 from agent.variables import name_problem, value_problem
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # the two shapes every engine module fills; checked by mypy, never at run time
-    from typing import Protocol
 
-    class VariableStore(Protocol):
-        """Where task sequence variables are read from and committed to."""
+class VariableStore(Protocol):
+    """Where task sequence variables are read from and committed to."""
 
-        name: str
+    name: str
 
-        def read_all(self) -> dict[str, str]:
-            """Every variable the engine already has (read before rules run)."""
-            ...
+    def read_all(self) -> dict[str, str]:
+        """Every variable the engine already has (read before rules run)."""
+        ...
 
-        def commit(self, variables: Mapping[str, str]) -> None:
-            """Write all `variables` at once, or none of them."""
-            ...
+    def commit(self, variables: Mapping[str, str]) -> None:
+        """Write all `variables` at once, or none of them."""
+        ...
 
-    class Hook(Protocol):
-        """A boot engine at run time: variables, what to do before our window shows, logs."""
+class Hook(Protocol):
+    """A boot engine at run time: variables, what to do before our window shows, logs."""
 
-        name: str
+    name: str
 
-        def detect(self) -> bool:
-            """True when this engine is the one that started us."""
-            ...
+    def detect(self) -> bool:
+        """True when this engine is the one that started us."""
+        ...
 
-        def store(self) -> VariableStore: ...
+    def store(self) -> VariableStore: ...
 
-        def prepare_ui(self) -> None:
-            """Whatever must happen before our window appears (close the engine's progress dialog)."""
-            ...
+    def prepare_ui(self) -> None:
+        """Whatever must happen before our window appears (close the engine's progress dialog)."""
+        ...
 
-        def log_dir(self) -> Path | None:
-            """Where the engine wants logs, or None for the default."""
-            ...
+    def log_dir(self) -> Path | None:
+        """Where the engine wants logs, or None for the default."""
+        ...
 
-        def facts(self) -> dict[str, str]:
-            """Read-only engine facts worth exposing to rules (_SMSTSLaunchMode, ...)."""
-            ...
+    def facts(self) -> dict[str, str]:
+        """Read-only engine facts worth exposing to rules (_SMSTSLaunchMode, ...)."""
+        ...
 
-        def power(self, action: str, *, dry_run: bool = False) -> list[str]:
-            """Reboot, shut down or just exit (on_cancel); returns the command run (hooks/power.py)."""
-            ...
-
+    def power(self, action: str, *, dry_run: bool = False) -> list[str]:
+        """Reboot, shut down or just exit (on_cancel); returns the command run (hooks/power.py)."""
+        ...
 
 def check_commit(variables: Mapping[str, str]) -> None:
     """Refuse the whole set when any name or value breaks ConfigMgr's rules; nothing is written."""
@@ -118,7 +114,7 @@ def stale_array_entries(new: Mapping[str, str], existing: Iterable[str]) -> list
     return stale
 
 
-class HookEntry(Record):
+class HookEntry(NamedTuple):
     """A registered engine: its name and where its module lives (imported lazily)."""
 
     name: str
@@ -182,7 +178,7 @@ def open_sink(spec: str) -> VariableStore:
     return store
 
 
-class GlueRequest(Record):
+class GlueRequest(NamedTuple):
     """What the builder tells an engine's glue about the payload it is about to inject."""
 
     arch: str  # amd64 | x86 | arm64
@@ -193,7 +189,7 @@ class GlueRequest(Record):
     extra_args: tuple[str, ...] = ()
 
 
-class Glue(Record):
+class Glue(NamedTuple):
     """What an engine needs in the image: where the payload goes, extra files, the command."""
 
     payload_dir: str  # inside the image, forward slashes, no leading slash, e.g. "sms/PKG/PRST0001"

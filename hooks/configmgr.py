@@ -6,6 +6,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path, PureWindowsPath
+from typing import Protocol
 
 from agent.errors import InputError, SourceUnavailable
 from agent.log import get_logger
@@ -14,18 +15,13 @@ from hooks.base import (
     COMPUTER_NAME_VARIABLES,
     Glue,
     GlueRequest,
+    VariableStore,
     check_commit,
     is_winpe_default_name,
     stale_array_entries,
     without_winpe_names,
 )
-from hooks.winpe import windows_command, windows_ini
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Protocol
-
-    from hooks.base import VariableStore
+from hooks.common import windows_command, windows_ini
 
 log = get_logger("prestart.hooks.configmgr")
 
@@ -36,22 +32,20 @@ _PACKAGE_ID = re.compile(r"[A-Za-z0-9]{1,8}")
 _CMD_METACHARACTERS = set('&|<>^%"\r\n')
 
 
-if TYPE_CHECKING:
-    class TSEnvironmentLike(Protocol):
-        """The little of Microsoft.SMS.TSEnvironment we use (hooks/_tsenv_com.py; a fake in tests)."""
+class TSEnvironmentLike(Protocol):
+    """The little of Microsoft.SMS.TSEnvironment we use (hooks/_tsenv_com.py; a fake in tests)."""
 
-        def get(self, name: str) -> str:
-            """The value of `name`; "" when it is not set."""
-            ...
+    def get(self, name: str) -> str:
+        """The value of `name`; "" when it is not set."""
+        ...
 
-        def set(self, name: str, value: str) -> None:
-            """Set `name`; "" deletes it. Raises for read-only names."""
-            ...
+    def set(self, name: str, value: str) -> None:
+        """Set `name`; "" deletes it. Raises for read-only names."""
+        ...
 
-        def names(self) -> list[str]:
-            """Every variable name the environment holds (GetVariables)."""
-            ...
-
+    def names(self) -> list[str]:
+        """Every variable name the environment holds (GetVariables)."""
+        ...
 
 def is_secret_name(name: str) -> bool:
     """Engine variables we never read: the network access account (_SMSTSReserved*) and passwords.

@@ -16,15 +16,12 @@ from hooks import power
 from hooks.base import (
     Glue,
     GlueRequest,
+    VariableStore,
     check_commit,
     stale_array_entries,
     without_winpe_names,
 )
-from hooks.winpe import PAYLOAD_DIR, WINPESHL_PATH, WPEINIT, agent_args, launch_line, windows_command, windows_ini
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from hooks.base import VariableStore
+from hooks.common import PAYLOAD_DIR, WINPESHL_PATH, WPEINIT, agent_args, launch_line, windows_command, windows_ini
 
 log = get_logger("prestart.hooks.mdt")
 

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import sys
+from typing import Literal
 
 from agent import proc
 from agent.errors import InputError
 from agent.log import get_logger
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Literal
-
 log = get_logger("prestart.power")
 
-if TYPE_CHECKING:
-    Action = Literal["reboot", "shutdown", "exit"]
-    System = Literal["winpe", "windows", "other"]
+Action = Literal["reboot", "shutdown", "exit"]
+System = Literal["winpe", "windows", "other"]
 
 ACTIONS: tuple[str, ...] = ("reboot", "shutdown", "exit")
 

@@ -137,7 +137,8 @@ def _folders(definition: MediaDefinition, kind: str) -> tuple[str, ...]:
 
 
 def _signed_catalog(definition: MediaDefinition, epoch: int) -> bytes:
-    from media_builder.catalog_build import build_catalog, parse_sources, signed_bytes
+    from media_builder.catalog_build import build_catalog, signed_bytes
+    from media_builder.sources.base import parse_sources
 
     configs, problems = parse_sources(
         list(definition.catalog.sources), base_dir=definition.base_dir, path="catalog.sources"

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,42 +14,9 @@ from agent import files
 from agent.catalog.model import Catalog, Item, catalog_from_json
 from agent.errors import InputError, Problem, ValidationFailed
 from media_builder import signing
-from media_builder.sources.base import REGISTRY, CatalogSource, module_for
+from media_builder.sources.base import SourceConfig, parse_sources
 
 SIGNED_NAME = "catalog.json"
-
-
-@dataclass(frozen=True)
-class SourceConfig:
-    """One validated entry of `catalog.sources`."""
-
-    kind: str
-    path: str  # e.g. catalog.sources[1].adminservice
-    source: CatalogSource
-
-
-def parse_sources(
-    raw: Any, *, base_dir: Path, path: str = "catalog.sources"
-) -> tuple[list[SourceConfig], list[Problem]]:
-    """Validate the list of sources (each a one-key mapping such as `- file: catalog.json`); collect every problem."""
-    problems: list[Problem] = []
-    configs: list[SourceConfig] = []
-    if not isinstance(raw, list) or not raw:
-        return [], [Problem(path, "must be a list of sources (file, http, adminservice)")]
-    for index, entry in enumerate(raw):
-        where = f"{path}[{index}]"
-        if not isinstance(entry, dict) or len(entry) != 1:
-            problems.append(Problem(where, f"each source is a mapping with one key: {', '.join(REGISTRY)}"))
-            continue
-        ((kind, options),) = entry.items()
-        if kind not in REGISTRY:
-            problems.append(Problem(f"{where}.{kind}", f"unknown source; known: {', '.join(REGISTRY)}"))
-            continue
-        source, found = module_for(kind).parse(options, base_dir=base_dir, path=f"{where}.{kind}")
-        problems.extend(found)
-        if source is not None:
-            configs.append(SourceConfig(kind, f"{where}.{kind}", source))
-    return configs, problems
 
 
 def default_serial(now: datetime) -> int:
@@ -131,29 +97,26 @@ def write_signed(
     return catalog
 
 
-def _definition(media: Path) -> tuple[Any, Path, Path]:
-    """(raw sources, signing key, base folder) of a media definition; the profile is not needed here."""
-    from media_builder.definition import load_definition
-
-    definition = load_definition(media, check_profile=False)
-    return list(definition.catalog.sources), definition.catalog.signing_key, definition.base_dir
-
-
-def cmd_fetch(media: Path, out: Path, *, serial: int | None = None, valid_days: int | None = None) -> int:
-    """`prestart-media fetch MEDIA -o FILE`: the signed snapshot of the catalog MEDIA describes."""
-    sources, key, base = _definition(media)
+def cmd_fetch(
+    sources: Sequence[Any], key: Path, base: Path, out: Path, *, serial: int | None = None,
+    valid_days: int | None = None,
+) -> int:
+    """`prestart-media fetch MEDIA -o FILE`: the signed snapshot of the catalog MEDIA describes (its sources,
+    signing key and folder, read by the caller: this module does not read media definitions)."""
     catalog = write_signed(sources, key, base, out, serial=serial, valid_days=valid_days)
     counts = ", ".join(f"{name}: {len(items)}" for name, items in catalog.lists.items())
     print(f"wrote signed catalog {out} (serial {catalog.serial}; {counts})")
     return 0
 
 
-def cmd_publish(media: Path, out_dir: Path, *, serial: int | None = None, valid_days: int | None = None) -> int:
+def cmd_publish(
+    sources: Sequence[Any], key: Path, base: Path, out_dir: Path, *, serial: int | None = None,
+    valid_days: int | None = None,
+) -> int:
     """`prestart-media publish MEDIA DIR`: DIR/catalog.json (signed) for any static web server or CDN."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir} is not a folder", "give the folder your web server serves")
-    sources, key, base = _definition(media)
     target = out_dir / SIGNED_NAME
     catalog = write_signed(sources, key, base, target, serial=serial, valid_days=valid_days)
     print(f"wrote {target} (serial {catalog.serial}); serve it over HTTPS at the profile's catalog.refresh.url")

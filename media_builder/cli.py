@@ -9,10 +9,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from agent.errors import ExitCode, PrestartError, UsageError, ValidationFailed
-from agent.log import StreamSink, add_sink
+from agent.log import StreamSink, add_sink, remove_sink
 
 if TYPE_CHECKING:
     from media_builder.efi import Anchor
@@ -257,9 +257,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "keygen":
         return int(catalog_build.cmd_keygen(args.dir))
     if args.command == "fetch":
-        return int(catalog_build.cmd_fetch(args.media, args.output, serial=args.serial, valid_days=args.valid_days))
+        return int(catalog_build.cmd_fetch(*_catalog_parts(args.media), args.output, serial=args.serial,
+                                           valid_days=args.valid_days))
     if args.command == "publish":
-        return int(catalog_build.cmd_publish(args.media, args.dir, serial=args.serial, valid_days=args.valid_days))
+        return int(catalog_build.cmd_publish(*_catalog_parts(args.media), args.dir, serial=args.serial,
+                                             valid_days=args.valid_days))
     raise UsageError(f"unknown command {args.command!r}", f"run `{PROG} --help`")
 
 
@@ -267,12 +269,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; PrestartError.code becomes the exit status, with the message and the hint on stderr."""
     try:
         args = _parser().parse_args(argv)
-        level = logging.DEBUG if args.verbose else logging.WARNING
-        # The agent's modules (prestart.proc logs every failed command) log through agent.log; libraries
-        # (requests, urllib3) through the stdlib's logging. Both go to stderr in the same shape.
-        logging.basicConfig(level=level, format="%(name)s: %(message)s")
-        add_sink(StreamSink(level=level))
-        return _run(args)
+        # The agent's modules (prestart.proc logs every failed command) and the libraries (requests, urllib3)
+        # log to stderr as "name: message", warnings and errors only unless --verbose.
+        sink = StreamSink(level=logging.DEBUG if args.verbose else logging.WARNING)
+        add_sink(sink)
+        try:
+            return _run(args)
+        finally:
+            remove_sink(sink)
     except ValidationFailed as exc:
         print(f"{PROG}: error: {exc.message}", file=sys.stderr)
         for problem in exc.problems:
@@ -304,3 +308,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _catalog_parts(media: Path) -> tuple[list[Any], Path, Path]:
+    """(raw sources, signing key, base folder) of a media definition, for fetch and publish (no profile needed)."""
+    from media_builder.definition import load_definition
+
+    definition = load_definition(media, check_profile=False)
+    return list(definition.catalog.sources), definition.catalog.signing_key, definition.base_dir

@@ -13,6 +13,7 @@ from agent.errors import InputError, Problem, ValidationFailed
 from agent.schemakit import hides
 from agent.yamlio import Located, load_file
 from media_builder.schema import ARCHES, HOOKS, MEDIA, OUTPUT_KINDS, SECURE_BOOT
+from media_builder.sources.base import parse_sources
 
 __all__ = ["ARCHES", "HOOKS", "OUTPUT_KINDS", "BootImage", "MediaDefinition", "load_definition"]
 
@@ -283,8 +284,6 @@ def _file_catalog(sources: list[Any], out: _Collector) -> Any:
 
 
 def _catalog(raw: Any, out: _Collector, base: Path, local: Any) -> tuple[CatalogDef | None, list[Any]]:
-    from media_builder.catalog_build import parse_sources
-
     sources = raw["sources"]  # the schema made sure there is a list
     configs, problems = parse_sources(sources, base_dir=base, path="catalog.sources")
     for problem in problems:

@@ -20,7 +20,6 @@ from media_builder.pe import normalize_arch
 REPO = Path(__file__).resolve().parents[1]
 SPEC = REPO / "packaging" / "prestart.spec"
 ENTRY = REPO / "packaging" / "prestart_entry.py"
-PACKER = REPO / "media_builder" / "lazypacks.py"  # the spec runs it for onefile builds
 SOURCES = ("agent", "hooks", "ui")
 # Installed distributions that end up inside the frozen agent; a new version means a new build.
 _DISTRIBUTIONS = (
@@ -59,7 +58,6 @@ def cache_key(*, onefile: bool) -> str:
             feed(path.relative_to(REPO).as_posix(), path.read_bytes())
     feed("spec", SPEC.read_bytes())
     feed("entry", ENTRY.read_bytes())
-    feed("packer", PACKER.read_bytes())
     feed("python", f"{sys.version}|{sys.platform}|{platform.machine()}|{sys.abiflags}".encode())
     feed("onefile", b"1" if onefile else b"0")
     for dist in _DISTRIBUTIONS:

@@ -10,7 +10,6 @@ import os
 import random
 import re
 import struct
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -19,8 +18,8 @@ from pathlib import Path
 from time import struct_time
 from typing import Any
 
+from agent import files
 from agent.errors import DataError, InputError
-from agent.files import publish_mode
 from agent.files import sha256_file as _sha256
 
 Progress = Callable[[str, float], None]
@@ -117,8 +116,8 @@ _NO_COPY_RANGE = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL}
 def _copy_data_yield(data_length: int, blocksize: int, infp: Any, outfp: Any) -> Iterator[int]:
     """pycdlib.utils.copy_data_yield, but file to file in the kernel with copy_file_range.
 
-    pycdlib copies through Python bytes objects: a fresh multi-MB buffer per block, about 3x slower than a
-    file copy. Same bytes, same yields; any object without a real file descriptor takes pycdlib's own path.
+    pycdlib copies through Python bytes objects: a fresh multi-MB buffer per block. Same bytes, same
+    yields; any object without a real file descriptor takes pycdlib's own path.
     """
     try:
         in_fd, out_fd = infp.fileno(), outfp.fileno()
@@ -258,46 +257,36 @@ def write_iso(
     if not tree.is_dir():
         raise InputError(f"{tree} is not a folder", "stage the media folder first")
     _check_boot_files(boot)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    tmp = Path(tmp_name)
-    try:
-        with pinned_pycdlib_clock(epoch), os.fdopen(fd, "wb") as fh:
-            iso = pycdlib.PyCdlib()
-            iso.new(interchange_level=3, vol_ident=label, joliet=3, udf="2.60", app_ident_str="PRESTART")
-            found = _add_tree(iso, tree, boot)  # boot image -> the media's copy of it, to reuse
-            bios_path = _boot_image_path(iso, boot.etfsboot, "/ETFSBOOT.COM;1", found)
-            efi_path = _boot_image_path(iso, boot.efisys, "/EFISYS.BIN;1", found)
-            # One catalog for both entries; pycdlib also names it boot.cat in Joliet.
-            iso.add_eltorito(
-                bios_path,
-                bootcatfile="/BOOT.CAT;1",
-                boot_load_size=BIOS_LOAD_SECTORS,
-                platform_id=PLATFORM_X86,
-                boot_info_table=False,
-                media_name="noemul",
-            )
-            iso.add_eltorito(
-                efi_path,
-                bootcatfile="/BOOT.CAT;1",
-                boot_load_size=math.ceil(boot.efisys.stat().st_size / VIRTUAL_SECTOR),
-                platform_id=PLATFORM_EFI,
-                efi=True,
-                media_name="noemul",
-            )
+    with files.replace_when_done(out) as tmp, pinned_pycdlib_clock(epoch), open(tmp, "wb") as fh:
+        iso = pycdlib.PyCdlib()
+        iso.new(interchange_level=3, vol_ident=label, joliet=3, udf="2.60", app_ident_str="PRESTART")
+        found = _add_tree(iso, tree, boot)  # boot image -> the media's copy of it, to reuse
+        bios_path = _boot_image_path(iso, boot.etfsboot, "/ETFSBOOT.COM;1", found)
+        efi_path = _boot_image_path(iso, boot.efisys, "/EFISYS.BIN;1", found)
+        # One catalog for both entries; pycdlib also names it boot.cat in Joliet.
+        iso.add_eltorito(
+            bios_path,
+            bootcatfile="/BOOT.CAT;1",
+            boot_load_size=BIOS_LOAD_SECTORS,
+            platform_id=PLATFORM_X86,
+            boot_info_table=False,
+            media_name="noemul",
+        )
+        iso.add_eltorito(
+            efi_path,
+            bootcatfile="/BOOT.CAT;1",
+            boot_load_size=math.ceil(boot.efisys.stat().st_size / VIRTUAL_SECTOR),
+            platform_id=PLATFORM_EFI,
+            efi=True,
+            media_name="noemul",
+        )
 
-            def cb(done: int, total: int, _opaque: Any) -> None:
-                if progress:
-                    progress("iso", done / total if total else 1.0)
+        def cb(done: int, total: int, _opaque: Any) -> None:
+            if progress:
+                progress("iso", done / total if total else 1.0)
 
-            iso.write_fp(fh, blocksize=_WRITE_BLOCK, progress_cb=cb)
-            iso.close()
-        publish_mode(tmp)  # mkstemp made it private; the ISO gets the usual permissions
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+        iso.write_fp(fh, blocksize=_WRITE_BLOCK, progress_cb=cb)
+        iso.close()
 
 
 def _add_tree(iso: Any, tree: Path, boot: BootFiles) -> dict[Path, str]:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from agent import proc
+from agent import files, proc
 from agent.errors import DataError, InputError
-from agent.files import publish_mode
 from agent.files import sha256_file as _sha256
 
 Progress = Callable[[str, float], None]
@@ -159,7 +157,7 @@ def _copy(src: Path, dst_fd: int, progress: Progress | None) -> None:
     done = 0
     with open(src, "rb") as fin:
         # In the kernel where it can (copy_file_range: no trip through user space, a reflink on
-        # filesystems that share extents); about 1.3x faster than read/write for a 200 MB WIM.
+        # filesystems that share extents).
         if hasattr(os, "copy_file_range"):
             try:
                 while n := os.copy_file_range(fin.fileno(), dst_fd, _COPY_CHUNK):
@@ -183,20 +181,6 @@ def _copy(src: Path, dst_fd: int, progress: Progress | None) -> None:
 def _filetime_parts(epoch: int) -> tuple[str, str]:
     ft = (epoch + _FILETIME_UNIX_OFFSET) * 10_000_000
     return f"0x{ft >> 32:08X}", f"0x{ft & 0xFFFFFFFF:08X}"
-
-
-@contextlib.contextmanager
-def _temp_beside(dst: Path) -> Iterator[tuple[int, Path]]:
-    """A temp file in dst's folder (so the final rename is atomic); removed unless renamed away."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".part", dir=dst.parent)
-    tmp = Path(name)
-    try:
-        yield fd, tmp
-    finally:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
 def update_copy(
@@ -223,13 +207,17 @@ def update_copy(
             f"output {dst} is the source WIM itself", "the source WIM is never modified: choose another output"
         )
     wim_info(src).image(index)
-    with tempfile.TemporaryDirectory(prefix="prestart-wim-") as work, _temp_beside(dst) as (fd, tmp):
+    with tempfile.TemporaryDirectory(prefix="prestart-wim-") as work, files.replace_when_done(dst) as tmp:
         staging = Path(work) / "payload"
         staging.mkdir()
         _stage(payload, staging, epoch)
         if progress:
             progress("stage", 1.0)
-        _copy(src, fd, progress)
+        fd = os.open(tmp, os.O_WRONLY | getattr(os, "O_BINARY", 0))
+        try:
+            _copy(src, fd, progress)
+        finally:
+            os.close(fd)
         # Overlaying the staging folder on the image root adds or replaces every payload file and
         # keeps the metadata of folders that already exist in the image.
         commands = Path(work) / "update.txt"
@@ -250,8 +238,6 @@ def update_copy(
                 env=_env(),
                 timeout=600,
             )  # fmt: skip
-        publish_mode(tmp)  # mkstemp made it private; the WIM gets the usual permissions
-        os.replace(tmp, dst)
     if progress:
         progress("done", 1.0)
 
@@ -272,8 +258,8 @@ def _extract_to(wim: Path, index: int, paths: list[str], dest: Path) -> dict[str
     )
     # Extracted names carry the image's spelling; look them up as Windows would, ignoring case.
     found: dict[str, Path] = {}
-    for dirpath, _dirs, files in os.walk(dest):
-        for name in files:
+    for dirpath, _dirs, names in os.walk(dest):
+        for name in names:
             full = Path(dirpath) / name
             found["/" + full.relative_to(dest).as_posix().casefold()] = full
     result: dict[str, Path] = {}
@@ -319,8 +305,8 @@ def extract_tree(wim: Path, index: int, path: str, dest: Path) -> dict[str, Path
         timeout=600,
     )
     found: dict[str, Path] = {}
-    for dirpath, _dirs, files in os.walk(dest):
-        for name in files:
+    for dirpath, _dirs, names in os.walk(dest):
+        for name in names:
             full = Path(dirpath) / name
             found[full.relative_to(dest).as_posix()] = full
     return found

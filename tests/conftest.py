@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -15,18 +16,13 @@ from pathlib import Path
 import pytest
 
 from agent import proc
-from agent.log import LogRecord, add_sink, remove_sink
+from agent.log import add_sink, remove_sink
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "reference"  # the bundled example: profiles, catalog, facts, answers, expected
 # The external contract, where a checkout has it beside the repo (CI does); tests that run it do nothing without.
 CONTRACT = (REPO.parent / "shared" / "spec").resolve()
 SPEC = EXAMPLE  # the name older tests use for the bundled example
-
-
-def strace(log: Path) -> list[str]:
-    """The strace command line that logs to `log` every file its command's processes and threads open."""
-    return ["strace", "-f", "-qq", "-e", "trace=openat", "-o", str(log)]
 
 
 @pytest.fixture(scope="session")
@@ -98,21 +94,19 @@ def silent_port() -> Iterator[int]:
     sock.close()
 
 
-class LogCapture:
-    """An agent.log sink that keeps every record (the `logs` fixture)."""
+class LogCapture(logging.Handler):
+    """A logging handler, added as the agent adds its log (agent.log.add_sink), that keeps every record."""
 
     def __init__(self) -> None:
-        self.records: list[LogRecord] = []
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
 
-    def write(self, record: LogRecord) -> None:
+    def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
-
-    def close(self) -> None:
-        pass
 
     def text(self, level: int = 0) -> str:
         """Every kept message at `level` or above, one per line."""
-        return "\n".join(r.message for r in self.records if r.level >= level)
+        return "\n".join(r.getMessage() for r in self.records if r.levelno >= level)
 
 
 @pytest.fixture

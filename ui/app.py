@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from tkinter import ttk
 
+from agent.auth.pin import PinGate
 from agent.catalog.model import age_days
 from agent.errors import Cancelled, NotReady, PrestartError
 from agent.flow import CheckResult, FieldError, Flow, State
@@ -17,10 +18,6 @@ from agent.log import get_logger
 from ui import pages, theme
 from ui.widgets import DefaultButton, ScrollFrame, breaking
 from ui.window import open_window
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from agent.auth.pin import PinGate
 
 log = get_logger("prestart.ui")
 
@@ -42,9 +39,9 @@ def run_ui(
     """Show the pages; return the final State on Finish, raise Cancelled (or NotReady) otherwise.
 
     `hook` is accepted for the CLI's contract but not used: power actions after a cancel belong to
-    agent.cli._finish. Each `background` job runs in a worker thread and may return a callable that
+    agent.run._finish. Each `background` job runs in a worker thread and may return a callable that
     then runs on the Tk thread (for example flow.reload_catalog with the refreshed catalog). `root` is a
-    window already opened (ui.window.open_window_while); without it, one is opened here.
+    window already opened (ui.window.open_window); without it, one is opened here.
     """
     return App(flow, preview=preview, background=background, root=root).run()
 
@@ -95,12 +92,8 @@ class App:
         self._jobs = 0
         self._done: deque[Callable[[], None] | None] = deque()  # append and popleft are thread-safe
         self.preflight: list[CheckResult] = flow.preflight()
-        unlock = profile.kiosk.technician_unlock
-        self.gate: PinGate | None = None
-        if unlock and self.kiosk_rules:
-            from agent.auth.pin import PinGate  # hashlib/scrypt only where an unlock exists
-
-            self.gate = PinGate(unlock.pin_hash, unlock.max_attempts)
+        # The unlock's PIN attempts live in the flow; the chord opens the PIN box only in kiosk mode.
+        self.gate: PinGate | None = flow.unlock_gate if self.kiosk_rules else None
 
         self.root = root = root if root is not None else open_window()
         self.x11 = root.tk.call("tk", "windowingsystem") == "x11"
@@ -205,8 +198,7 @@ class App:
             root.bind_all(sequence, self._activity, add="+")
         # With PRESTART_UI_TRACE, every window this process maps (ours, or a Tcl dialog, menu or tooltip) is
         # traced, so the kiosk escape tests can show that only the kiosk window and its own dialogs ever
-        # appear. Tcl picks out the windows: a Python callback for each of the first page's ~25 widgets as
-        # they map cost ~0.5 ms before it was drawn.
+        # appear. Tcl picks out the toplevels, so the other widgets never call into Python as they map.
         if self.trace is not _no_trace:
             root.bind_all("<FocusIn>", self._focus_changed, add="+")
             self.scroller.on_scroll = self._scrolled
@@ -674,7 +666,7 @@ class App:
         def submit() -> None:
             assert self.gate is not None
             try:
-                ok = self.gate.try_pin(pin.get())
+                ok = self.flow.unlock(pin.get())
             except PinFormatError as exc:
                 log.error("kiosk.technician_unlock.pin_hash is unusable: %s", exc)
                 message.configure(text="The unlock is not set up correctly on this media.")
@@ -685,7 +677,6 @@ class App:
                 self._unlocked()
             elif self.gate.locked_out:
                 self.trace("unlock lockout")
-                log.warning("technician unlock: too many wrong PINs; unlock disabled")
                 self._close_dialog()
                 self.notify("Too many wrong PINs: technician unlock is disabled.")
             else:
@@ -710,8 +701,6 @@ class App:
     def _unlocked(self) -> None:
         unlock = self.profile.kiosk.technician_unlock
         assert unlock is not None
-        log.info("technician unlock: role %s -> %s", self.flow.role, unlock.role)
-        self.flow.role = unlock.role
         self._status()
         self.trace("unlock ok")
         self.rebuild()  # options, pages and checks follow the role

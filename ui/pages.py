@@ -7,34 +7,30 @@ import functools
 import tkinter as tk
 from collections.abc import Callable, Sequence
 from tkinter import ttk
+from typing import Any, Protocol
 
 from agent.flow import CheckResult, FieldError, Flow, Option, State
 from agent.profile.model import Field, Page
 from ui.theme import ERROR_FG, Look
 from ui.widgets import WARNING_SIGN, Entry, FilterList, GroupedChecklist, ValidatedEntry
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any, Protocol
-
 UNMARKED = "#d9d9d9"  # a Listbox's own highlight colour without focus
 # Longer lists get a filter box (type to filter); shorter ones show every row at once.
 FILTER_FROM = 10
 
 
-if TYPE_CHECKING:
-    class Host(Protocol):
-        """What a page needs from the window around it (ui.app.App)."""
+class Host(Protocol):
+    """What a page needs from the window around it (ui.app.App)."""
 
-        flow: Flow
-        look: Look
-        typed: dict[str, str]
+    flow: Flow
+    look: Look
+    typed: dict[str, str]
 
-        def notify(self, text: str, *, error: bool = True) -> None: ...
-        def clear_notice(self) -> None: ...
-        def update_nav(self) -> None: ...
-        def rebuild(self, focus_field: str = "") -> None: ...
-        def retry_preflight(self) -> None: ...
+    def notify(self, text: str, *, error: bool = True) -> None: ...
+    def clear_notice(self) -> None: ...
+    def update_nav(self) -> None: ...
+    def rebuild(self, focus_field: str = "") -> None: ...
+    def retry_preflight(self) -> None: ...
 
 
 def _plain(fld: Field, message: str) -> str:

@@ -7,10 +7,10 @@ import tkinter as tk
 import tkinter.font as tkfont
 from pathlib import Path
 from tkinter import ttk
+from typing import NamedTuple
 
 from agent.log import get_logger
 from agent.profile.model import Profile
-from agent.records import Record
 
 log = get_logger("prestart.ui")
 
@@ -21,7 +21,7 @@ TITLE_EXTRA = 6
 MIN_TOUCH_PIXELS = 44  # a finger-sized target (Windows/Apple guidance), at 96 dpi
 
 
-class Look(Record):
+class Look(NamedTuple):
     """What the pages need to lay themselves out; built once per window."""
 
     accent: str

@@ -7,8 +7,8 @@ import functools
 import tkinter as tk
 from collections.abc import Callable, Sequence
 from tkinter import ttk
+from typing import NamedTuple
 
-from agent.records import Record
 from ui.theme import Look
 
 DISABLED_FG = "#8a8a8a"
@@ -19,7 +19,7 @@ CHECKED, UNCHECKED = "\u2611", "\u2610"  # ☑ ☐: check boxes drawn by the lis
 WARNING_SIGN = "\u26a0"  # ⚠ before a field's problem, beside the red border
 
 
-class Entry(Record):
+class Entry(NamedTuple):
     """One row a list offers (a view of agent.flow.Option without the catalog item)."""
 
     id: str
@@ -270,8 +270,8 @@ def _bind_filter_keys(entry: ttk.Entry, move: Callable[[int], object]) -> None:
 class FilterList(ttk.Frame):
     """A single-choice list; with `filter`, a box above it narrows the rows as you type.
 
-    A plain Listbox refilled with one `insert` call keeps 10,000 rows under a few tens of milliseconds
-    per key (ttk.Treeview needs one detach per row and is several times slower).
+    A plain Listbox refilled with one `insert` call keeps a 10,000-row filter within its budget per key
+    (docs/performance.md); ttk.Treeview needs one detach per row.
     """
 
     def __init__(

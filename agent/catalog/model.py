@@ -5,17 +5,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from itertools import chain, compress
 from operator import itemgetter
 from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from agent.errors import DataError, Problem, ValidationFailed
-from agent.records import Record
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from datetime import datetime
-    from typing import Any
 
 CATALOG_SCHEMA = 1
 _KNOWN_TOP = {"schema", "serial", "generated", "source", "not_after", "lists"}
@@ -38,8 +34,6 @@ def _text(value: Any) -> str:
 
 def parse_time(text: str) -> datetime:
     """An ISO 8601 date-time with a zone (`2026-11-20T08:00:00Z`) as an aware UTC datetime; ValueError otherwise."""
-    from datetime import UTC, datetime  # the builder's path; the agent's boot path uses timestamp()
-
     if not isinstance(text, str) or "T" not in text:
         raise ValueError("expected an ISO 8601 date-time such as 2026-11-20T08:00:00Z")
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
@@ -49,19 +43,9 @@ def parse_time(text: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
 def timestamp(text: str) -> float:
-    """parse_time(text).timestamp(), without importing datetime for the usual `2026-11-20T08:00:00Z` form.
-
-    The agent reads a catalog's times before its first page; datetime (with _datetime and math, extension
-    modules on Linux) cost ~2 ms of that start. `YYYY-MM-DDTHH:MM:SS[.fff|.ffffff](Z|±HH:MM)` with fields
-    in range (years 2-9998, clear of datetime's limits) is computed here; anything else, valid or not, goes
-    to parse_time, which decides.
-    """
-    fast = _fast_timestamp(text) if isinstance(text, str) else None
-    return parse_time(text).timestamp() if fast is None else fast
+    """parse_time(text).timestamp(): seconds since the epoch; ValueError for what parse_time refuses."""
+    return parse_time(text).timestamp()
 
 
 def age_days(text: str, now: float | None = None) -> int:
@@ -69,55 +53,11 @@ def age_days(text: str, now: float | None = None) -> int:
     return int(((time.time() if now is None else now) - timestamp(text)) // 86400)
 
 
-def _fast_timestamp(text: str) -> float | None:
-    n = len(text)
-    if n not in (20, 24, 27, 25, 29, 32) or text[4] != "-" or text[7] != "-" or text[10] != "T":
-        return None
-    if text[13] != ":" or text[16] != ":":
-        return None
-    rest = text[19:]
-    micros = 0
-    if rest[:1] == ".":
-        digits = rest[1:7] if len(rest) in (8, 13) else rest[1:4]
-        if not (digits.isascii() and digits.isdigit()):
-            return None
-        micros = int(digits) * (1000 if len(digits) == 3 else 1)
-        rest = rest[1 + len(digits) :]
-    if rest in ("Z", "z"):
-        offset = 0
-    elif len(rest) == 6 and rest[0] in "+-" and rest[3] == ":":
-        oh, om = rest[1:3], rest[4:6]
-        if not (oh.isascii() and oh.isdigit() and om.isascii() and om.isdigit()) or int(oh) > 23 or int(om) > 59:
-            return None
-        offset = (int(oh) * 60 + int(om)) * 60 * (1 if rest[0] == "+" else -1)
-    else:
-        return None
-    fields = (text[0:4], text[5:7], text[8:10], text[11:13], text[14:16], text[17:19])
-    if not all(f.isascii() and f.isdigit() for f in fields):
-        return None
-    year, month, day, hour, minute, second = map(int, fields)
-    if not (1 < year < 9999 and 1 <= month <= 12 and hour <= 23 and minute <= 59 and second <= 59):
-        return None
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    if not 1 <= day <= _MONTH_DAYS[month - 1] + (month == 2 and leap):
-        return None
-    # Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-    y = year - (month <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-    seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset
-    # The same arithmetic as datetime's timestamp() (a timedelta's total_seconds), so the floats agree exactly.
-    return (seconds * 10**6 + micros) / 10**6
-
-
-class Item(Record):
+class Item(NamedTuple):
     """One choice. `attrs` holds every attribute as given, so `{item.anything}` works.
 
     Items of lookup-only lists (such as `machines`) may have no id; their `id` is then "".
-    A NamedTuple rather than a frozen dataclass: a 10,000-item catalog is built at every boot, and a
-    tuple is built about 4x faster (bench/tried.md).
+    A NamedTuple: a catalog may hold tens of thousands of items, all built when it loads.
     """
 
     id: str
@@ -145,7 +85,7 @@ class Item(Record):
         return self.roles is None or role.casefold() in {r.casefold() for r in self.roles}
 
 
-class Catalog(Record):
+class Catalog(NamedTuple):
     """A whole catalog: metadata and lists by name."""
 
     schema: int = CATALOG_SCHEMA

@@ -6,15 +6,11 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Literal, NamedTuple
 
 from agent.catalog.verify import LoadedCatalog, PublicKey, load_catalog_bytes, read_public_key
 from agent.errors import PrestartError, Problem, ValidationFailed
 from agent.log import get_logger
-from agent.records import Record
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any, Literal
 
 log = get_logger("prestart.catalog")
 
@@ -27,7 +23,7 @@ _NUMBERS = {
 }
 
 
-class RefreshSettings(Record):
+class RefreshSettings(NamedTuple):
     """Profile `catalog.refresh`: where to look and how long to try (seconds; `timeout` is the total budget)."""
 
     url: str
@@ -79,7 +75,7 @@ class RefreshSettings(Record):
         )
 
 
-class RefreshResult(Record):
+class RefreshResult(NamedTuple):
     """What the run uses, and a sentence for the log and the screen."""
 
     loaded: LoadedCatalog

@@ -10,18 +10,14 @@
 from __future__ import annotations
 
 import binascii
+import hashlib
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from agent.catalog.model import Catalog, catalog_from_dict, catalog_from_json, parse_json
-from agent.digest import sha256_hex
 from agent.errors import DataError, InputError
-from agent.records import Record
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from datetime import datetime
-    from typing import Any
 
 SIGNED_MARKER = "prestart_signed_catalog"
 SIGNED_VERSION = 1
@@ -33,10 +29,10 @@ PRIVATE_PREFIX = "prestart-ed25519-private"
 
 def key_id(public_key: bytes) -> str:
     """First 16 hex digits of SHA-256 of the raw 32-byte public key: names a key in files and messages."""
-    return sha256_hex(public_key)[:16]
+    return hashlib.sha256(public_key).hexdigest()[:16]
 
 
-class PublicKey(Record):
+class PublicKey(NamedTuple):
     """A trusted Ed25519 public key and where it came from."""
 
     raw: bytes
@@ -50,7 +46,7 @@ class PublicKey(Record):
         return f"{PUBLIC_PREFIX} {binascii.b2a_base64(self.raw, newline=False).decode('ascii')}\n"
 
 
-class LoadedCatalog(Record):
+class LoadedCatalog(NamedTuple):
     """A catalog that passed every check, and how it got here."""
 
     catalog: Catalog

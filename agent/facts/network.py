@@ -5,10 +5,10 @@ from __future__ import annotations
 import ipaddress
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 from agent.facts.common import hostname
 from agent.log import get_logger
-from agent.records import Record
 
 log = get_logger("prestart.facts.network")
 
@@ -19,7 +19,7 @@ RTF_UP = 0x1
 RTF_GATEWAY = 0x2
 
 
-class Route(Record):
+class Route(NamedTuple):
     """One /proc/net/route line."""
 
     iface: str
@@ -29,7 +29,7 @@ class Route(Record):
     metric: int
 
 
-class Interface(Record):
+class Interface(NamedTuple):
     """An interface that is up and not loopback, with what we learn about it (addresses are added later)."""
 
     name: str

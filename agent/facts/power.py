@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from agent.log import get_logger
-from agent.records import Record
 
 log = get_logger("prestart.facts.power")
 
@@ -16,7 +16,7 @@ BATTERY_FLAG_NO_BATTERY = 128
 BATTERY_FLAG_UNKNOWN = 255
 
 
-class Supply(Record):
+class Supply(NamedTuple):
     """One /sys/class/power_supply entry, reduced to what IsOnBattery needs."""
 
     name: str

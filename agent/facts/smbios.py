@@ -5,10 +5,10 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from agent.errors import DataError, SourceUnavailable
 from agent.log import get_logger
-from agent.records import Record
 
 log = get_logger("prestart.facts.smbios")
 
@@ -22,7 +22,7 @@ END_OF_TABLE = 127
 _HINT = "the SMBIOS data is damaged; capture it again with `dmidecode --dump-bin FILE` and attach it to the issue"
 
 
-class Structure(Record):
+class Structure(NamedTuple):
     """One SMBIOS structure: its formatted area (header included) and its string set."""
 
     type: int
@@ -55,7 +55,7 @@ class Structure(Record):
         return self.strings[index - 1]
 
 
-class SmbiosTable(Record):
+class SmbiosTable(NamedTuple):
     """A parsed structure table and the SMBIOS version that governs how to read it."""
 
     major: int
@@ -126,7 +126,7 @@ def parse_table(
     return SmbiosTable(major, minor, tuple(structures), source, docrev)
 
 
-class EntryPoint(Record):
+class EntryPoint(NamedTuple):
     """What an SMBIOS entry point says about its table."""
 
     major: int

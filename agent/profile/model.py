@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-from agent.records import Record
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
+from typing import Any, NamedTuple
 
 
 def _text(value: Any) -> str:
@@ -32,14 +27,13 @@ def _set(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple((str(k), _text(v)) for k, v in value.items()) if isinstance(value, dict) else ()
 
 
-# Rule and Lookup are NamedTuples, the rest of the profile frozen dataclasses: a profile may hold
-# thousands of rules, built at every boot, and a NamedTuple is built ~4x faster (bench/tried.md).
-class Lookup(Record):
+# The profile's records are NamedTuples: immutable, and a profile may hold thousands of rules.
+class Lookup(NamedTuple):
     list: str
     match: tuple[tuple[str, str], ...]  # item attribute -> variable name
 
 
-class Rule(Record):
+class Rule(NamedTuple):
     position: int  # in `rules`; not `index`, which a tuple already has
     name: str = ""
     when: str = ""
@@ -52,7 +46,7 @@ class Rule(Record):
         return self.name or f"rules[{self.position}]"
 
 
-class Check(Record):
+class Check(NamedTuple):
     name: str
     check: str
     severity: str = "error"
@@ -60,7 +54,7 @@ class Check(Record):
     roles: tuple[str, ...] | None = None
 
 
-class Choice(Record):
+class Choice(NamedTuple):
     value: str
     label: str
     group: str = ""
@@ -68,7 +62,7 @@ class Choice(Record):
     roles: tuple[str, ...] | None = None
 
 
-class Validation(Record):
+class Validation(NamedTuple):
     preset: str = ""
     regex: str = ""
     min_length: int | None = None
@@ -76,7 +70,7 @@ class Validation(Record):
     message: str = ""
 
 
-class ArraySpec(Record):
+class ArraySpec(NamedTuple):
     base: str
     digits: int = 2
 
@@ -85,7 +79,7 @@ class ArraySpec(Record):
         return f"{self.base}{index:0{self.digits}d}"
 
 
-class Field(Record):
+class Field(NamedTuple):
     id: str
     type: str
     label: str = ""
@@ -108,12 +102,12 @@ class Field(Record):
         return self.secret or self.type == "password"
 
 
-class Countdown(Record):
+class Countdown(NamedTuple):
     seconds: int
     on_timeout: str = "continue"
 
 
-class LdapSettings(Record):
+class LdapSettings(NamedTuple):
     server: str
     base_dn: str = ""
     domain: str = ""
@@ -122,7 +116,7 @@ class LdapSettings(Record):
     timeout: float = 10.0
 
 
-class Page(Record):
+class Page(NamedTuple):
     id: str
     type: str = "form"
     title: str = ""
@@ -138,24 +132,24 @@ class Page(Record):
     max_attempts: int = 3
 
 
-class TechnicianUnlock(Record):
+class TechnicianUnlock(NamedTuple):
     pin_hash: str
     role: str = "technician"
     max_attempts: int = 5
 
 
-class KioskSettings(Record):
+class KioskSettings(NamedTuple):
     idle_reset_seconds: int = 0
     technician_unlock: TechnicianUnlock | None = None
 
 
-class Theme(Record):
+class Theme(NamedTuple):
     accent: str = "#0067b8"
     logo: str = ""
     scale: float = 1.0
 
 
-class Profile(Record):
+class Profile(NamedTuple):
     version: int
     title: str = "Prestart"
     mode: str = "technician"

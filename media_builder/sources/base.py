@@ -122,3 +122,36 @@ class FetchLimits:
             retries=self.retries,
             max_bytes=self.max_bytes,
         )
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One validated entry of `catalog.sources`."""
+
+    kind: str
+    path: str  # e.g. catalog.sources[1].adminservice
+    source: CatalogSource
+
+
+def parse_sources(
+    raw: Any, *, base_dir: Path, path: str = "catalog.sources"
+) -> tuple[list[SourceConfig], list[Problem]]:
+    """Validate the list of sources (each a one-key mapping such as `- file: catalog.json`); collect every problem."""
+    problems: list[Problem] = []
+    configs: list[SourceConfig] = []
+    if not isinstance(raw, list) or not raw:
+        return [], [Problem(path, "must be a list of sources (file, http, adminservice)")]
+    for index, entry in enumerate(raw):
+        where = f"{path}[{index}]"
+        if not isinstance(entry, dict) or len(entry) != 1:
+            problems.append(Problem(where, f"each source is a mapping with one key: {', '.join(REGISTRY)}"))
+            continue
+        ((kind, options),) = entry.items()
+        if kind not in REGISTRY:
+            problems.append(Problem(f"{where}.{kind}", f"unknown source; known: {', '.join(REGISTRY)}"))
+            continue
+        source, found = module_for(kind).parse(options, base_dir=base_dir, path=f"{where}.{kind}")
+        problems.extend(found)
+        if source is not None:
+            configs.append(SourceConfig(kind, f"{where}.{kind}", source))
+    return configs, problems

@@ -27,15 +27,9 @@ class FileSource:
         except OSError as exc:
             raise InputError(f"cannot read catalog source {self.path}: {exc.strerror}", "check the path") from None
         if self.path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
+            from agent.yamlio import load_file
 
-            try:
-                raw = yaml.safe_load(data)
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                where = f"{self.path}:{mark.line + 1}" if mark else str(self.path)
-                raise InputError(f"{where}: not valid YAML: {exc}", "check indentation and quoting there") from None
-            return catalog_from_dict(raw, file=str(self.path))
+            return catalog_from_dict(load_file(self.path, fast=False).data, file=str(self.path))
         return catalog_from_json(data, file=str(self.path))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -23,7 +22,6 @@ from agent.cmtrace import (
     iter_records,
     parse_line,
     parse_when,
-    stamp,
 )
 from agent.errors import DataError
 from agent.log import CRITICAL, DEBUG, ERROR, INFO, MASK, WARNING, Logger, Redactor, add_sink, get_logger, shutdown
@@ -234,28 +232,6 @@ def test_sink_that_cannot_write_says_so_once_and_the_run_goes_on(
     logger.info("one")
     logger.info("two")
     assert capsys.readouterr().err.count("cannot write the log") == 1
-
-
-# ---------------------------------------------------------------- stamps without datetime
-
-
-@pytest.mark.parametrize("tz", ["UTC", "EST5EDT", "Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu",
-                                "America/St_Johns", "Pacific/Kiritimati", "Australia/Lord_Howe"])  # fmt: skip
-@given(created=st.floats(min_value=315_532_800, max_value=4_102_444_800))  # 1980 to 2100
-@settings(max_examples=60, deadline=None)
-def test_stamp_is_what_format_time_gives_for_the_same_instant(tz: str, created: float) -> None:
-    saved = os.environ.get("TZ")
-    os.environ["TZ"] = tz
-    time.tzset()
-    try:
-        local = datetime.fromtimestamp(created).astimezone()
-        assert stamp(created) == (format_time(local), f"{local:%m-%d-%Y}")
-    finally:
-        if saved is None:
-            os.environ.pop("TZ", None)
-        else:
-            os.environ["TZ"] = saved
-        time.tzset()
 
 
 # ---------------------------------------------------------------- log folder

@@ -54,3 +54,27 @@ def test_gate_locks_out_after_max_attempts() -> None:
         assert not gate.try_pin("0000")
     assert gate.locked_out
     assert not gate.try_pin("2468")  # even the right PIN is refused once locked out
+
+
+def test_the_flow_owns_the_unlock_the_wizard_and_headless_runs_share(spec_dir: Path) -> None:
+    from agent.flow import Flow
+    from agent.profile import load_profile
+
+    flow = Flow(load_profile(spec_dir / "kiosk.yaml"), None, {})
+    kiosk_role = flow.role
+    assert flow.unlock_gate is flow.unlock_gate  # one count of attempts for the whole run
+    assert not flow.unlock("000000") and flow.role == kiosk_role
+    assert flow.unlock("482913") and flow.role == "technician"
+    assert {"000000", "482913"} <= flow.secrets  # every PIN typed is masked in the log and the receipt
+    for _ in range(5):
+        flow.unlock("111111")
+    assert flow.unlock_gate is not None and flow.unlock_gate.locked_out
+    assert not flow.unlock("482913")  # after the lockout even the right PIN is refused
+
+
+def test_a_profile_without_an_unlock_never_unlocks(spec_dir: Path) -> None:
+    from agent.flow import Flow
+    from agent.profile import load_profile
+
+    flow = Flow(load_profile(spec_dir / "technician.yaml"), None, {})
+    assert flow.unlock_gate is None and not flow.unlock("482913")
