@@ -268,6 +268,7 @@ def run(options: RunOptions) -> int:
         raise
     finally:
         if session.flow is not None:
+            session.flow.close_directory()
             for secret in session.flow.secrets:
                 redactor.add(secret)
                 receipt.secrets.add(secret)
