@@ -141,7 +141,9 @@ class DirectorySession:
                  limit: int = 5000) -> list[OrgUnit]:
         """Every OU under `base` (the base itself included when it is one), a page of `page_size` at a time."""
         ldap3 = self._directory.ldap3
-        flt = f"(&(objectClass=organizationalUnit){extra_filter})" if extra_filter else "(objectClass=organizationalUnit)"
+        flt = "(objectClass=organizationalUnit)"
+        if extra_filter:
+            flt = f"(&{flt}{extra_filter})"
         base_rdns = len(split_dn(base))
 
         def work(conn: Any) -> list[str]:
