@@ -377,7 +377,10 @@ def _interactive(session: Session, hook: Any) -> Any:
     from ui.app import run_ui
     from ui.window import discard, open_window
 
-    session.build()
+    flow = session.build()
+    for page in flow.profile.pages:  # the wizard's login pages sign in with the run's CA bundle too
+        if page.type == "login":
+            flow.sign_in_gate(page, ca_bundle=ca_bundle(session.options))
     job = _refresh_job(session)
     root = open_window()
     try:

@@ -16,6 +16,7 @@ from agent.errors import Cancelled, NotReady, PrestartError
 from agent.flow import CheckResult, FieldError, Flow, State
 from agent.log import get_logger
 from ui import pages, theme
+from ui.directory import names_checked
 from ui.widgets import breaking
 from ui.window import open_window
 
@@ -359,6 +360,8 @@ class App:
             return
         if not self.view.validate():
             return
+        if isinstance(self.view, pages.FormView) and not names_checked(self, self.view):
+            return  # a computer name is being checked against the directory (ui/directory.py)
         if self.pos < len(self.profile.pages):
             page = self.profile.pages[self.pos]
             if page.type == "confirm":
@@ -573,6 +576,10 @@ class App:
         if self.trace is not _no_trace:  # where the PIN box is on screen, for tests that click into it
             self.trace(f"pin box {entry.winfo_rootx() + entry.winfo_width() // 2} "
                        f"{entry.winfo_rooty() + entry.winfo_height() // 2}")
+
+    def role_changed(self) -> None:
+        """A sign-in changed who is at the machine: the status line says the new role."""
+        self._status()
 
     def _unlocked(self) -> None:
         unlock = self.profile.kiosk.technician_unlock

@@ -114,7 +114,7 @@ class DirectorySession:
                 raise self._directory._unavailable(error) from None
             raise error
         log.debug("directory: %s took %.2f s", what, time.monotonic() - started)
-        return box["value"]  # type: ignore[no-any-return]
+        return box["value"]
 
     def find_computer(self, name: str, base: str = "", *, budget: float = 10.0) -> str:
         """The DN of the computer object called `name` (cn or sAMAccountName `name$`), or "" when there is none."""
