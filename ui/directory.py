@@ -154,6 +154,7 @@ def names_checked(host: Any, view: Any) -> bool:
 
 
 def _show(view: Any, fld: Field, result: NameStatus) -> None:
+    view.host.trace(f"message {result.message}")
     widget = view.widgets.get(fld.id)
     if isinstance(widget, ValidatedEntry):
         if result.blocking:

@@ -85,6 +85,11 @@ class LoginView(PageView):
         self.message.pack(anchor="w", fill="x")
         self.first_focus = self.user_entry or self.pin_entry
 
+    def say(self, text: str) -> None:
+        """A message under the form (never anything typed): why the sign-in did not happen."""
+        self.message.configure(text=text)
+        self.app.trace("message " + " ".join(text.split()))  # one trace line
+
     @property
     def signed_in(self) -> bool:
         return bool(self.app.flow.user)
@@ -106,7 +111,7 @@ class LoginView(PageView):
         if pin and not secret:
             work_args: list[Any] = ["pin", pin]
         elif not user or not secret:
-            self.message.configure(text="Type your user name and password, then press Enter.")
+            self.say("Type your user name and password, then press Enter.")
             focus = self.user_entry if not user else self.password_entry
             if focus is not None:
                 focus.focus_set()
@@ -156,7 +161,7 @@ class LoginView(PageView):
             text = error.message[:1].upper() + error.message[1:] + "."
             if left is not None:
                 text += f" {left} attempt{'s' if left != 1 else ''} left."
-            self.message.configure(text=text)
+            self.say(text)
             self.app.trace(f"sign-in refused {left}")
             if self.password_entry is not None:
                 self.password_entry.focus_set()
@@ -166,11 +171,11 @@ class LoginView(PageView):
             self.app.fail(error)
             return
         if isinstance(error, PrestartError):  # the directory: unreachable, too slow, or its certificate
-            self.message.configure(text=f"{error.message}.\n{error.hint}" if error.hint else error.message)
+            self.say(f"{error.message}.\n{error.hint}" if error.hint else error.message)
             self.app.trace("sign-in unavailable")
             if self.password_entry is not None:
                 self.password_entry.focus_set()
             return
         log.error("sign-in failed unexpectedly", exc_info=error)
-        self.message.configure(text="Sign-in failed unexpectedly; the log (prestart.log) says why.")
+        self.say("Sign-in failed unexpectedly; the log (prestart.log) says why.")
         self.app.trace("sign-in error")
