@@ -87,6 +87,7 @@ class LoginView(PageView):
 
     def say(self, text: str) -> None:
         """A message under the form (never anything typed): why the sign-in did not happen."""
+        text = text[:1].upper() + text[1:]
         self.message.configure(text=text)
         self.app.trace("message " + " ".join(text.split()))  # one trace line
 
