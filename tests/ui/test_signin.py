@@ -41,8 +41,8 @@ def profile(tmp: Path, directory: Directory, *, ca: Path | None = None, exists: 
         "pages": [
             {"id": "signin", "type": "login", "title": "Sign in", "text": "Sign in with your directory account.",
              "max_attempts": max_attempts,
-             "ldap": {"server": server or directory.url, "base_dn": SUFFIX, "domain": "EXAMPLE", "upn_suffix": "example.test",
-                      "ca_bundle": str(ca or directory.ca_pem), "timeout": timeout},
+             "ldap": {"server": server or directory.url, "base_dn": SUFFIX, "domain": "EXAMPLE",
+                      "upn_suffix": "example.test", "ca_bundle": str(ca or directory.ca_pem), "timeout": timeout},
              "groups": {TECHS: "technician", "Students": "kiosk"}},
             {"id": "name", "roles": ["technician"], "fields": [
                 {"id": "computername", "type": "text", "label": "Computer name", "variable": "OSDComputerName",
