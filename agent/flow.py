@@ -13,6 +13,7 @@ from agent.catalog.model import Catalog, Item
 from agent.expr import check as check_expr
 from agent.log import ERROR, INFO, WARNING, get_logger
 from agent.profile.model import Field, Page, Profile, Rule
+from agent.secretprint import SecretPrint
 from agent.templates import parse_template
 from agent.variables import Variables
 
@@ -159,7 +160,8 @@ class Flow:
         self.answers: dict[str, Any] = {}  # field id -> value the person gave
         self.confirmed: dict[str, str] = {}  # confirm page id -> typed text
         self.fired: list[str] = []
-        self.secrets: set[str] = set()
+        # Secrets of the run, masked in logs and the receipt: typed values, or SecretPrints of passwords.
+        self.secrets: set[str | SecretPrint] = set()
         self._index: dict[tuple[str, tuple[str, ...]], dict[tuple[str, ...], Item]] = {}
         # Options of fields whose items have no `requires` depend on the role alone: built once per role.
         self._options: dict[tuple[str, str], tuple[Option, ...]] = {}

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__, files
+from agent.secretprint import SecretPrint
 
 MASK = "********"
 IDENTITY = ("Make", "Model", "SerialNumber", "UUID", "AssetTag", "MacAddress001", "HostName")
@@ -34,12 +35,14 @@ class Receipt:
         self.exit_code: int | None = None
         self.result = ""
         self.message = ""
-        self.secrets: set[str] = set()
+        self.secrets: set[str | SecretPrint] = set()
         self.secret_fields: set[str] = set()
 
     def mask(self, text: str) -> str:
         for secret in sorted(self.secrets, key=len, reverse=True):
-            if secret:
+            if isinstance(secret, SecretPrint):
+                text = secret.redact(text, MASK)
+            elif secret:
                 text = text.replace(secret, MASK)
         return text
 

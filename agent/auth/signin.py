@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from agent.auth.ldap import AuthFailed, SignInResult, map_role
 from agent.errors import AccessDenied
 from agent.log import get_logger
+from agent.secretprint import SecretPrint
 
 if TYPE_CHECKING:
     from agent.flow import Flow
@@ -85,7 +86,8 @@ class SignInGate:
     def sign_in(self, user: str, password: str) -> SignedIn:
         """Check a user name and password against the directory; on success the flow takes the mapped role."""
         if password:
-            self.flow.secrets.add(password)
+            # The redactor recognises the password until the run ends without keeping it (agent.secretprint).
+            self.flow.secrets.add(SecretPrint(password))
         self._check_open()
         if self.page.ldap is None:
             raise AccessDenied(f"login page {self.page.id!r} has no directory to sign in against",
