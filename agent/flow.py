@@ -233,6 +233,12 @@ class Flow:
         self._ous.clear()
         self.ou_notes.clear()
 
+    def sign_out(self) -> None:
+        """Forget who signed in (the kiosk's idle reset): the user, their directory session, its answers."""
+        self.user = ""
+        self.set_directory(None)
+        self.name_checks.clear()
+
     def close_directory(self) -> None:
         if self.directory is not None:
             self.directory.close()

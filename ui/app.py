@@ -513,6 +513,7 @@ class App:
         self.flow.confirmed.clear()
         self.typed.clear()
         self.flow.role = self.profile.initial_role
+        self.flow.sign_out()  # and whoever signed in on a login page, with their directory session
         self._status()
         self._last_activity = time.monotonic()
         self.trace("idle reset")
