@@ -98,6 +98,11 @@ def _loading(view: Any, holder: ttk.Frame, fld: Field) -> tuple[Any, Any]:
     flow = host.flow
     box = ttk.Frame(holder)
     box.pack(fill="x")
+    if getattr(host, "preview", False):  # preview never talks to the network
+        ttk.Label(box, text=f"Preview: the OUs under {fld.ou.base_dn if fld.ou else ''} are read from the "
+                  "directory after sign-in in a real run.", style="Help.TLabel", wraplength=look.px(560),
+                  justify="left").pack(anchor="w")
+        return box, None
     note = flow.ou_notes.get(fld.id)
     if note:  # an earlier attempt failed: say why and offer Retry rather than asking again by itself
         ttk.Label(box, text=note, style="Error.TLabel", wraplength=look.px(560), justify="left").pack(anchor="w")
@@ -135,6 +140,8 @@ def names_checked(host: Any, view: Any) -> bool:
     lets the page go on by itself (a free name, or a skipped check); a warning is shown once and waits for Next.
     """
     flow = host.flow
+    if getattr(host, "preview", False):
+        return True  # preview never talks to the network
     for fld, state in view._fields():
         if fld.directory_check is None:
             continue

@@ -55,6 +55,10 @@ class LoginView(PageView):
         px = look.px
         if page.text:
             self.text(flow.render(page.text, flow.walk(index)), pady=(0, px(8)))
+        self.preview = bool(getattr(host, "preview", False))
+        if self.preview:  # preview never talks to the network: the role is --role's
+            self.text(f"Preview: nobody signs in; the pages that follow are the {flow.role} role's "
+                      "(prestart preview --role ROLE shows another's).", "Help.TLabel", pady=(0, px(8)))
         if self.signed_in:
             self.text(f"Signed in as {flow.user} ({flow.role}). Press Next to continue.", pady=(0, px(8)))
         form = ttk.Frame(self.frame)
@@ -99,6 +103,8 @@ class LoginView(PageView):
         """Next: leave the page once signed in; otherwise start a sign-in with what was typed."""
         if self.busy:
             return False
+        if self.preview:
+            return True
         if self.signed_in and not (self.password.get() or self.pin.get()):
             return True
         self.start()

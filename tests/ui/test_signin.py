@@ -10,6 +10,7 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -252,3 +253,38 @@ def test_block_mode_keeps_the_page_until_the_name_is_free_and_the_ou_list_filter
     variables = json.loads(out.read_text(encoding="utf-8"))
     assert variables["OSDComputerName"] == "LAB-0777"
     assert variables["MachineObjectOU"].casefold() == f"ou=Building B,ou=Lab,{COMPUTERS}".casefold()
+
+
+def test_preview_signs_nobody_in_and_asks_the_directory_nothing(display: str, tmp_path: Path) -> None:
+    """`prestart preview` never talks to the network: the login page says so and Next goes on with --role's
+    pages; the name check is not asked; a directory OU field says where its OUs come from in a real run."""
+    from agent.flow import Flow
+    from agent.profile import load_profile
+    from ui.app import App
+
+    unreachable = Directory(url="ldaps://127.0.0.1:9", port=9, ca_pem=tmp_path / "none.pem",
+                            other_ca_pem=tmp_path / "none.pem", root=tmp_path)
+    flow = Flow(load_profile(profile(tmp_path, unreachable)), None, {}, role="technician")
+    app = App(flow, preview=True)
+    seen: list[str] = []
+
+    def walk() -> None:
+        for _ in range(2):  # login -> name (no sign-in, no name check) -> ou
+            flow.answers["computername"] = "LAB-0001"
+            app.next()
+            seen.append(flow.profile.pages[app.pos].id)
+        seen.append(" ".join(texts(app.body)))
+        app.fail(Cancelled("test over"))
+
+    def texts(widget: Any) -> list[str]:
+        own = [str(widget.cget("text"))] if "text" in widget.keys() else []  # noqa: SIM118 (a Tk widget is no dict)
+        return own + [t for child in widget.winfo_children() for t in texts(child)]
+
+    from agent.errors import Cancelled
+
+    app.root.after(100, walk)
+    with pytest.raises(Cancelled):
+        app.run()
+    assert seen[:2] == ["name", "ou"]
+    assert "read from the directory after sign-in in a real run" in seen[2]
+    assert flow.directory is None and flow.user == "" and flow.name_checks == {}
