@@ -37,6 +37,7 @@ class Receipt:
         self.message = ""
         self.secrets: set[str | SecretPrint] = set()
         self.secret_fields: set[str] = set()
+        self.directory: dict[str, str] = {}  # field id -> what the computer name check found
 
     def mask(self, text: str) -> str:
         for secret in sorted(self.secrets, key=len, reverse=True):
@@ -77,6 +78,7 @@ class Receipt:
             "choices": choices,
             "variables": self.variables,
             "plan": self.plan,
+            "directory": {k: self.mask(v) for k, v in self.directory.items()},
         }
 
     def write(self, path: Path) -> None:

@@ -275,6 +275,7 @@ def run(options: RunOptions) -> int:
         receipt.exit_code = int(code)
         if session.flow is not None:
             # Sign-in may have changed who is at the machine and their role since the flow was built.
+            receipt.directory = {k: v.message for k, v in session.flow.name_checks.items()}
             receipt.role = session.flow.role
             receipt.user = session.flow.user or receipt.user
         try:

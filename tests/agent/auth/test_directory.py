@@ -167,6 +167,8 @@ def test_headless_warn_mode_reuses_an_existing_name_and_writes_the_chosen_ou(sla
     assert normal_dn(variables["MachineObjectOU"]) == normal_dn(lab_a)
     log = (tmp_path / "log" / "prestart.log").read_text(encoding="utf-8")
     assert "LAB-0001 exists in ou=Building A,ou=Lab,ou=Computers" in log and "it will be reused" in log
+    receipt = json.loads((tmp_path / "log" / "prestart-receipt.json").read_text(encoding="utf-8"))
+    assert receipt["directory"]["computername"].endswith("it will be reused")
     assert ALICE_PW not in everything(tmp_path, done)
 
 
