@@ -88,6 +88,7 @@ class LoginView(PageView):
         self.message = ttk.Label(self.frame, style="Error.TLabel", wraplength=px(560), justify="left")
         self.message.pack(anchor="w", fill="x")
         self.first_focus = self.user_entry or self.pin_entry
+        self.retry_focus: ttk.Entry | None = self.password_entry  # where the focus goes after a refusal
 
     def say(self, text: str) -> None:
         """A message under the form (never anything typed): why the sign-in did not happen."""
@@ -127,6 +128,7 @@ class LoginView(PageView):
             work_args = ["ldap", user, secret]
         del secret, pin
         self.busy = True
+        self.retry_focus = self.pin_entry if work_args[0] == "pin" else self.password_entry
         self.message.configure(text="")
         where = self.page.ldap.server if self.page.ldap is not None and work_args[0] == "ldap" else "the PIN"
         self.status.configure(text=f"Signing in to {where}…" if work_args[0] == "ldap" else "Checking the PIN…")
@@ -170,8 +172,8 @@ class LoginView(PageView):
                 text += f" {left} attempt{'s' if left != 1 else ''} left."
             self.say(text)
             self.app.trace(f"sign-in refused {left}")
-            if self.password_entry is not None:
-                self.password_entry.focus_set()
+            if self.retry_focus is not None:
+                self.retry_focus.focus_set()
             return
         if isinstance(error, AccessDenied):  # the last attempt: the run ends with 5
             self.app.trace("sign-in locked out")

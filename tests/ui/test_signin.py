@@ -288,3 +288,27 @@ def test_preview_signs_nobody_in_and_asks_the_directory_nothing(display: str, tm
     assert seen[:2] == ["name", "ou"]
     assert "read from the directory after sign-in in a real run" in seen[2]
     assert flow.directory is None and flow.user == "" and flow.name_checks == {}
+
+
+def test_the_offline_pin_signs_in_where_the_page_allows_it(ui: Start, slapd: Directory, tmp_path: Path) -> None:
+    from agent.auth.pin import hash_pin
+
+    path = profile(tmp_path, slapd)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["pages"][0]["allow_pin"] = True
+    data["mode"] = "kiosk"
+    data["kiosk"] = {"technician_unlock": {"pin_hash": hash_pin("482913", n=1024), "role": "technician"}}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    run, out = start(ui, tmp_path, path)
+    run.key("Tab", "Tab")  # user name -> password -> the PIN box
+    run.type("000000")
+    run.key("Return")
+    run.wait("sign-in refused 2", timeout=20)
+    assert "The PIN is not correct. 2 attempts left." in messages(run)
+    run.type("482913")  # the focus went back to the PIN box
+    run.key("Return")
+    run.wait("signed in technician", timeout=20)
+    run.wait("page name")  # the technician's pages, as after the kiosk unlock
+    run.stop()
+    assert not out.exists()
+    assert "482913" not in everything(tmp_path, run)
