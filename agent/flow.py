@@ -267,11 +267,11 @@ class Flow:
         result: NameStatus
         try:
             if session is None or not session.open:
-                raise SourceUnavailable("nobody signed in to the directory", "sign in on the login page")
+                raise SourceUnavailable("nobody signed in to the directory", "sign in on the login page (Back)")
             dn = session.find_computer(name, spec.base_dn, budget=spec.timeout)
         except SourceUnavailable as exc:
             block = spec.unavailable == "block"
-            message = (f"{name} cannot be checked against the directory: {exc.message}" if block
+            message = (f"{name} cannot be checked against the directory: {exc.message}; {exc.hint}" if block
                        else f"{name} was not checked against the directory ({exc.message})")
             result = NameStatus(name, "unavailable", block, message)
             log.warning("computer name check: %s", message)

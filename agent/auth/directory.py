@@ -22,7 +22,7 @@ from agent.log import get_logger
 log = get_logger("prestart.auth")
 
 T = TypeVar("T")
-NO_SESSION_HINT = "sign in on the login page first (the directory is asked with your own account)"
+NO_SESSION_HINT = "sign in again on the login page (Back): the directory is asked with your own account"
 
 
 class OrgUnit(NamedTuple):
@@ -106,7 +106,7 @@ class DirectorySession:
                         budget)
             self._conn = None  # the worker still owns the socket; it ends with ldap3's receive timeout
             raise SourceUnavailable(f"the directory {self.where} did not answer within {budget:g} s",
-                                    "check the network and the domain controller, then try again")
+                                    "check the network and the domain controller, then sign in again (Back)")
         error = box.get("error")
         if error is not None:
             if isinstance(error, self._directory.ldap3.core.exceptions.LDAPException):

@@ -312,3 +312,30 @@ def test_the_offline_pin_signs_in_where_the_page_allows_it(ui: Start, slapd: Dir
     run.stop()
     assert not out.exists()
     assert "482913" not in everything(tmp_path, run)
+
+
+def test_a_directory_that_hangs_during_the_name_check_blocks_until_signed_in_again(
+        ui: Start, slapd: Directory, tmp_path: Path, frozen: Callable[[bool], None]) -> None:
+    run, out = start(ui, tmp_path, profile(tmp_path, slapd))  # unavailable: block, a 3 s budget
+    sign_in(run, "alice", ALICE_PW)
+    run.wait("page name", timeout=20)
+    frozen(True)
+    began = time.monotonic()
+    run.type("LAB-0001")
+    run.key("Return")
+    run.wait("name unavailable block", timeout=20)
+    assert time.monotonic() - began < 7  # the check's 3 s budget
+    assert "did not answer within 3 s" in messages(run) and "sign in again" in messages(run)
+    run.shot("signin-10-name-check-directory-hangs")
+    frozen(False)
+    run.key("Return")  # the session ended with the budget: still blocked, and it says how to go on
+    run.wait("name unavailable block", timeout=20)
+    run.key("Escape")  # Back to the login page: sign in again
+    run.wait("page signin")
+    sign_in(run, "alice", ALICE_PW)
+    run.wait("page name", timeout=20)
+    run.key("Return")  # the name typed is kept; the new session answers
+    run.wait("name exists ok", timeout=20)
+    run.stop()
+    assert not out.exists()
+    assert ALICE_PW not in everything(tmp_path, run)
