@@ -222,3 +222,22 @@ def test_headless_checks_run_with_the_bind_of_whoever_signed_in(slapd: Directory
     assert done.returncode == 13 and "LAB-0001 already exists" in done.stderr
     assert not out.exists()
     assert BOB_PW not in everything(tmp_path, done)
+
+
+def test_headless_ou_from_a_catalog_list_needs_no_directory(tmp_path: Path) -> None:
+    lab, staff = "OU=Lab,OU=Computers,DC=corp,DC=example", "OU=Staff,OU=Computers,DC=corp,DC=example"
+    catalog = {"schema": 1, "serial": 3, "generated": "2026-12-01T08:00:00Z", "source": "file:ous.json",
+               "lists": {"ous": [{"id": "lab", "label": "Lab", "value": lab},
+                                 {"id": "staff", "label": "Staff", "value": staff}]}}
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
+    profile = {"version": 1, "pages": [{"id": "p", "fields": [
+        {"id": "ou", "type": "ou", "view": "tree", "list": "ous", "variable": "OSDDomainOUName", "required": True}]}]}
+    (tmp_path / "ous.yaml").write_text(json.dumps(profile), encoding="utf-8")
+    for answer, expected in (("staff", staff), ("ou=lab, ou=computers, dc=corp, dc=example", lab)):
+        (tmp_path / "answers.yaml").write_text(json.dumps({"ou": answer}), encoding="utf-8")
+        out = tmp_path / "out.json"
+        done = run_prestart("run", "--profile", str(tmp_path / "ous.yaml"), "--catalog", str(tmp_path / "catalog.json"),
+                            "--facts", str(SPEC / "facts" / "laptop.json"), "--answers", str(tmp_path / "answers.yaml"),
+                            "--unattended", "--sink", f"json:{out}", "--log-dir", str(tmp_path / "log"))
+        assert done.returncode == 0, done.stderr
+        assert json.loads(out.read_text(encoding="utf-8"))["OSDDomainOUName"] == expected
