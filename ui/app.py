@@ -499,7 +499,8 @@ class App:
         idle = time.monotonic() - self._last_activity
         first = PREFLIGHT if self._preflight_page_needed() else self._first_page()
         dirty = self.pos != first or bool(self.flow.answers) or self.flow.role != self.profile.initial_role
-        if idle >= limit and dirty:
+        # Not while a sign-in is binding (ui/signin.py): its answer would set a role after the reset.
+        if idle >= limit and dirty and not getattr(self.view, "busy", False):
             self.reset()
         self.root.after(1000, self._idle_check)
 
