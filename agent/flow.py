@@ -14,10 +14,12 @@ from agent.catalog.model import Catalog, Item
 from agent.expr import check as check_expr
 from agent.log import ERROR, INFO, WARNING, get_logger
 from agent.profile.model import Field, Page, Profile, Rule
+from agent.secretprint import SecretPrint
 from agent.templates import parse_template
 from agent.variables import Variables
 
 if TYPE_CHECKING:  # agent.auth imports this module
+    from agent.auth.directory import DirectorySession
     from agent.auth.pin import PinGate
     from agent.auth.signin import SignInGate
 
@@ -64,6 +66,16 @@ class Option(NamedTuple):
     reason: str
     item: Item
     description: str = ""  # the catalog item's `description`, shown beside its label
+
+
+class NameStatus(NamedTuple):
+    """What the directory said about a computer name (Flow.check_name); `blocking` keeps Next disabled."""
+
+    name: str
+    status: str  # free | exists | unavailable
+    blocking: bool
+    message: str
+    dn: str = ""
 
 
 class FieldError(Exception):
@@ -150,7 +162,8 @@ class Flow:
         self.answers: dict[str, Any] = {}  # field id -> value the person gave
         self.confirmed: dict[str, str] = {}  # confirm page id -> typed text
         self.fired: list[str] = []
-        self.secrets: set[str] = set()
+        # Secrets of the run, masked in logs and the receipt: typed values, or SecretPrints of passwords.
+        self.secrets: set[str | SecretPrint] = set()
         self._index: dict[tuple[str, tuple[str, ...]], dict[tuple[str, ...], Item]] = {}
         # Options of fields whose items have no `requires` depend on the role alone: built once per role.
         self._options: dict[tuple[str, str], tuple[Option, ...]] = {}
@@ -158,6 +171,12 @@ class Flow:
         self._offered_index: dict[tuple[str, str], dict[str, tuple[int, Item]]] = {}
         self._sign_in_gates: dict[str, SignInGate] = {}
         self._unlock_gate: PinGate | None = None
+        # The connection bound as whoever signed in (name check, OU picker); never a password.
+        self.directory: DirectorySession | None = None
+        self.name_checks: dict[str, NameStatus] = {}  # field id -> the last answer, for the receipt
+        self._name_cache: dict[tuple[str, str], NameStatus] = {}
+        self._ous: dict[str, tuple[Item, ...]] = {}  # OU field id -> the OUs read from the directory
+        self.ou_notes: dict[str, str] = {}  # OU field id -> why the directory gave no OUs
         self.base = self._apply_rules()
 
     # -- sign-in and the technician unlock: the wizard and headless runs share them ---------------
@@ -202,6 +221,108 @@ class Flow:
         log.info("technician unlock: role %s -> %s", self.role, unlock.role)
         self.role = unlock.role
         return True
+
+    # -- the directory, with the signed-in person's own bind ----------------------------------------
+
+    def set_directory(self, session: DirectorySession | None) -> None:
+        """Keep the bound session of the last sign-in (closing an earlier one); answers read before it go."""
+        if self.directory is not None and self.directory is not session:
+            self.directory.close()
+        self.directory = session
+        self._name_cache.clear()
+        for field_id in list(self._ous):
+            self._forget_options(field_id)
+        self._ous.clear()
+        self.ou_notes.clear()
+
+    def sign_out(self) -> None:
+        """Forget who signed in (the kiosk's idle reset): the user, their directory session, its answers."""
+        self.user = ""
+        self.set_directory(None)
+        self.name_checks.clear()
+
+    def close_directory(self) -> None:
+        if self.directory is not None:
+            self.directory.close()
+
+    def _forget_options(self, field_id: str) -> None:
+        for cache in (self._options, self._offered_cache, self._offered_index):
+            for key in [k for k in cache if k[0] == field_id]:
+                del cache[key]
+
+    def check_name(self, fld: Field, name: str) -> NameStatus:
+        """Ask the directory whether a computer called `name` exists (`directory_check` of a text field).
+
+        Whether an existing object warns or blocks, and whether "cannot ask" skips or blocks, is the profile's.
+        One answer per name and sign-in: Back and Next do not ask again.
+        """
+        spec = fld.directory_check
+        assert spec is not None
+        key = (fld.id, name.casefold())
+        cached = self._name_cache.get(key)
+        if cached is not None:
+            self.name_checks[fld.id] = cached
+            return cached
+        from agent.errors import SourceUnavailable
+
+        session = self.directory
+        result: NameStatus
+        try:
+            if session is None or not session.open:
+                raise SourceUnavailable("nobody signed in to the directory", "sign in on the login page (Back)")
+            dn = session.find_computer(name, spec.base_dn, budget=spec.timeout)
+        except SourceUnavailable as exc:
+            block = spec.unavailable == "block"
+            message = (f"{name} cannot be checked against the directory: {exc.message}; {exc.hint}" if block
+                       else f"{name} was not checked against the directory ({exc.message})")
+            result = NameStatus(name, "unavailable", block, message)
+            log.warning("computer name check: %s", message)
+        else:
+            if not dn:
+                result = NameStatus(name, "free", False, f"no computer named {name} in the directory yet")
+            else:
+                where = dn.split(",", 1)[1].strip() if "," in dn else dn
+                if spec.exists == "block":
+                    result = NameStatus(name, "exists", True,
+                                        f"{name} already exists in {where}; choose another name", dn)
+                else:
+                    result = NameStatus(name, "exists", False, f"{name} exists in {where}; it will be reused", dn)
+            log.info("computer name check: %s", result.message)
+            self._name_cache[key] = result  # "unavailable" is asked again: the network may come back
+        self.name_checks[fld.id] = result
+        return result
+
+    def load_ous(self, fld: Field) -> tuple[Item, ...]:
+        """Read the OUs an OU field offers from the directory (once per sign-in). SourceUnavailable when nobody
+        signed in or the directory does not answer within the field's budget."""
+        spec = fld.ou
+        assert spec is not None
+        if fld.id in self._ous:
+            return self._ous[fld.id]
+        from agent.auth.directory import allowed_only
+        from agent.errors import SourceUnavailable
+
+        session = self.directory
+        try:
+            if session is None or not session.open:
+                raise SourceUnavailable(f"{fld.label}: the OUs come from the directory, and nobody signed in to it",
+                                        "sign in on the login page (back), or ask the imaging team for a static list")
+            units = allowed_only(session.list_ous(spec.base_dn, extra_filter=spec.filter, page_size=spec.page_size,
+                                                  budget=spec.timeout), spec.allow)
+        except SourceUnavailable as exc:
+            self.ou_notes[fld.id] = exc.message
+            raise
+        items = tuple(
+            Item(id=u.dn, label=u.label, value=u.dn, attrs={"id": u.dn, "label": u.label, "value": u.dn, "dn": u.dn})
+            for u in units
+        )
+        self._ous[fld.id] = items
+        self.ou_notes.pop(fld.id, None)
+        self._forget_options(fld.id)
+        return items
+
+    def ous_loaded(self, fld: Field) -> bool:
+        return fld.ou is None or fld.id in self._ous
 
     # -- rules ---------------------------------------------------------------------------------
 
@@ -304,8 +425,10 @@ class Flow:
         key = (fld.id, self.role.casefold())
         offered = self._offered_cache.get(key)
         if offered is None:
-            if fld.list:
-                items: Sequence[Item] = self.catalog.items(fld.list)
+            if fld.ou is not None:
+                items: Sequence[Item] = self._ous.get(fld.id, ())
+            elif fld.list:
+                items = self.catalog.items(fld.list)
             else:
                 items = [
                     Item(
@@ -336,6 +459,13 @@ class Flow:
             index = dict(zip(map(str.casefold, map(_ID, offered)), enumerate(offered), strict=True))
             self._offered_index[key] = index
         return index
+
+    def _ou_by_dn(self, fld: Field, dn: str) -> tuple[int, Item] | None:
+        """An OU answered with other spacing or case than the directory's (`OU=Lab, DC=corp`)."""
+        from agent.auth.directory import normal_dn
+
+        wanted = normal_dn(dn)
+        return next(((i, item) for i, item in enumerate(self._offered(fld)) if normal_dn(item.value) == wanted), None)
 
     @staticmethod
     def _option(item: Item, lookup: Callable[[str], str]) -> Option:
@@ -386,7 +516,7 @@ class Flow:
             if current:
                 return current.casefold() in ("true", "1", "yes")
             return bool(fld.default)
-        if fld.type == "choice":
+        if fld.type in ("choice", "ou"):
             options = self.options(fld, vars)
             if current:
                 for option in options:
@@ -457,7 +587,7 @@ class Flow:
             return
         index = self._offered_by_id(fld)
         lookup = state.vars.lookup
-        if fld.type == "choice":
+        if fld.type in ("choice", "ou"):
             if isinstance(value, (list, dict)):
                 raise FieldError(fld.id, f"{fld.id}: expected one choice")
             chosen = "" if value is None else str(value)
@@ -466,6 +596,8 @@ class Flow:
                     raise FieldError(fld.id, f"{fld.label or fld.id}: a choice is required", "missing")
                 return
             found = index.get(chosen.casefold())
+            if found is None and fld.type == "ou":
+                found = self._ou_by_dn(fld, chosen)
             if found is None:
                 raise self._not_offered(fld, chosen)
             option = self._option(found[1], lookup)

@@ -72,10 +72,14 @@ def run(flow: Flow, answers: Mapping[str, Any], *, source: str = "answers", ca_b
                     if fld.id in flow.answers:
                         log.warning("answer for %s ignored: the field is not shown on this machine", fld.id)
                     continue
+                if fld.ou is not None:
+                    _load_ous(flow, fld)
                 answered = fld.id in flow.answers
                 value = flow.answers[fld.id] if answered else flow.initial_value(fld, state)
                 try:
                     flow.apply_field(fld, value, state, answered=answered)
+                    if fld.directory_check is not None and value:
+                        _check_name(flow, fld, str(value), source)
                 except FieldError as exc:
                     if exc.kind == "disabled":
                         raise NotReady(exc.message, "choose an item this machine meets the requirements of") from exc
@@ -90,6 +94,34 @@ def run(flow: Flow, answers: Mapping[str, Any], *, source: str = "answers", ca_b
         elif page.type == "login":
             _login(flow, page, folded.get(page.id.casefold()), source, ca_bundle)
     return state
+
+
+def _load_ous(flow: Flow, fld: Any) -> None:
+    """An OU field read from the directory: without its OUs a required field cannot be answered."""
+    from agent.errors import SourceUnavailable
+
+    try:
+        flow.load_ous(fld)
+    except SourceUnavailable:
+        if fld.required:
+            raise
+        log.warning("%s: %s; the field is left unanswered", fld.id, flow.ou_notes.get(fld.id, "no OUs"))
+
+
+def _check_name(flow: Flow, fld: Any, name: str, source: str) -> None:
+    """The computer name check, as the wizard does it on Next: the profile decides what blocks."""
+    from agent.errors import SourceUnavailable
+
+    result = flow.check_name(fld, name)
+    if not result.blocking:
+        if result.status != "free":
+            log.warning("%s: %s", fld.id, result.message)
+        return
+    if result.status == "exists":
+        raise InputError(f"{source}: {fld.id}: {result.message}", f"answer `{fld.id}:` with a name not yet in use")
+    raise SourceUnavailable(f"{fld.id}: {result.message}",
+                            "the profile requires the check: sign in first (login page answer) and make sure the "
+                            "directory answers")
 
 
 def _login(flow: Flow, page: Any, answer: Any, source: str, ca_bundle: Path | None) -> None:

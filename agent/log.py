@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from logging import CRITICAL, DEBUG, ERROR, INFO, WARNING, Handler, Logger, LogRecord
 from typing import TextIO
 
+from agent.secretprint import SecretPrint
+
 MASK = "********"
 # A URL's query values in a library's record: urllib3 logs every request line ("POST /audit?token=... HTTP/1.1"),
 # and a token in a profile's URL is a secret the run never learns as one.
@@ -24,13 +26,14 @@ _QUERY_VALUE = re.compile(r"([?&][^=\s&#\"'?]+=)[^\s&#\"']+")
 class Redactor:
     """Masks every known secret in text: log records, receipts, error messages."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets: list[str] = []
+    def __init__(self, secrets: Iterable[str | SecretPrint] = ()) -> None:
+        self._secrets: list[str | SecretPrint] = []
         for secret in secrets:
             self.add(secret)
 
-    def add(self, secret: str) -> None:
-        """Remember a secret; the empty string is ignored (masking it would mask everything)."""
+    def add(self, secret: str | SecretPrint) -> None:
+        """Remember a secret (its text, or an agent.secretprint.SecretPrint that does not keep the text); the
+        empty string is ignored (masking it would mask everything)."""
         if secret and secret not in self._secrets:
             self._secrets.append(secret)
             # Longest first, so a secret that contains another is masked whole.
@@ -42,7 +45,9 @@ class Redactor:
     def redact(self, text: str) -> str:
         """`text` with every secret replaced by MASK."""
         for secret in self._secrets:
-            if secret in text:
+            if isinstance(secret, SecretPrint):
+                text = secret.redact(text, MASK)
+            elif secret in text:
                 text = text.replace(secret, MASK)
         return text
 

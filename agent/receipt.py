@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__, files
+from agent.secretprint import SecretPrint
 
 MASK = "********"
 IDENTITY = ("Make", "Model", "SerialNumber", "UUID", "AssetTag", "MacAddress001", "HostName")
@@ -34,12 +35,15 @@ class Receipt:
         self.exit_code: int | None = None
         self.result = ""
         self.message = ""
-        self.secrets: set[str] = set()
+        self.secrets: set[str | SecretPrint] = set()
         self.secret_fields: set[str] = set()
+        self.directory: dict[str, str] = {}  # field id -> what the computer name check found
 
     def mask(self, text: str) -> str:
         for secret in sorted(self.secrets, key=len, reverse=True):
-            if secret:
+            if isinstance(secret, SecretPrint):
+                text = secret.redact(text, MASK)
+            elif secret:
                 text = text.replace(secret, MASK)
         return text
 
@@ -74,6 +78,7 @@ class Receipt:
             "choices": choices,
             "variables": self.variables,
             "plan": self.plan,
+            "directory": {k: self.mask(v) for k, v in self.directory.items()},
         }
 
     def write(self, path: Path) -> None:

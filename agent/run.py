@@ -266,12 +266,14 @@ def run(options: RunOptions) -> int:
         raise
     finally:
         if session.flow is not None:
+            session.flow.close_directory()
             for secret in session.flow.secrets:
                 redactor.add(secret)
                 receipt.secrets.add(secret)
         receipt.exit_code = int(code)
         if session.flow is not None:
             # Sign-in may have changed who is at the machine and their role since the flow was built.
+            receipt.directory = {k: v.message for k, v in session.flow.name_checks.items()}
             receipt.role = session.flow.role
             receipt.user = session.flow.user or receipt.user
         try:
@@ -374,7 +376,10 @@ def _interactive(session: Session, hook: Any) -> Any:
     from ui.app import run_ui
     from ui.window import discard, open_window
 
-    session.build()
+    flow = session.build()
+    for page in flow.profile.pages:  # the wizard's login pages sign in with the run's CA bundle too
+        if page.type == "login":
+            flow.sign_in_gate(page, ca_bundle=ca_bundle(session.options))
     job = _refresh_job(session)
     root = open_window()
     try:

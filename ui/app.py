@@ -16,6 +16,7 @@ from agent.errors import Cancelled, NotReady, PrestartError
 from agent.flow import CheckResult, FieldError, Flow, State
 from agent.log import get_logger
 from ui import pages, theme
+from ui.directory import names_checked
 from ui.widgets import DefaultButton, ScrollFrame, breaking
 from ui.window import open_window
 
@@ -453,6 +454,8 @@ class App:
         if not self.view.validate():
             self.trace("invalid " + ",".join(getattr(self.view, "problems", ())))
             return
+        if isinstance(self.view, pages.FormView) and not names_checked(self, self.view):
+            return  # a computer name is being checked against the directory (ui/directory.py)
         if self.pos < len(self.profile.pages):
             page = self.profile.pages[self.pos]
             if page.type == "confirm":
@@ -615,7 +618,8 @@ class App:
         idle = time.monotonic() - self._last_activity
         first = PREFLIGHT if self._preflight_page_needed() else self._first_page()
         dirty = self.pos != first or bool(self.flow.answers) or self.flow.role != self.profile.initial_role
-        if idle >= limit and dirty:
+        # Not while a sign-in is binding (ui/signin.py): its answer would set a role after the reset.
+        if idle >= limit and dirty and not getattr(self.view, "busy", False):
             self.reset()
         self.root.after(1000, self._idle_check)
 
@@ -629,6 +633,7 @@ class App:
         self.flow.confirmed.clear()
         self.typed.clear()
         self.flow.role = self.profile.initial_role
+        self.flow.sign_out()  # and whoever signed in on a login page, with their directory session
         self._status()
         self._last_activity = time.monotonic()
         self.trace("idle reset")
@@ -697,6 +702,10 @@ class App:
         if self.trace is not _no_trace:  # where the PIN box is on screen, for tests that click into it
             self.trace(f"pin box {entry.winfo_rootx() + entry.winfo_width() // 2} "
                        f"{entry.winfo_rooty() + entry.winfo_height() // 2}")
+
+    def role_changed(self) -> None:
+        """A sign-in changed who is at the machine: the status line says the new role."""
+        self._status()
 
     def _unlocked(self) -> None:
         unlock = self.profile.kiosk.technician_unlock

@@ -170,6 +170,10 @@ class FormView(PageView):
                                     on_change=functools.partial(self._changed, fld))
             widget.pack(fill="x")
             focus = widget.focus_widget
+        elif fld.type == "ou":  # from the directory or a static list: ui.directory
+            from ui.directory import build_ou_field
+
+            widget, focus = build_ou_field(self, holder, fld, state, value)
         else:  # the schema knows no other kinds; show something rather than nothing
             widget = ttk.Label(holder, text=f"(field type {fld.type!r} is not shown by this version)")
             widget.pack(anchor="w")
@@ -240,15 +244,12 @@ class FormView(PageView):
 
 
 class InfoView(PageView):
-    """Text for the person to read; login pages show that sign-in is not available yet."""
+    """Text for the person to read."""
 
     def __init__(self, host: Host, parent: tk.Misc, index: int, page: Page) -> None:
         super().__init__(host, parent)
         flow = host.flow
         self.text(flow.render(page.text, flow.walk(index)))
-        if page.type == "login":
-            self.text("Sign-in is not available in this version; continue without signing in.", "Help.TLabel",
-                      pady=(self.look.px(12), 0))
 
 
 class ConfirmView(PageView):
@@ -410,6 +411,10 @@ def build(host: Host, parent: tk.Misc, index: int, page: Page) -> PageView:
     """The view for profile page `index`."""
     if page.type == "confirm":
         return ConfirmView(host, parent, index, page)
-    if page.type in ("info", "login"):
+    if page.type == "login":
+        from ui.signin import LoginView  # sign-in: ui/signin.py
+
+        return LoginView(host, parent, index, page)
+    if page.type == "info":
         return InfoView(host, parent, index, page)
     return FormView(host, parent, index, page)

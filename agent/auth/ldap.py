@@ -25,7 +25,7 @@ import math
 import re
 import ssl
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,6 +38,11 @@ log = get_logger("prestart.auth")
 
 AD_CAPABILITY = "1.2.840.113556.1.4.800"  # LDAP_CAP_ACTIVE_DIRECTORY_OID in the root DSE's supportedCapabilities
 INVALID_CREDENTIALS = 49
+# The password policy control (draft-behera-ldap-password-policy): OpenLDAP's ppolicy says why a bind failed.
+PPOLICY_OID = "1.3.6.1.4.1.42.2.27.8.5.1"
+PPOLICY_LOCKED, PPOLICY_EXPIRED, PPOLICY_CHANGE_AFTER_RESET = 1, 0, 2
+# Active Directory says why in the bind's diagnostic message: "... AcceptSecurityContext error, data 775, ...".
+AD_LOCKED, AD_EXPIRED = ("775",), ("532", "773")
 BAD_CREDENTIALS = "the user name or password is not correct"
 
 
@@ -50,13 +55,19 @@ class AuthFailed(AccessDenied):
         super().__init__(message, hint)
 
 
+ACCOUNT_LOCKED = "this account is locked out in the directory"
+PASSWORD_EXPIRED = "the password of this account has expired or must be changed"
+
+
 @dataclass(frozen=True)
 class SignInResult:
-    """Who signed in (the name as the directory knows it) and the DNs of their groups."""
+    """Who signed in (the name as the directory knows it), the DNs of their groups and, when asked for,
+    the connection still bound as them (agent.auth.directory.DirectorySession) for later queries."""
 
     user: str
     groups: tuple[str, ...]
     dn: str = ""
+    session: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -234,8 +245,10 @@ class _Directory:
         return entries[0] if entries else {}
 
 
-def sign_in(settings: LdapSettings, user: str, password: str, *, ca_bundle: Path | None) -> SignInResult:
-    """Bind as `user` over LDAPS and read their groups.
+def sign_in(settings: LdapSettings, user: str, password: str, *, ca_bundle: Path | None,
+            keep: bool = False) -> SignInResult:
+    """Bind as `user` over LDAPS and read their groups; with `keep`, the result's `session` stays bound as them
+    (for the computer name check and the OU picker: the technician's own rights, no service account).
 
     Raises AuthFailed (wrong password, unknown or ambiguous user), SourceUnavailable (server unreachable, TLS
     refused, timeout) or InputError (the profile names a server without TLS).
@@ -258,11 +271,21 @@ def sign_in(settings: LdapSettings, user: str, password: str, *, ca_bundle: Path
         probe.unbind()
     bind_name = (account.upn or account.downlevel or account.typed) if is_ad else dn
     conn = directory.connect(bind_name, password)
+    kept = False
     try:
-        if not directory.call(conn, "bind"):
+        bound = directory.call(conn, "bind", controls=[(PPOLICY_OID, False, None)])
+        # ldap3 keeps the password to bind again; nothing here binds again, so drop it now.
+        conn.password = None
+        if not bound:
             code = (conn.result or {}).get("result")
             if code == INVALID_CREDENTIALS:
-                log.info("sign-in refused for %s: invalid credentials", account.typed)
+                why = _refusal_reason(conn.result or {})
+                log.info("sign-in refused for %s: %s", account.typed, why or "invalid credentials")
+                if why == "locked":
+                    raise AuthFailed(ACCOUNT_LOCKED, "ask the service desk to unlock the account, or sign in with "
+                                     "another account")
+                if why == "expired":
+                    raise AuthFailed(PASSWORD_EXPIRED, "change the password on a working computer, then try again")
                 raise AuthFailed()
             desc = (conn.result or {}).get("description", "refused")
             log.warning("sign-in for %s: the directory answered %s (%s)", account.typed, code, desc)
@@ -283,8 +306,15 @@ def sign_in(settings: LdapSettings, user: str, password: str, *, ca_bundle: Path
             esc = ldap3.utils.conv.escape_filter_chars(dn)
             flt = f"(|(member={esc})(uniqueMember={esc}))"
             groups += [str(g.get("dn", "")) for g in _search(directory, conn, base, flt, [ldap3.NO_ATTRIBUTES])]
+        session = None
+        if keep:
+            from agent.auth.directory import DirectorySession
+
+            session = DirectorySession(directory, conn, base)
+            kept = True
     finally:
-        conn.unbind()
+        if not kept:
+            conn.unbind()
     seen: dict[str, str] = {}
     for group_dn in groups:
         if group_dn:
@@ -292,7 +322,34 @@ def sign_in(settings: LdapSettings, user: str, password: str, *, ca_bundle: Path
     # The directory's spelling of the name, for the receipt; what was typed only when it has none.
     name = next(iter(_values(entry, "userPrincipalName")), "") or account.upn or account.downlevel or account.typed
     log.info("signed in as %s (%d groups)", name, len(seen))
-    return SignInResult(user=name, groups=tuple(seen.values()), dn=dn)
+    return SignInResult(user=name, groups=tuple(seen.values()), dn=dn, session=session)
+
+
+def _refusal_reason(result: Mapping[str, Any]) -> str:
+    """"locked", "expired" or "" from a refused bind: ppolicy's response control, or AD's diagnostic data code."""
+    control = (result.get("controls") or {}).get(PPOLICY_OID) or {}
+    value = control.get("value") if isinstance(control, Mapping) else None
+    if isinstance(value, bytes):
+        # SEQUENCE { warning [0] OPTIONAL, error [1] ENUMERATED OPTIONAL }: walk the elements (short lengths only;
+        # the control is a few bytes) and read the error.
+        pos = 2 if value[:1] == b"\x30" else len(value)
+        while pos + 2 <= len(value):
+            tag, size = value[pos], value[pos + 1]
+            if tag == 0x81 and size == 1 and pos + 2 < len(value):
+                error = value[pos + 2]
+                if error == PPOLICY_LOCKED:
+                    return "locked"
+                if error in (PPOLICY_EXPIRED, PPOLICY_CHANGE_AFTER_RESET):
+                    return "expired"
+            pos += 2 + size
+    message = str(result.get("message") or "")
+    data = re.search(r"\bdata ([0-9a-f]+)", message)
+    if data:
+        if data.group(1) in AD_LOCKED:
+            return "locked"
+        if data.group(1) in AD_EXPIRED:
+            return "expired"
+    return ""
 
 
 def _account_filter(account: Account, *, ad: bool) -> str:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from agent.auth.ldap import AuthFailed, SignInResult, map_role
 from agent.errors import AccessDenied
 from agent.log import get_logger
+from agent.secretprint import SecretPrint
 
 if TYPE_CHECKING:
     from agent.flow import Flow
@@ -85,7 +86,8 @@ class SignInGate:
     def sign_in(self, user: str, password: str) -> SignedIn:
         """Check a user name and password against the directory; on success the flow takes the mapped role."""
         if password:
-            self.flow.secrets.add(password)
+            # The redactor recognises the password until the run ends without keeping it (agent.secretprint).
+            self.flow.secrets.add(SecretPrint(password))
         self._check_open()
         if self.page.ldap is None:
             raise AccessDenied(f"login page {self.page.id!r} has no directory to sign in against",
@@ -95,18 +97,25 @@ class SignInGate:
 
             self.signer = sign_in
         try:
-            result = self.signer(self.page.ldap, user, password, ca_bundle=self.ca_bundle)
+            # keep=True: the connection stays bound as this person for the name check and the OU picker.
+            result = self.signer(self.page.ldap, user, password, ca_bundle=self.ca_bundle, keep=True)
         except AuthFailed as exc:
             self._fail(exc)
             raise AssertionError("unreachable") from None  # _fail always raises
+        finally:
+            del password  # this frame's reference; see docs/security.md for the copies Python keeps
         role: str | None = self.flow.role
         if self.page.groups:
             role = map_role(result.groups, self.page.groups)
             if role is None:
                 log.info("sign-in: %s is in none of the groups login page %r maps to a role", result.user, self.page.id)
+                if result.session is not None:
+                    result.session.close()
                 self._fail(AuthFailed())
         assert role is not None
-        return self._grant(SignedIn(result.user, role, "ldap", result.groups))
+        signed = self._grant(SignedIn(result.user, role, "ldap", result.groups))
+        self.flow.set_directory(result.session)
+        return signed
 
     def sign_in_pin(self, pin: str) -> SignedIn:
         """The offline technician PIN, only where the page allows it."""
@@ -138,7 +147,6 @@ class SignInGate:
     def _grant(self, signed: SignedIn) -> SignedIn:
         self.failures = 0
         self.flow.role = signed.role
-        # Flow has no `user` yet (the lead owns it); the CLI reads it with getattr for the receipt.
         self.flow.user = signed.user
         log.info("signed in as %s by %s; role %s", signed.user, signed.method, signed.role)
         return signed

@@ -79,6 +79,26 @@ class ArraySpec(NamedTuple):
         return f"{self.base}{index:0{self.digits}d}"
 
 
+class NameCheck(NamedTuple):
+    """`directory_check` of a text field: ask the directory whether a computer of that name exists."""
+
+    exists: str = "warn"  # warn (it will be reused) | block (choose another name)
+    unavailable: str = "skip"  # skip (with a note) | block: not signed in, or the directory does not answer
+    base_dn: str = ""  # where to look; "" = the login page's base_dn
+    timeout: float = 10.0
+
+
+class OuSource(NamedTuple):
+    """`ou` of an OU field: which OUs the directory offers, read with the technician's own bind."""
+
+    base_dn: str
+    view: str = "list"  # list (flat, filterable) | tree
+    filter: str = ""  # an LDAP filter ANDed with (objectClass=organizationalUnit)
+    allow: tuple[str, ...] = ()  # only these DNs and the OUs under them
+    page_size: int = 200
+    timeout: float = 10.0
+
+
 class Field(NamedTuple):
     id: str
     type: str
@@ -96,6 +116,9 @@ class Field(NamedTuple):
     array: ArraySpec | None = None
     secret: bool = False
     filter: bool = False
+    directory_check: NameCheck | None = None
+    ou: OuSource | None = None
+    view: str = "list"  # an OU field's look without `ou` (a static list): list | tree
 
     @property
     def is_secret(self) -> bool:
@@ -225,6 +248,35 @@ def _field(raw: dict[str, Any]) -> Field:
         else None,
         secret=bool(raw.get("secret", False)),
         filter=bool(raw.get("filter", False)),
+        directory_check=_name_check(raw.get("directory_check")),
+        ou=_ou_source(raw.get("ou")),
+        view=_text(raw.get("view")) or "list",
+    )
+
+
+def _name_check(raw: Any) -> NameCheck | None:
+    if raw is True:
+        return NameCheck()
+    if not isinstance(raw, dict):
+        return None
+    return NameCheck(
+        exists=_text(raw.get("exists")) or "warn",
+        unavailable=_text(raw.get("unavailable")) or "skip",
+        base_dn=_text(raw.get("base_dn")),
+        timeout=float(raw.get("timeout", 10.0)),
+    )
+
+
+def _ou_source(raw: Any) -> OuSource | None:
+    if not isinstance(raw, dict):
+        return None
+    return OuSource(
+        base_dn=_text(raw.get("base_dn")),
+        view=_text(raw.get("view")) or "list",
+        filter=_text(raw.get("filter")),
+        allow=_tuple(raw.get("allow")),
+        page_size=int(raw.get("page_size", 200)),
+        timeout=float(raw.get("timeout", 10.0)),
     )
 
 

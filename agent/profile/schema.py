@@ -7,7 +7,7 @@ from typing import Any
 from agent.schemakit import Anything, Bool, Int, List, MapOf, Num, Obj, OneOf, Str, json_schema
 
 VARIABLE_PATTERN = "^[A-Za-z][A-Za-z0-9_-]{0,255}$"
-FIELD_KINDS = ("choice", "multi", "checkbox", "text", "password")
+FIELD_KINDS = ("choice", "multi", "checkbox", "text", "password", "ou")
 PAGE_KINDS = ("form", "info", "confirm", "login")
 VALIDATE_PRESETS = ("netbios",)
 
@@ -89,6 +89,34 @@ FIELD = Obj(
         ),
         "secret": Bool(description="Never log, show again or write to the receipt."),
         "filter": Bool(description="Show a type-to-filter box (long lists)."),
+        "view": Str(enum=("list", "tree"), description="An OU field: a flat filterable list or a tree."),
+        "directory_check": OneOf(
+            [
+                Bool(),
+                Obj(
+                    {
+                        "exists": Str(enum=("warn", "block"), description="A computer of that name exists."),
+                        "unavailable": Str(enum=("skip", "block"), description="Not signed in, or no answer."),
+                        "base_dn": Str(description="Where to look; default: the login page's base_dn."),
+                        "timeout": Num(minimum=0.1, description="Total time budget in seconds."),
+                    }
+                ),
+            ],
+            description="A text field: ask the directory, with the technician's sign-in, whether a computer of "
+            "this name exists.",
+        ),
+        "ou": Obj(
+            {
+                "base_dn": Str(min_length=1, description="The OUs under this DN are offered."),
+                "view": Str(enum=("list", "tree")),
+                "filter": Str(description="An LDAP filter ANDed with (objectClass=organizationalUnit)."),
+                "allow": List(Str(min_length=1), description="Only these OUs and the OUs under them."),
+                "page_size": Int(minimum=1, maximum=5000),
+                "timeout": Num(minimum=0.1, description="Total time budget in seconds."),
+            },
+            required=("base_dn",),
+            description="An OU field: read the OUs from the directory with the technician's sign-in.",
+        ),
     },
     required=("id", "type"),
 )

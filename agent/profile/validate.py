@@ -112,7 +112,8 @@ def _field_checks(findings: Findings, path: str, fld: Field) -> set[str]:
         findings.add(path, f"a {fld.type} field needs `list` (a catalog list) or `choices`", "add one of them")
     if fld.list and fld.choices:
         findings.add(path, "give either `list` or `choices`, not both", "remove one of them")
-    if fld.type not in ("choice", "multi") and has_items:
+    _directory_checks(findings, path, fld, has_items)
+    if fld.type not in ("choice", "multi", "ou") and has_items:
         findings.add(path, f"a {fld.type} field takes no `list` or `choices`", "make it a choice or multi field")
     if fld.type == "multi":
         if fld.set:
@@ -172,6 +173,28 @@ def _field_checks(findings: Findings, path: str, fld: Field) -> set[str]:
     for index, choice in enumerate(fld.choices):
         _expr(findings, f"{path}.choices[{index}].requires", choice.requires)
     return sets
+
+
+def _directory_checks(findings: Findings, path: str, fld: Field, has_items: bool) -> None:
+    """An OU field reads the directory or a static list; a name check belongs to a text field."""
+    if fld.type == "ou":
+        if fld.ou is None and not has_items:
+            findings.add(path, "an ou field needs `ou: {base_dn: ...}` (from the directory), `list` or `choices`",
+                         "add `ou: {base_dn: \"OU=Computers,DC=corp,DC=example\"}`")
+        if fld.ou is not None and has_items:
+            findings.add(path, "give `ou` (from the directory) or `list`/`choices` (a static list), not both",
+                         "remove one of them")
+        if fld.ou is not None and fld.ou.filter and not (fld.ou.filter.startswith("(")
+                                                         and fld.ou.filter.endswith(")")):
+            findings.add(f"{path}.ou.filter", "an LDAP filter is written in parentheses", "write (ou=Lab*)")
+        if not fld.variable:
+            findings.add(path, "an ou field writes the chosen DN to `variable`",
+                         "add `variable: MachineObjectOU` (MDT) or `variable: OSDDomainOUName` (ConfigMgr)")
+    elif fld.ou is not None:
+        findings.add(f"{path}.ou", "`ou` belongs to fields of `type: ou`", "add `type: ou`")
+    if fld.directory_check is not None and fld.type != "text":
+        findings.add(f"{path}.directory_check", "the computer name check applies to text fields",
+                     "put it on the computer name field")
 
 
 def _default_checks(findings: Findings, path: str, fld: Field) -> None:
@@ -321,6 +344,11 @@ def check_structure(profile: Profile, located: Located) -> Findings:
             f_path = f"{path}.fields[{f_index}]"
             _claim(findings, ids, fld.id.casefold(), f"{f_path}.id", f"field id {fld.id!r}")
             settable |= _field_checks(findings, f_path, fld)
+            # The directory is asked with the technician's sign-in: it must come after a login page with ldap.
+            if (fld.ou is not None or fld.directory_check is not None) and not any(
+                    p.type == "login" and p.ldap is not None for p in profile.pages[:p_index]):
+                findings.add(f_path, "reads the directory, but no earlier login page signs in with `ldap:`",
+                             "add a login page with `ldap:` before this page", warning=fld.ou is None)
 
     unlock = profile.kiosk.technician_unlock
     if unlock is not None:

@@ -85,6 +85,7 @@ def test_kiosk_idle_reset_goes_back_to_the_first_page_and_the_kiosk_role(display
     def act() -> None:
         app.next()  # welcome -> choose
         flow.role = "technician"  # as after an unlock
+        flow.user = "alice@example.test"  # as after a sign-in on a login page
         flow.answers["deployment"] = "win11-core"
         seen["before"] = app.pos
         app.ask_cancel()  # a question left open: the reset closes it too
@@ -92,6 +93,7 @@ def test_kiosk_idle_reset_goes_back_to_the_first_page_and_the_kiosk_role(display
     def check() -> None:
         seen["after"] = app.pos
         seen["role"] = flow.role
+        seen["user"] = flow.user
         seen["answers"] = dict(flow.answers)
         seen["dialog"] = app.dialog
         app.fail(Cancelled("test over"))
@@ -100,7 +102,7 @@ def test_kiosk_idle_reset_goes_back_to_the_first_page_and_the_kiosk_role(display
     app.root.after(2600, check)
     with pytest.raises(Cancelled):
         app.run()
-    assert seen == {"before": 1, "after": 0, "role": "kiosk", "answers": {}, "dialog": None}
+    assert seen == {"before": 1, "after": 0, "role": "kiosk", "user": "", "answers": {}, "dialog": None}
 
 
 def test_background_jobs_run_off_the_tk_thread_and_apply_on_it(display: str, spec_dir: Path) -> None:

@@ -24,6 +24,12 @@ ADMIN_PW = "admin-Secret-1"
 ALICE_PW = "Canary-Alice-7f3b9d"
 BOB_PW = "Canary-Bob-1e55c2"
 CAROL_PW = "Canary-Carol-92aa41"
+DAVE_PW = "Canary-Dave-4c07e2"  # dave's account is locked (ppolicy): his right password is refused
+
+# Where the directory keeps computers: OUs under ou=Computers, and objects the name check must find.
+COMPUTERS = f"ou=Computers,{SUFFIX}"
+OUS = ("Lab", "Staff", "Kiosks", "Building A,ou=Lab", "Building B,ou=Lab")
+EXISTING_COMPUTERS = {"LAB-0001": f"ou=Building A,ou=Lab,{COMPUTERS}", "STAFF-0042": f"ou=Staff,{COMPUTERS}"}
 
 # The two Active Directory attributes sign-in reads (AD's own OIDs), so slapd entries look like AD users.
 AD_SCHEMA = """\
@@ -33,8 +39,12 @@ attributetype ( 1.2.840.113556.1.4.656 NAME 'userPrincipalName'
 attributetype ( 1.2.840.113556.1.4.221 NAME 'sAMAccountName'
     EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch
     SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+attributetype ( 1.2.840.113556.1.4.619 NAME 'dNSHostName'
+    EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
 objectclass ( 1.3.6.1.4.1.99999.1.1 NAME 'prestartADUser' SUP top AUXILIARY
     MAY ( userPrincipalName $ sAMAccountName ) )
+objectclass ( 1.2.840.113556.1.3.30 NAME 'computer' SUP top STRUCTURAL
+    MUST cn MAY ( sAMAccountName $ dNSHostName $ description ) )
 """
 
 SLAPD_CONF = """\
@@ -45,6 +55,7 @@ include {root}/ad.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload memberof
+moduleload ppolicy
 pidfile {root}/slapd.pid
 argsfile {root}/slapd.args
 TLSCACertificateFile {root}/ca.pem
@@ -58,6 +69,9 @@ rootpw {admin_pw}
 directory {root}/db
 maxsize 10485760
 overlay memberof
+overlay ppolicy
+ppolicy_default "cn=default,ou=Policies,{suffix}"
+ppolicy_use_lockout
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
 """
@@ -68,22 +82,35 @@ def _people() -> str:
         ("alice", ALICE_PW, "Alice Tech"),
         ("bob", BOB_PW, "Bob Student"),
         ("carol", CAROL_PW, "Carol Unix"),
+        ("dave", DAVE_PW, "Dave Locked"),
     ]
     out = [
         f"dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n",
         f"dn: ou=People,{SUFFIX}\nobjectClass: organizationalUnit\nou: People\n",
         f"dn: ou=Groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: Groups\n",
+        f"dn: ou=Policies,{SUFFIX}\nobjectClass: organizationalUnit\nou: Policies\n",
+        # Lockout on, but no failure limit: the tests' wrong passwords must not lock alice out.
+        f"dn: cn=default,ou=Policies,{SUFFIX}\nobjectClass: pwdPolicy\nobjectClass: device\ncn: default\n"
+        "pwdAttribute: userPassword\npwdLockout: TRUE\npwdMaxFailure: 0\n",
+        f"dn: {COMPUTERS}\nobjectClass: organizationalUnit\nou: Computers\n",
     ]
+    for ou in OUS:
+        out.append(f"dn: ou={ou},{COMPUTERS}\nobjectClass: organizationalUnit\nou: {ou.split(',')[0]}\n")
+    for name, where in EXISTING_COMPUTERS.items():
+        out.append(f"dn: cn={name},{where}\nobjectClass: computer\ncn: {name}\nsAMAccountName: {name}$\n"
+                   f"dNSHostName: {name.lower()}.example.test\n")
     for uid, password, name in users:
         out.append(
             f"dn: uid={uid},ou=People,{SUFFIX}\nobjectClass: inetOrgPerson\nobjectClass: prestartADUser\n"
             f"uid: {uid}\ncn: {name}\nsn: {name.split()[-1]}\nuserPassword: {password}\n"
             f"userPrincipalName: {uid}@example.test\nsAMAccountName: {uid}\n"
+            # 000001010000Z: locked until an administrator unlocks it (slapo-ppolicy).
+            + ("pwdAccountLockedTime: 000001010000Z\n" if uid == "dave" else "")
         )
     # groupOfNames: the memberof overlay fills the members' memberOf (as AD does).
     out.append(
         f"dn: cn=Imaging Technicians,ou=Groups,{SUFFIX}\nobjectClass: groupOfNames\ncn: Imaging Technicians\n"
-        f"member: uid=alice,ou=People,{SUFFIX}\n"
+        f"member: uid=alice,ou=People,{SUFFIX}\nmember: uid=dave,ou=People,{SUFFIX}\n"
     )
     out.append(
         f"dn: cn=Students,ou=Groups,{SUFFIX}\nobjectClass: groupOfNames\ncn: Students\n"
