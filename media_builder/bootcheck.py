@@ -94,6 +94,7 @@ class OutputReport:
     first_stage: tuple[str, ...]
     states: tuple[MachineState, ...]
     boots_from: bool = True  # False for the wim output: its EFI files are reported, nothing boots from it directly
+    anchors: tuple[Anchor, ...] = ()  # what the signatures were checked with (the report says where they came from)
 
     def verdicts(self) -> dict[str, dict[str, Any]]:
         result: dict[str, dict[str, Any]] = {}
@@ -136,6 +137,10 @@ class OutputReport:
             "first_stage": list(self.first_stage),
             "files": {where: f.as_dict() for where, f in sorted(self.files.items())},
             "boots": self.verdicts(),
+            "anchors": [
+                {"ca": a.ca.name, "file": a.file, "origin": a.origin or "given", "test_ca": a.test}
+                for a in self.anchors
+            ],
         }
 
     def lines(self) -> list[str]:
@@ -144,6 +149,7 @@ class OutputReport:
             lines = [f"Secure Boot: the firmware starts {starts}, which {describe_ca(self.generation())}"]
         else:
             lines = [f"Secure Boot: EFI binaries inside the boot image (CAs: {self.generation()})"]
+        lines.append("  " + efi.describe_anchors(self.anchors))
         for _where, image in sorted(self.files.items()):
             lines += ["  " + line for line in image.lines()]
         for key, verdict in self.verdicts().items():
@@ -256,13 +262,14 @@ def report(
     raw, first = collect(kind, folder, arch, wim_index)
     files = {where: efi.read_efi(data, where, anchors) for where, data in raw.items() if efi.is_pe(data)}
     first_stage = tuple(w for w in first if w in files)
-    return OutputReport(files, first_stage, machine_states(min_svn), boots_from=kind != "wim")
+    return OutputReport(files, first_stage, machine_states(min_svn), boots_from=kind != "wim", anchors=tuple(anchors))
 
 
 def efi_file_lines(path: Path, anchors: Sequence[Anchor] = (), min_svn: tuple[int, int] | None = None) -> list[str]:
     """`prestart-media inspect FILE.efi`: the file's signatures and SVN, and where the firmware would start it."""
     image = efi.read_efi_file(path, anchors)
     lines = image.lines()
+    lines.insert(1, "  " + efi.describe_anchors(anchors))
     for state in machine_states(min_svn):
         ok, why = boots(image, state)
         lines.append(f"  ({state.key}) {state.title}: {'boots' if ok else 'REFUSED'}: {why}")

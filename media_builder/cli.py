@@ -18,7 +18,13 @@ if TYPE_CHECKING:
     from media_builder.efi import Anchor
 
 PROG = "prestart-media"
-_BUILDER_EXTRA = {"pycdlib", "PyInstaller", "requests_ntlm"}  # pyproject.toml: [project.optional-dependencies]
+# pyproject.toml: [project.optional-dependencies], module -> package.
+_BUILDER_EXTRA = {
+    "pycdlib": "pycdlib",
+    "PyInstaller": "pyinstaller",
+    "requests_ntlm": "requests-ntlm",
+    "virt": "virt-firmware",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -146,7 +152,8 @@ def _secure_boot_options(cmd: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="FILE",
-        help="a Microsoft Secure Boot CA certificate to check signatures with (recognised by its key; repeatable)",
+        help="a Microsoft Secure Boot CA certificate to check signatures with, recognised by its key; replaces the "
+        "copy of that CA shipped with virt-firmware, used by default (repeatable)",
     )
     cmd.add_argument(
         "--test-ca",
@@ -295,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The builder's own libraries are the `builder` extra: an agent-only install lacks them.
         if exc.name not in _BUILDER_EXTRA:
             raise
-        print(f"{PROG}: error: this command needs {exc.name}, which is not installed", file=sys.stderr)
+        print(f"{PROG}: error: this command needs {_BUILDER_EXTRA[exc.name]}, which is not installed", file=sys.stderr)
         print(f"{PROG}: hint: install the media builder's extra: pip install 'prestart[builder]'", file=sys.stderr)
         return int(ExitCode.INVALID_DATA)
     except BrokenPipeError:

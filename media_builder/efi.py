@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
+import importlib.resources
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 
-from agent.errors import InputError
+from agent.errors import DataError, InputError
 
 WIN_CERT_TYPE_PKCS_SIGNED_DATA = 0x0002
 SPC_INDIRECT_DATA = "1.3.6.1.4.1.311.2.1.4"
@@ -33,7 +36,8 @@ class KnownCA:
     spki_sha256: str
 
 
-# Facts about Microsoft's CAs (the certificates themselves are not shipped; see docs/secure-boot.md).
+# Facts about Microsoft's CAs. The certificates come from virt-firmware (below); these pinned keys decide
+# which certificate is which CA, so a changed or substituted file is never trusted.
 MICROSOFT_CAS: tuple[KnownCA, ...] = (
     KnownCA(
         "Microsoft Windows Production PCA 2011",
@@ -79,6 +83,20 @@ PCA_2011 = MICROSOFT_CAS[0]
 WINDOWS_UEFI_CA_2023 = MICROSOFT_CAS[1]
 
 
+# Microsoft's published CA certificates as virt-firmware ships them (package data, certs/microsoft.com/):
+# file -> the CA (role-generation) whose pinned key it must hold. 25.4 is the first release with all seven.
+VIRT_FIRMWARE = "virt-firmware"
+VIRT_FIRMWARE_CERTS: dict[str, str] = {
+    "windows-2011.pem": "windows-2011",
+    "windows-2023.pem": "windows-2023",
+    "ms-uefi-2011.pem": "third-party-2011",
+    "ms-uefi-2023.pem": "third-party-2023",
+    "ms-uefi-rom-2023.pem": "option-rom-2023",
+    "ms-kek-2011.pem": "kek-2011",
+    "ms-kek-2023.pem": "kek-2023",
+}
+
+
 @dataclass(frozen=True)
 class Anchor:
     """A CA certificate the reader may check chains with: a known CA's certificate, or a lab's test CA."""
@@ -86,6 +104,8 @@ class Anchor:
     ca: KnownCA
     der: bytes
     test: bool = False  # a lab's stand-in for `ca`, named so in every report
+    file: str = ""  # the certificate file it was read from
+    origin: str = ""  # "virt-firmware VERSION" for the default anchors; "" for a file the user gave
 
 
 def spki_sha256(der_cert: bytes) -> str:
@@ -95,21 +115,69 @@ def spki_sha256(der_cert: bytes) -> str:
     return hashlib.sha256(spki).hexdigest()
 
 
+def _cert_der(data: bytes) -> bytes:
+    """A certificate (PEM, with any text before it, or DER) as DER; ValueError when it is none."""
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        return x509.load_pem_x509_certificate(data).public_bytes(serialization.Encoding.DER)
+    return x509.load_der_x509_certificate(data).public_bytes(serialization.Encoding.DER)
+
+
 def _load_cert_der(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return _cert_der(path.read_bytes())
     except OSError as exc:
         raise InputError(f"{path}: cannot read the certificate: {exc.strerror}", "check the path") from exc
-    try:
-        if b"-----BEGIN CERTIFICATE-----" in data:
-            return x509.load_pem_x509_certificate(data).public_bytes(serialization.Encoding.DER)
-        return x509.load_der_x509_certificate(data).public_bytes(serialization.Encoding.DER)
     except ValueError as exc:
         raise InputError(f"{path}: not an X.509 certificate (DER or PEM): {exc}", "give a CA certificate file") from exc
 
 
-def load_anchors(files: Iterable[Path], *, test_cas: Iterable[tuple[str, Path]] = ()) -> tuple[Anchor, ...]:
-    """Anchors from certificate files. A Microsoft CA is recognised by its key; any other certificate is refused
+def microsoft_cert_folder() -> tuple[Traversable, str]:
+    """virt-firmware's folder of Microsoft's CA certificates, and "virt-firmware VERSION" to name it by."""
+    # A missing package raises ModuleNotFoundError("virt"): the CLI answers it as a missing builder extra.
+    folder = importlib.resources.files("virt.firmware").joinpath("certs", "microsoft.com")
+    return folder, f"{VIRT_FIRMWARE} {importlib.metadata.version(VIRT_FIRMWARE)}"
+
+
+def default_anchors(
+    folder: Traversable | None = None, origin: str = "", *, skip: Iterable[str] = ()
+) -> tuple[Anchor, ...]:
+    """Microsoft's Secure Boot CAs from virt-firmware's certificates (or `folder`), each accepted only when it
+    holds the pinned key of the CA its file name says; `skip`: CA names the user gave certificates for."""
+    if folder is None:
+        folder, origin = microsoft_cert_folder()
+    skipped = set(skip)
+    anchors = []
+    for name, which in VIRT_FIRMWARE_CERTS.items():
+        ca = find_ca(which)
+        if ca.name in skipped:
+            continue
+        source = folder.joinpath(name)
+        if not source.is_file():
+            raise DataError(
+                f"{source}: missing from {origin or 'the certificate folder'}: it should be {ca.name}",
+                f"install {VIRT_FIRMWARE} 25.4 or later (pip install 'prestart[builder]'), "
+                "or give that CA's certificate with --ca-cert FILE",
+            )
+        try:
+            der = _cert_der(source.read_bytes())
+            problem = "" if spki_sha256(der) == ca.spki_sha256 else f"does not hold the public key of {ca.name}"
+        except ValueError as exc:
+            problem = f"is not an X.509 certificate ({exc})"
+        if problem:
+            raise DataError(
+                f"{source}: {problem}: the file was changed or replaced",
+                f"reinstall {VIRT_FIRMWARE} (pip install --force-reinstall {VIRT_FIRMWARE}), "
+                "or give Microsoft's certificate with --ca-cert FILE",
+            )
+        anchors.append(Anchor(ca, der, file=str(source), origin=origin))
+    return tuple(anchors)
+
+
+def load_anchors(
+    files: Iterable[Path], *, test_cas: Iterable[tuple[str, Path]] = (), defaults: bool = True
+) -> tuple[Anchor, ...]:
+    """Anchors from certificate files, on top of Microsoft's CAs from virt-firmware (`defaults`). A Microsoft CA is
+    recognised by its key, and a file given for it replaces the default one; any other certificate is refused
     unless it is named as a lab's test CA standing in for a Microsoft CA (`test_cas`: (CA name or role-gen, file))."""
     anchors: list[Anchor] = []
     by_key = {ca.spki_sha256: ca for ca in MICROSOFT_CAS}
@@ -121,11 +189,28 @@ def load_anchors(files: Iterable[Path], *, test_cas: Iterable[tuple[str, Path]] 
                 f"{path}: not one of Microsoft's Secure Boot CAs (its public key matches none of them)",
                 "give Microsoft's CA certificates, or a lab CA with --test-ca ROLE=FILE",
             )
-        anchors.append(Anchor(ca, der))
+        anchors.append(Anchor(ca, der, file=str(path)))
+    if defaults:
+        anchors += default_anchors(skip={a.ca.name for a in anchors})
     for which, path in test_cas:
         ca = find_ca(which)
-        anchors.append(Anchor(ca, _load_cert_der(path), test=True))
+        anchors.append(Anchor(ca, _load_cert_der(path), test=True, file=str(path)))
     return tuple(anchors)
+
+
+def describe_anchors(anchors: Sequence[Anchor]) -> str:
+    """Where the anchors came from, in one line of the Secure Boot report."""
+    parts: list[str] = []
+    origins = dict.fromkeys(a.origin for a in anchors if a.origin)
+    for origin in origins:
+        count = sum(1 for a in anchors if a.origin == origin)
+        parts.append(f"Microsoft's CA certificates shipped with {origin} ({count}, each matched to its pinned key)")
+    for a in anchors:
+        if not a.origin:
+            parts.append(f"{a.ca.name} (lab test CA) from {a.file}" if a.test else f"{a.ca.name} from {a.file}")
+    if not parts:
+        return "trust anchors: none; only a Microsoft CA certificate embedded in a signature counts"
+    return "trust anchors: " + "; ".join(parts)
 
 
 def find_ca(which: str) -> KnownCA:

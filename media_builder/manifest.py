@@ -60,6 +60,7 @@ def tool_versions(*, freeze: bool = False) -> dict[str, str]:
         "asn1crypto": _version("asn1crypto"),
         "cryptography": _version("cryptography"),
         "pyfatfs": _version("pyfatfs"),
+        "virt-firmware": _version("virt-firmware"),  # Microsoft's CA certificates: the default trust anchors
     }
     if freeze:
         tools["pyinstaller"] = _version("pyinstaller")

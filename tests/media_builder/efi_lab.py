@@ -13,8 +13,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from agent import proc
+from media_builder import efi
 
-MS_CERTS = (Path(__file__).resolve().parents[3] / "shared" / "secureboot" / "certs").resolve()
+# Microsoft's CA certificates as the builder checks with them by default: virt-firmware's copies, each matched to
+# its pinned key. CA name -> certificate file (PEM).
+MS_ANCHORS = efi.default_anchors()
+MS_CERTS: dict[str, Path] = {a.ca.name: Path(a.file) for a in MS_ANCHORS}
 SHIM = Path("/usr/lib/shim/shimx64.efi.signed")
 BOOTED = "PRESTART-EFI-BOOTED"
 
@@ -208,7 +212,7 @@ class Lab:
 
 def make_lab(root: Path) -> Lab:
     certs = root / "certs"
-    real_2023 = x509.load_der_x509_certificate((MS_CERTS / "windows-uefi-ca-2023.der").read_bytes())
+    real_2023 = next(x509.load_der_x509_certificate(a.der) for a in MS_ANCHORS if a.ca == efi.WINDOWS_UEFI_CA_2023)
     ca2011 = make_ca(certs, "Lab PCA 2011")
     ca2023 = make_ca(certs, "Lab UEFI CA 2023")
     return Lab(

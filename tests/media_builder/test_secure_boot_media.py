@@ -99,6 +99,10 @@ def test_default_build_is_ca_2023_media_from_the_ex_files(signed_ws: MediaWorksp
         sb = outputs(manifest)[kind]["secure_boot"]
         assert (sb["media"], sb["ca"]) == ("2023", "2023"), kind
         assert {k: v["boots"] for k, v in sb["boots"].items()} == {"a": False, "b": True, "c": True}, kind
+        # Where the anchors came from: Microsoft's CAs from virt-firmware, the lab's test CAs from their files.
+        assert sorted((x["origin"].split()[0], x["test_ca"]) for x in sb["anchors"]) == [
+            ("given", True), ("given", True), *[("virt-firmware", False)] * 7
+        ], kind
     # The source is untouched.
     assert (signed_ws.standin.media / "efi/boot/bootx64.efi").read_bytes() == image_files[
         "Windows/Boot/EFI/bootmgfw.efi"
@@ -165,6 +169,8 @@ def test_verify_prints_the_report_and_catches_a_swapped_boot_manager(signed_ws: 
     assert result.returncode == 0, result.stderr
     assert "built as CA 2023" in result.stdout
     assert "chains to Windows UEFI CA 2023 (lab test CA)" in result.stdout
+    assert "trust anchors: Microsoft's CA certificates shipped with virt-firmware" in result.stdout
+    assert f"Windows UEFI CA 2023 (lab test CA) from {lab.ca2023.pem}" in result.stdout
     assert "(b) db holds only the 2023 CAs (machines shipped from 2024 on): boots" in result.stdout
     assert "(a) db holds only the 2011 CAs (machines not yet updated): REFUSED" in result.stdout
     # Someone copies the old 2011 boot manager over the 2023 one.

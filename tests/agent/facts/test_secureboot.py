@@ -19,10 +19,10 @@ from tests.agent.facts.varstores import (
 )
 from tests.media_builder.efi_lab import MS_CERTS, make_ca
 
-PCA_2011 = MS_CERTS / "MicWinProPCA2011_2011-10-19.der"
-UEFI_CA_2011 = MS_CERTS / "MicCorUEFCA2011_2011-06-27.der"
-CA_2023 = MS_CERTS / "windows-uefi-ca-2023.der"
-UEFI_CA_2023 = MS_CERTS / "microsoft-uefi-ca-2023.der"
+PCA_2011 = MS_CERTS["Microsoft Windows Production PCA 2011"]
+UEFI_CA_2011 = MS_CERTS["Microsoft Corporation UEFI CA 2011"]
+CA_2023 = MS_CERTS["Windows UEFI CA 2023"]
+UEFI_CA_2023 = MS_CERTS["Microsoft UEFI CA 2023"]
 
 
 def varstore_reader(varstore: Path) -> Callable[[str, str], bytes | None]:
