@@ -390,6 +390,7 @@ def cmd_run(args: Namespace) -> int:
     session = Session(args, engine=engine, engine_facts=engine_facts)
     receipt = session.receipt
     code = ExitCode.INTERNAL_ERROR
+    committed = False
     try:
         log.info("prestart %s starting: %s", __version__, " ".join(sys.argv[1:]))
         if args.unattended:
@@ -410,12 +411,24 @@ def cmd_run(args: Namespace) -> int:
         secret_vars = flow.secret_variables()
         receipt.set_variables(variables, flow.sources(state), secret_vars)
         receipt.plan = flow.what_will_run(state)
-        store.commit(variables)
-        log.info("committed %d variables through %s", len(variables), store.name)
-        for name in variables:
-            log.info("  %s = %s", name, "********" if name.casefold() in secret_vars else variables[name])
+        # Everything that can fail happens in prepare(); after store.commit() nothing can fail the run.
+        from agent import commit
+
+        receipt.role, receipt.user = flow.role, flow.user or receipt.user
+        audit = _audit_target(args, flow)
+        prepared = commit.prepare(variables, frozenset(n.casefold() for n in secret_vars), receipt,
+                                  log_dir / "prestart-receipt.json", audit=audit is not None)
+        try:
+            store.commit(prepared.variables)
+        except BaseException:
+            commit.discard(prepared)
+            raise
+        committed = True
         code = ExitCode.SUCCESS
-        receipt.result = "success"
+        try:
+            commit.after_commit(prepared, store.name, audit)
+        except BaseException:  # noqa: S110 - even Ctrl+C: the variables are written, the run succeeded
+            pass
         return int(code)
     except PrestartError as exc:
         code = exc.code
@@ -430,32 +443,42 @@ def cmd_run(args: Namespace) -> int:
         log.exception("internal error:")
         raise
     finally:
-        if session.flow is not None:
-            for secret in session.flow.secrets:
-                redactor.add(secret)
-                receipt.secrets.add(secret)
-        receipt.exit_code = int(code)
-        if session.flow is not None:
-            # Sign-in may have changed who is at the machine and their role since the flow was built.
-            receipt.role = session.flow.role
-            receipt.user = session.flow.user or receipt.user
-        try:
-            receipt.write(log_dir / "prestart-receipt.json")
-        except OSError as exc:
-            log.warning("cannot write the receipt: %s", exc)
-        if session.flow is not None and session.flow.profile.audit_url:
-            from agent.audit import send_receipt
-
-            send_receipt(
-                session.flow.profile.audit_url,
-                receipt.to_dict(),
-                ca_bundle=_ca_bundle(args),
-                timeout=session.flow.profile.audit_timeout,
-            )
+        if not committed:  # a committed run wrote its receipt and sent its audit in commit.after_commit
+            _failure_receipt(session, receipt, redactor, code, log_dir)
         _finish(session, hook, code)
         if sink is not None:
             remove_sink(sink, redactor=redactor)
             sink.close()
+
+
+def _audit_target(args: Namespace, flow: Any) -> Any:
+    """The profile's audit URL with the CA bundle and budget, or None."""
+    if not flow.profile.audit_url:
+        return None
+    from agent.commit import AuditTarget
+
+    return AuditTarget(flow.profile.audit_url, _ca_bundle(args), flow.profile.audit_timeout)
+
+
+def _failure_receipt(session: Session, receipt: Any, redactor: Redactor, code: ExitCode, log_dir: Path) -> None:
+    """A run that wrote no variables still leaves its receipt and audit; neither may raise over the real error."""
+    try:
+        if session.flow is not None:
+            for secret in session.flow.secrets:
+                redactor.add(secret)
+                receipt.secrets.add(secret)
+            # Sign-in may have changed who is at the machine and their role since the flow was built.
+            receipt.role = session.flow.role
+            receipt.user = session.flow.user or receipt.user
+        receipt.exit_code = int(code)
+        receipt.write(log_dir / "prestart-receipt.json")
+    except Exception as exc:
+        log.warning("cannot write the receipt: %s", exc)
+    if session.flow is not None and session.flow.profile.audit_url:
+        from agent.commit import send_within
+
+        with contextlib.suppress(Exception):
+            send_within(_audit_target(session.args, session.flow), receipt.to_dict())
 
 
 def _ca_bundle(args: Namespace) -> Path | None:

@@ -43,6 +43,31 @@ def open_atomic(path: str | os.PathLike[str], how: str = "wb", *, mode: int | No
         raise
 
 
+def stage_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write `data` to a flushed temp file beside `path` and return it; `publish` gives it its real name.
+
+    Proves before a commit that the file can be written; only the rename is left for after it.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = _create_beside(target)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return Path(tmp)
+
+
+def publish(staged: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
+    """Rename a file from `stage_bytes` over `path` (atomic: readers see the old file or the new one)."""
+    os.replace(staged, path)
+
+
 # As tempfile.mkstemp opens its files (owner only, not inherited, never through a link); tempfile itself
 # pulls in shutil, random and their compression modules, which every boot would pay for.
 _NEW_FILE = (

@@ -404,8 +404,12 @@ def catalog_from_json(data: bytes, *, file: str = "catalog") -> Catalog:
 
 def parse_json(data: bytes, *, file: str = "catalog") -> Any:
     """Catalog JSON bytes as Python data; malformed JSON is a DataError naming the line and column."""
+    from agent import safejson
+
     try:
-        return json.loads(data.decode("utf-8-sig"))
+        return safejson.loads(data.decode("utf-8-sig"))
+    except safejson.JsonProblem as exc:
+        raise DataError(f"{file}: the catalog {exc}", "fix the catalog at its source, or fetch it again") from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{file}: the catalog is not UTF-8 text ({exc.reason})", "save the catalog as UTF-8") from None
     except json.JSONDecodeError as exc:

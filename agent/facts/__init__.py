@@ -78,8 +78,12 @@ def load_facts_file(path: Path | str) -> dict[str, str]:
         raise InputError(f"{path}: facts file not found", "check the --facts path") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the facts file: {exc}", hint) from exc
+    from agent import safejson
+
     try:
-        data = json.loads(text)
+        data = safejson.loads(text)
+    except safejson.JsonProblem as exc:
+        raise InputError(f"{path}: the facts file {exc}", hint) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}", hint) from exc
     if not isinstance(data, dict):
