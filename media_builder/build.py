@@ -125,7 +125,19 @@ def _signed_catalog(definition: MediaDefinition, epoch: int) -> bytes:
         raise ValidationFailed(problems, f"media definition {definition.file}")
     # The catalog's `generated` time follows the build epoch, so its signed bytes are reproducible too.
     catalog = build_catalog(configs, serial=None, now=dt.datetime.fromtimestamp(epoch, dt.UTC))
+    check_catalog_secrets(definition, catalog)  # what is signed, before it is signed
     return signed_bytes(catalog, definition.catalog.signing_key)
+
+
+def check_catalog_secrets(definition: MediaDefinition, catalog: Any) -> None:
+    """Stop before signing when the catalog would carry a secret the definition does not allow."""
+    findings = scan.scan_catalog(
+        catalog,
+        env_names=definition.secret_env,
+        key_files=[definition.catalog.signing_key],
+        allowed=definition.catalog.allow_secrets,
+    )
+    scan.require_clean(findings, where="catalog")
 
 
 def _agents(definition: MediaDefinition, options: BuildOptions, progress: Progress) -> dict[str, AgentBinary]:
@@ -215,7 +227,8 @@ class _Builder:
                     epoch=epoch,
                 )
             with timer.step("scan"):
-                findings = scan.scan_files(staged.payload, env_names=d.secret_env, key_files=[d.catalog.signing_key])
+                findings = scan.scan_files(staged.payload, env_names=d.secret_env, key_files=[d.catalog.signing_key],
+                                           allowed=d.catalog.allow_secrets)
                 scan.require_clean(findings, where=f"boot image {image.name}")
             self._check_cancel()
             built = work / "boot.wim"

@@ -22,7 +22,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # used in folder and f
 _PACKAGE_ID = re.compile(r"^[A-Z0-9]{8}$")  # ConfigMgr package IDs: site code + 5 hex digits
 _LABEL = re.compile(r"^[A-Z0-9_]{1,32}$")  # ISO 9660 d-characters; the volume id holds 32
 _TOP = {"version", "name", "profile", "catalog", "agent", "ca_bundle", "boot_images", "outputs"}
-_CATALOG = {"sources", "signing_key"}
+_CATALOG = {"sources", "signing_key", "allow_secrets"}
 _AGENT_FLAGS = {"freeze", "onefile"}
 _IMAGE = {"name", "arch", "wim", "index", "hook", "media", "label", "package_id", "etfsboot", "efisys"}
 
@@ -33,6 +33,8 @@ class CatalogDef:
 
     sources: tuple[Any, ...]
     signing_key: Path
+    # Folded catalog attribute or hidden task sequence variable name -> why it may go on media anyway.
+    allow_secrets: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def public_key(self) -> Path:
@@ -274,7 +276,32 @@ def _catalog(raw: Any, out: _Collector, base: Path, local: Any) -> CatalogDef | 
             out.add("catalog.signing_key", "the private key is readable by other users", f"run: chmod 600 {key}")
         if not key.with_name("catalog.pub").is_file():
             out.add("catalog.signing_key", "catalog.pub is missing beside the key", "run `prestart-media keygen` again")
-    return CatalogDef(sources=tuple(sources), signing_key=key or base / "catalog.key")
+    allowed = _allow_secrets(raw.get("allow_secrets"), out)
+    return CatalogDef(sources=tuple(sources), signing_key=key or base / "catalog.key", allow_secrets=allowed)
+
+
+def _allow_secrets(raw: Any, out: _Collector) -> dict[str, str]:
+    """`allow_secrets: [{name: join_password, reason: ...}]`: secret-looking names that may go on media."""
+    if raw is None:
+        return {}
+    hint = "e.g. `allow_secrets: [{name: product_key, reason: a KMS client key, public by design}]`"
+    if not isinstance(raw, list):
+        out.add("catalog.allow_secrets", "must be a list of {name, reason}", hint)
+        return {}
+    allowed: dict[str, str] = {}
+    for index, entry in enumerate(raw):
+        path = f"catalog.allow_secrets[{index}]"
+        if not isinstance(entry, Mapping) or set(entry) - {"name", "reason"}:
+            out.add(path, "must be a mapping with `name` and `reason` only", hint)
+            continue
+        name, reason = entry.get("name"), entry.get("reason")
+        if not isinstance(name, str) or not name.strip():
+            out.add(f"{path}.name", "required: the catalog attribute or task sequence variable name", hint)
+        elif not isinstance(reason, str) or not reason.strip():
+            out.add(f"{path}.reason", "required: why this value may be readable by anyone with the media", hint)
+        else:
+            allowed[name.strip().casefold()] = reason.strip()
+    return allowed
 
 
 def _agent(raw: Any, out: _Collector, local: Any) -> AgentDef:
