@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -12,7 +13,7 @@ from agent import files
 from agent.errors import InputError
 from hooks import power
 from hooks.base import Glue, GlueRequest, check_commit
-from hooks.file import JsonFileStore
+from hooks.file import render_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -181,14 +182,34 @@ class WinPeStore:
         return {}  # plain WinPE has no task sequence variables of its own
 
     def commit(self, variables: Mapping[str, str]) -> None:
-        data = render_cmd(variables)  # validates everything before either file is touched
-        JsonFileStore(self.json_path).commit(variables)
+        """Both files are written and flushed under temp names first; then two renames back to back, and if
+        the second fails the first is undone (the old pair, or none, is restored). What is left is the moment
+        between the two renames, which only a power cut can hit."""
+        cmd_data = render_cmd(variables)  # validates everything before either file is touched
+        json_data = render_json(variables)
+        staged: list[Path] = []
+        previous = self.json_path.with_name(self.json_path.name + ".previous")
         try:
-            files.write_bytes(self.cmd_path, data)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                self.json_path.unlink()
-            raise
+            staged.append(files.stage_bytes(self.json_path, json_data))
+            staged.append(files.stage_bytes(self.cmd_path, cmd_data))
+            had_json = self.json_path.exists()
+            if had_json:
+                with contextlib.suppress(FileNotFoundError):
+                    previous.unlink()
+                os.link(self.json_path, previous)  # the old JSON, to put back if the .cmd cannot follow
+            files.publish(staged[0], self.json_path)
+            try:
+                files.publish(staged[1], self.cmd_path)
+            except BaseException:
+                if had_json:
+                    os.replace(previous, self.json_path)
+                else:
+                    self.json_path.unlink()
+                raise
+        finally:
+            for path in [*staged, previous]:
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
 
 class WinPeHook:

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -159,23 +160,73 @@ def _agents(definition: MediaDefinition, options: BuildOptions, progress: Progre
     return found
 
 
+def _refuse_sources_inside(definition: MediaDefinition, out_dir: Path) -> None:
+    """The builder never writes where it reads, whatever --force says: no input may lie in the output folder,
+    and the output folder may not lie in an ADK media folder the ISO and USB outputs copy from."""
+    out = out_dir.resolve()
+    clashes = [p for p in definition.input_files() if _under(p.resolve(), out)]
+    clashes += [img.media for img in definition.boot_images if img.media and _under(out, img.media.resolve())]
+    if clashes:
+        raise UsageError(
+            f"the output folder {out_dir} holds inputs of the build: {', '.join(str(p) for p in clashes)}",
+            "build into a folder of its own with -o DIR; --force never replaces a source",
+        )
+
+
 def _clean_stale(folder: Path) -> None:
-    """Remove temp folders a killed build left behind (they are never outputs)."""
-    if folder.is_dir():
-        for child in folder.iterdir():
-            if child.is_dir() and child.name.startswith(_TEMP_PREFIXES):
-                shutil.rmtree(child, ignore_errors=True)
+    """Undo what a killed build left behind: an output moved aside but not yet replaced goes back to its name
+    (the old output stays until a new one is complete); then the temp folders go (they are never outputs)."""
+    if not folder.is_dir():
+        return
+    for old in folder.glob(".old-*"):
+        for moved in old.iterdir() if old.is_dir() else ():
+            target = folder / moved.name
+            if not target.exists():
+                os.replace(moved, target)
+    for child in folder.iterdir():
+        if child.is_dir() and child.name.startswith(_TEMP_PREFIXES):
+            shutil.rmtree(child, ignore_errors=True)
 
 
 def _replace(new: Path, target: Path) -> None:
-    """Put the finished folder `new` at `target`; an old target is moved aside first, then removed."""
+    """Put the finished folder `new` at `target`; an old target is moved aside first, then removed.
+
+    A kill between the two renames leaves the old output in `.old-*`; the next build's _clean_stale puts it
+    back before anything else, so an interrupted --force rebuild leaves the old output or the new one.
+    """
+    if target.exists() and _exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)  # `new` now holds the old output
+        return
     old: Path | None = None
     if target.exists():
         old = Path(tempfile.mkdtemp(prefix=".old-", dir=target.parent))
         os.replace(target, old / target.name)
-    os.replace(new, target)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        if old is not None and not target.exists():
+            os.replace(old / target.name, target)
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE): no moment without an output at `b`.
+    False where the system cannot (other systems, old kernels, file systems without it)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    done: int = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return done == 0
 
 
 class _Builder:
@@ -317,6 +368,7 @@ def run_build(
         for line in plan.lines():
             progress.info(line)
         return {}
+    _refuse_sources_inside(definition, plan.out_dir)
     existing = [str(o.target) for o in plan.outputs if o.exists]
     if existing and not options.force:
         raise UsageError(
