@@ -425,10 +425,8 @@ def cmd_run(args: Namespace) -> int:
             raise
         committed = True
         code = ExitCode.SUCCESS
-        try:
+        with contextlib.suppress(BaseException):  # even Ctrl+C: the variables are written, the run succeeded
             commit.after_commit(prepared, store.name, audit)
-        except BaseException:  # noqa: S110 - even Ctrl+C: the variables are written, the run succeeded
-            pass
         return int(code)
     except PrestartError as exc:
         code = exc.code

@@ -49,7 +49,9 @@ def prepare(
     values = dict(variables)
     problems = [why for name, value in values.items() if (why := name_problem(name) or value_problem(name, value))]
     if problems:
-        raise InputError("cannot commit variables: " + "; ".join(problems), "fix the profile's variable names or values")
+        raise InputError(
+            "cannot commit variables: " + "; ".join(problems), "fix the profile's variable names or values"
+        )
     receipt.result = "success"
     receipt.exit_code = 0
     receipt.message = ""
@@ -81,12 +83,10 @@ def after_commit(prepared: Prepared, store_name: str, audit: AuditTarget | None)
         discard(prepared)
         with contextlib.suppress(Exception):
             log.warning("the variables are committed, but the receipt could not be written: %s", exc)
-    try:
+    with contextlib.suppress(Exception):  # a log that cannot be written must not fail a committed run
         log.info("committed %d variables through %s", len(prepared.variables), store_name)
         for name, value in prepared.variables.items():
             log.info("  %s = %s", name, "********" if name.casefold() in prepared.secret_names else value)
-    except Exception:  # noqa: S110 - a log that cannot be written must not fail a committed run
-        pass
     if audit is not None and prepared.audit is not None:
         send_within(audit, prepared.audit)
 
@@ -105,10 +105,8 @@ def send_within(audit: AuditTarget, body: dict[str, Any]) -> None:
             send_receipt(audit.url, body, ca_bundle=audit.ca_bundle, timeout=audit.timeout)
 
     worker = threading.Thread(target=send, name="prestart-audit", daemon=True)
-    try:
+    with contextlib.suppress(Exception):  # no thread, no audit: the run's outcome is settled either way
         worker.start()
         worker.join(audit.timeout + 0.5)
         if worker.is_alive():
             log.warning("receipt not sent to the audit URL within %g s; it stays in the log folder", audit.timeout)
-    except Exception:  # noqa: S110 - no thread, no audit: the run is committed either way
-        pass

@@ -369,8 +369,15 @@ class Flow:
             return rule.message or f"at least {rule.min_length} characters"
         if rule.max_length is not None and len(value) > rule.max_length:
             return rule.message or f"at most {rule.max_length} characters"
-        if rule.regex and not re.fullmatch(rule.regex, value):
-            return rule.message or f"must match {rule.regex}"
+        if rule.regex:
+            from agent.patterns import PatternTimeout, fullmatch
+
+            try:
+                matched = fullmatch(rule.regex, value)
+            except PatternTimeout:  # a pathological pattern: refuse the value rather than hang (issue 19)
+                return rule.message or "could not be checked in time; use a shorter or simpler value"
+            if not matched:
+                return rule.message or f"must match {rule.regex}"
         return None
 
     def apply_field(self, fld: Field, value: Any, state: State, *, answered: bool) -> None:

@@ -150,9 +150,9 @@ def _hidden_variables(where: str, xml: str, allowed: Mapping[str, str]) -> list[
     found = []
     for element in root.iter("variable"):
         name = element.get("name", "")
-        if (element.get("hidden") or "").lower() == "true" and (element.text or "").strip():
-            if name.casefold() not in allowed:
-                found.append(Finding(where, f"task sequence variable {name!r} is marked hidden (a secret) and set"))
+        hidden = (element.get("hidden") or "").lower() == "true" and (element.text or "").strip()
+        if hidden and name.casefold() not in allowed:
+            found.append(Finding(where, f"task sequence variable {name!r} is marked hidden (a secret) and set"))
     return found
 
 

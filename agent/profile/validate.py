@@ -152,12 +152,16 @@ def _field_checks(findings: Findings, path: str, fld: Field) -> set[str]:
                 "remove `validate`",
             )
         if fld.validate.regex:
-            try:
-                re.compile(fld.validate.regex)
-            except re.error as exc:
+            from agent.patterns import pattern_problem
+
+            why = pattern_problem(fld.validate.regex)
+            if why and why.startswith("a repeated group"):
+                # Checked with a time limit at run time; still worth rewriting (docs/profiles.md).
+                findings.add(f"{path}.validate.regex", why, warning=True)
+            elif why:
                 findings.add(
                     f"{path}.validate.regex",
-                    f"regular expression does not compile: {exc}",
+                    f"regular expression cannot be used: {why}",
                     "Python `re` syntax; quote the pattern in single quotes",
                 )
         lo, hi = fld.validate.min_length, fld.validate.max_length

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import subprocess
-import time
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -106,7 +106,6 @@ def test_an_auth_plugin_that_chokes_on_the_answer_is_a_net_error(tmp_path: Path)
         raise ValueError("malformed NTLM challenge")
 
     pki = make_pki(tmp_path)
-    with https_server(pki.cert, Reply(status=200, body=b"{}")) as server:
-        with pytest.raises(net.NetError) as caught:
-            net.get(server.url(), ca_bundle=pki.bundle, auth=broken_auth)
+    with https_server(pki.cert, Reply(status=200, body=b"{}")) as server, pytest.raises(net.NetError) as caught:
+        net.get(server.url(), ca_bundle=pki.bundle, auth=broken_auth)
     assert caught.value.kind == "protocol" and "could not be read" in caught.value.message
