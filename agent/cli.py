@@ -409,6 +409,10 @@ def cmd_run(args: Namespace) -> int:
             receipt.secrets.add(secret)
         variables = flow.result(state)
         secret_vars = flow.secret_variables()
+        for name, value in variables.items():  # values made from a secret by a template are secrets too
+            if name.casefold() in secret_vars and len(value) >= 3:  # shorter would mask half the log
+                redactor.add(value)
+                receipt.secrets.add(value)
         receipt.set_variables(variables, flow.sources(state), secret_vars)
         receipt.plan = flow.what_will_run(state)
         # Everything that can fail happens in prepare(); after store.commit() nothing can fail the run.

@@ -519,13 +519,7 @@ class Flow:
 
     def secret_variables(self) -> set[str]:
         """Folded names of the variables secret fields write: never logged, masked on screen and in receipts."""
-        names: set[str] = set()
-        for _, fld in self.profile.fields():
-            if fld.is_secret:
-                if fld.variable:
-                    names.add(fld.variable.casefold())
-                names |= {n.casefold() for n, _ in fld.set}
-        return names
+        return set(secret_variables(self.profile))
 
     def what_will_run(self, state: State) -> list[dict[str, str]]:
         """For a chosen item that carries its task sequence (`sequence` XML, from the AdminService source):
@@ -548,3 +542,33 @@ class Flow:
     def sources(self, state: State) -> dict[str, str]:
         """Where each committed variable came from (engine, default, rule, lookup, user)."""
         return {name: str(state.origins.get(name.casefold(), Origin("prestart"))) for name in self.result(state)}
+
+
+def secret_variables(profile: Profile) -> dict[str, str]:
+    """Folded names of the variables that hold a secret -> the secret field it comes from.
+
+    A secret keeps its taint through templates: `set: {Short: "{Pw|left:6}"}` makes Short a secret too, and
+    so does anything made from Short in turn (issue 19: filters once let a password through in clear).
+    """
+    tainted: dict[str, str] = {}
+    for _, fld in profile.fields():
+        if fld.is_secret:
+            for name in ([fld.variable] if fld.variable else []) + [n for n, _ in fld.set]:
+                tainted[name.casefold()] = fld.id
+    templates = [(name, text) for rule in profile.rules for name, text in rule.set]
+    templates += [(name, text) for _, fld in profile.fields() for name, text in fld.set]
+    changed = True
+    while changed:
+        changed = False
+        for name, text in templates:
+            if name.casefold() in tainted:
+                continue
+            try:
+                read = parse_template(text).names
+            except Exception:  # noqa: S112  (a broken template is reported by `check`; it copies nothing)
+                continue
+            source = next((tainted[n.casefold()] for n in read if n.casefold() in tainted), None)
+            if source is not None:
+                tainted[name.casefold()] = source
+                changed = True
+    return tainted

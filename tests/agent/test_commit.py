@@ -129,3 +129,30 @@ def test_a_failure_at_any_step_writes_nothing_or_exits_0(
     log = tmp_path / "log" / "prestart.log"
     if "traceback is in prestart.log" in done.stderr and name != "write":
         assert "injected failure" in log.read_text(encoding="utf-8")
+
+
+def test_a_secret_keeps_its_taint_through_template_filters(tmp_path: Path) -> None:
+    """`{Pw|upper}` and `{Pw|left:6}` are the password too: the variables are written, but the log and receipt
+    show them masked, and `check` says so."""
+    secret = "Zebra-Filter-91x"
+    data = yaml.safe_load((SPEC / "technician.yaml").read_text(encoding="utf-8"))
+    data["pages"].append({"id": "secrets", "fields": [
+        {"id": "join_password", "type": "password", "variable": "PrestartJoinPassword"},
+        {"id": "note", "type": "text", "variable": "PrestartNote", "set": {
+            "PrestartUpper": "{PrestartJoinPassword|upper}", "PrestartShort": "{PrestartJoinPassword|left:6}"}}]})
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(json.dumps(data), encoding="utf-8")
+    answers = tmp_path / "answers.yaml"
+    answers.write_text((SPEC / "answers" / "technician-laptop.yaml").read_text(encoding="utf-8")
+                       + f"join_password: {secret}\nnote: hello\n", encoding="utf-8")
+    out = tmp_path / "out.json"
+    done = run_prestart(*_args(tmp_path, answers, f"json:{out}", profile))
+    assert done.returncode == 0, done.stderr
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert written["PrestartUpper"] == secret.upper() and written["PrestartShort"] == secret[:6]
+    log = (tmp_path / "log" / "prestart.log").read_text(encoding="utf-8")
+    receipt = (tmp_path / "log" / "prestart-receipt.json").read_text(encoding="utf-8")
+    for shown in (secret, secret.upper(), secret[:6]):
+        assert shown not in log + receipt + done.stdout + done.stderr, shown
+    checked = run_prestart("check", str(profile))
+    assert "PrestartUpper is made from the secret field 'join_password'" in checked.stderr
