@@ -272,8 +272,15 @@ class Session:
         self.receipt.facts = dict(facts)
         note = _catalog_note(loaded)
         stale = _stale_note(loaded, profile.max_age_days)
+        if stale and profile.when_stale == "refuse":
+            from agent.errors import DataError
+
+            raise DataError(
+                f"{loaded.origin} catalog (serial {loaded.catalog.serial}) is {stale}",
+                "publish a fresh catalog or rebuild the media; `catalog.when_stale: warn` accepts old catalogs",
+            )
         if stale:
-            # Old choices still beat none: say so on screen and in the log, and go on.
+            # Old choices still beat none (`when_stale: warn`): say so on screen and in the log, and go on.
             log.warning("catalog: %s", stale)
             note = f"{note} — {stale}"
         if loaded is not None:

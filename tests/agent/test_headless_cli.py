@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from agent.cmtrace import iter_records
 from tests.conftest import REPO, SPEC, exit_status, run_prestart
@@ -367,3 +368,24 @@ def test_every_command_has_help_and_the_top_level_lists_them_all() -> None:
     unknown = run_prestart("bogus")
     assert unknown.returncode == 87 and "invalid choice: 'bogus'" in unknown.stderr
     assert "hint: see `prestart --help`" in unknown.stderr
+
+
+def test_a_catalog_older_than_max_age_days_is_refused_when_the_profile_says_so(tmp_path: Path) -> None:
+    """An eight-year-old signed catalog: with `when_stale: refuse` the run exits 13 and writes nothing."""
+    catalog = json.loads((SPEC / "catalog.json").read_text(encoding="utf-8"))
+    catalog["generated"] = "2018-11-20T08:00:00Z"
+    catalog_path = tmp_path / "old.json"
+    catalog_path.write_text(json.dumps(catalog), encoding="utf-8")
+    profile = yaml.safe_load((SPEC / "technician.yaml").read_text(encoding="utf-8"))
+    profile["catalog"]["when_stale"] = "refuse"
+    profile_path = tmp_path / "profile.yaml"
+    profile_path.write_text(json.dumps(profile), encoding="utf-8")
+    out = tmp_path / "out.json"
+    done = run_prestart(
+        "run", "--profile", str(profile_path), "--catalog", str(catalog_path),
+        "--facts", str(SPEC / "facts/vm.json"), "--answers", str(SPEC / "answers/technician-vm.yaml"),
+        "--unattended", "--sink", f"json:{out}", "--log-dir", str(tmp_path / "log"),
+    )  # fmt: skip
+    assert done.returncode == exit_status(13), done.stderr
+    assert "older than the 30 days the profile allows" in done.stderr and "when_stale: warn" in done.stderr
+    assert not out.exists()
