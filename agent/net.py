@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
+_GRACE = 0.2  # seconds past the budget a request may take to report its own timeout (see Client._within)
 
 
 @dataclass(frozen=True)
@@ -315,7 +316,8 @@ class Client:
 
         worker = threading.Thread(target=send, name="prestart-net", daemon=True)
         worker.start()
-        worker.join(max(0.0, deadline - self._clock()))
+        # A little grace: the socket timeouts are cut to the budget too, and their own message says more.
+        worker.join(max(0.0, deadline - self._clock()) + _GRACE)
         if worker.is_alive():
             self._abandoned.append(worker)
             raise self._error(

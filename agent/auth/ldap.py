@@ -234,6 +234,10 @@ class _Directory:
         return entries[0] if entries else {}
 
 
+# UPNs are at most 1,024 characters in Active Directory; a longer name or password is a paste or an attack.
+MAX_USER = 1024
+
+
 def sign_in(settings: LdapSettings, user: str, password: str, *, ca_bundle: Path | None) -> SignInResult:
     """Bind as `user` over LDAPS and read their groups.
 
@@ -242,6 +246,8 @@ def sign_in(settings: LdapSettings, user: str, password: str, *, ca_bundle: Path
     """
     if not password:
         raise AuthFailed()  # an empty password would be an anonymous bind, which succeeds
+    if len(user) > MAX_USER or len(password) > MAX_USER:
+        raise AuthFailed()  # no directory has such names: refused like a wrong password, without traffic
     account = parse_account(user, settings)
     directory = _Directory(settings, ca_bundle)
     ldap3 = directory.ldap3
@@ -262,10 +268,11 @@ def sign_in(settings: LdapSettings, user: str, password: str, *, ca_bundle: Path
         if not directory.call(conn, "bind"):
             code = (conn.result or {}).get("result")
             if code == INVALID_CREDENTIALS:
-                log.info("sign-in refused for %s: invalid credentials", account.typed)
+                # Not the name typed: people type their password into the user box, and it would be logged.
+                log.info("sign-in refused: invalid credentials")
                 raise AuthFailed()
             desc = (conn.result or {}).get("description", "refused")
-            log.warning("sign-in for %s: the directory answered %s (%s)", account.typed, code, desc)
+            log.warning("sign-in: the directory answered %s (%s)", code, desc)
             raise SourceUnavailable(f"the sign-in server {directory.where} refused the bind: {desc}",
                                     "ask the directory team; the account or server may need attention")
         if is_ad:
@@ -317,7 +324,7 @@ def _find_dn(directory: _Directory, conn: Any, base: str, account: Account) -> s
         )
     found = _search(directory, conn, base, _account_filter(account, ad=False), [directory.ldap3.NO_ATTRIBUTES])
     if len(found) != 1:
-        log.info("sign-in for %s: %d directory entries match", account.typed, len(found))
+        log.info("sign-in refused: %d directory entries match the name typed", len(found))
         raise AuthFailed()
     return str(found[0].get("dn", ""))
 

@@ -13,7 +13,7 @@ from agent.auth.ldap import AuthFailed, map_role, parse_account, sign_in
 from agent.errors import AccessDenied, InputError, SourceUnavailable
 from agent.profile.model import LdapSettings
 from tests.agent.auth.conftest import ALICE_PW, BOB_PW, CAROL_PW, SUFFIX, Directory, free_port
-from tests.conftest import SPEC, exit_status, run_prestart
+from tests.conftest import SPEC, LogCapture, exit_status, run_prestart
 
 TECHS = f"cn=Imaging Technicians,ou=Groups,{SUFFIX}"
 STUDENTS = f"cn=Students,ou=Groups,{SUFFIX}"
@@ -77,6 +77,19 @@ def test_refused_attempts_say_nothing_useful_and_never_echo_the_password(
     if password:
         assert password not in str(caught.value)
     assert "mallory" not in str(caught.value)
+
+
+def test_a_password_typed_into_the_user_box_is_never_logged(slapd: Directory, logs: LogCapture) -> None:
+    with pytest.raises(AuthFailed):
+        sign_in(settings(slapd), ALICE_PW, "not-the-password", ca_bundle=slapd.ca_pem)
+    assert "sign-in refused" in logs.text() and ALICE_PW not in logs.text()
+
+
+def test_a_user_name_of_200k_characters_is_refused_at_once(slapd: Directory) -> None:
+    start = time.monotonic()
+    with pytest.raises(AuthFailed):
+        sign_in(settings(slapd), "a" * 200_000, ALICE_PW, ca_bundle=slapd.ca_pem)
+    assert time.monotonic() - start < 1
 
 
 def test_a_server_without_tls_is_refused_before_any_traffic() -> None:
