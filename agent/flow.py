@@ -565,7 +565,7 @@ def secret_variables(profile: Profile) -> dict[str, str]:
                 continue
             try:
                 read = parse_template(text).names
-            except Exception:  # noqa: S112  (a broken template is reported by `check`; it copies nothing)
+            except Exception:
                 continue
             source = next((tainted[n.casefold()] for n in read if n.casefold() in tainted), None)
             if source is not None:

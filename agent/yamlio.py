@@ -173,8 +173,10 @@ def load_text(text: str, file: str, *, fast: bool = True) -> Located:
 
 def read_text(path: str | Path) -> str:
     """A text file's contents; an unreadable file is the caller's input problem."""
+    from agent import limits
+
     try:
-        return Path(path).read_text(encoding="utf-8-sig")
+        return limits.read_bytes(path, limits.PROFILE_BYTES, "a profile, answers or media file").decode("utf-8-sig")
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}", "check the path and permissions") from exc
     except UnicodeDecodeError as exc:

@@ -103,8 +103,10 @@ class VariablesDatStore:
         self.lock_wait = lock_wait
 
     def _read_raw(self) -> dict[str, str]:
+        from agent import limits
+
         try:
-            data = self.path.read_bytes()
+            data = limits.read_bytes(self.path, limits.VARIABLES_DAT_BYTES, "VARIABLES.DAT")
         except FileNotFoundError:
             return {}
         except OSError as exc:

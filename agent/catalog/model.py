@@ -46,7 +46,10 @@ def parse_time(text: str) -> datetime:
     if parsed.tzinfo is None:
         # A time without a zone means different instants on different machines: refuse it.
         raise ValueError("the date-time needs a zone, e.g. a trailing Z for UTC")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise ValueError("the date-time is out of range (years 1 to 9999 in UTC)") from None
 
 
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)

@@ -73,7 +73,9 @@ def load_facts_file(path: Path | str) -> dict[str, str]:
     path = Path(path)
     hint = 'write one JSON object of name to string, e.g. {"Make": "Dell Inc.", "IsLaptop": "True"}'
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        from agent import limits
+
+        text = limits.read_bytes(path, limits.FACTS_BYTES, "a facts file").decode("utf-8-sig")
     except FileNotFoundError as exc:
         raise InputError(f"{path}: facts file not found", "check the --facts path") from exc
     except (OSError, UnicodeDecodeError) as exc:
