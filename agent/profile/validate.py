@@ -159,9 +159,11 @@ def _field_checks(findings: Findings, path: str, fld: Field) -> set[str]:
                 # Checked with a time limit at run time; still worth rewriting (docs/profiles.md).
                 findings.add(f"{path}.validate.regex", why, warning=True)
             elif why:
+                syntax = why.startswith("not a valid pattern: ")
                 findings.add(
                     f"{path}.validate.regex",
-                    f"regular expression cannot be used: {why}",
+                    f"regular expression does not compile: {why.removeprefix('not a valid pattern: ')}"
+                    if syntax else f"regular expression cannot be used: {why}",
                     "Python `re` syntax; quote the pattern in single quotes",
                 )
         lo, hi = fld.validate.min_length, fld.validate.max_length
