@@ -47,3 +47,17 @@ def _refuse_surrogates(data: Any) -> None:
             stack.extend(value.values())
         elif isinstance(value, list):
             stack.extend(value)
+
+
+def too_deep(data: Any, limit: int) -> bool:
+    """True when `data` (lists and dicts) nests deeper than `limit`; iterative, for small documents only."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return False

@@ -56,6 +56,8 @@ MAX_DEPTH = 64
 # Every value the agent reads is text, a number, true/false or null: YAML's dates are read as the text
 # written (`note: 2026-01-01` is "2026-01-01"), and tags that build other Python types are refused.
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+# Python refuses to turn integers of more than 4,300 digits into text; hex and octal are read without that limit.
+_MAX_INT_BITS = 14_000
 _REFUSED_TAGS = {
     "tag:yaml.org,2002:binary": "binary data",
     "tag:yaml.org,2002:set": "a set",
@@ -75,7 +77,10 @@ def _scalar(node: yaml.Node, loader: Any) -> Any:
             "write the value as plain text",
         )
     try:
-        return loader.construct_object(node, deep=True)
+        value = loader.construct_object(node, deep=True)
+        if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:  # `0xfff...`: no limit on reading
+            raise ValueError("too many digits")
+        return value
     except ValueError as exc:  # an integer with thousands of digits (Python's int limit)
         raise InputError(
             f"line {node.start_mark.line + 1}: value is not a usable number ({exc.__class__.__name__})",
