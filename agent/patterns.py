@@ -52,7 +52,7 @@ def fullmatch(pattern: str, value: str) -> bool:
 
 def _nested_repeat(pattern: str) -> str:
     """The first repetition (`*`, `+`, `{n,}`) inside a repeated group, as text; "" when there is none."""
-    import re._parser as sre  # the stdlib's own parse of the pattern; `regex` accepts the same syntax here
+    import re._parser as sre  # type: ignore[import-not-found]  # the stdlib parse; `regex` takes the same syntax
 
     try:
         tree = sre.parse(pattern)
