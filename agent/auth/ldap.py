@@ -238,12 +238,48 @@ class _Directory:
 MAX_USER = 1024
 
 
+# Each directory step (connect, search, bind) has `ldap.timeout`; the whole sign-in has this many times it.
+TOTAL_BUDGET_STEPS = 3
+
+
 def sign_in(settings: LdapSettings, user: str, password: str, *, ca_bundle: Path | None) -> SignInResult:
-    """Bind as `user` over LDAPS and read their groups.
+    """Bind as `user` over LDAPS and read their groups, within TOTAL_BUDGET_STEPS x `ldap.timeout` in all.
 
     Raises AuthFailed (wrong password, unknown or ambiguous user), SourceUnavailable (server unreachable, TLS
     refused, timeout) or InputError (the profile names a server without TLS).
     """
+    import threading
+
+    budget = TOTAL_BUDGET_STEPS * max(0.1, float(settings.timeout))
+    box: dict[str, Any] = {}
+
+    def attempt() -> None:
+        try:
+            box["result"] = _sign_in(settings, user, password, ca_bundle=ca_bundle)
+        except BaseException as exc:  # handed to the waiting thread
+            box["error"] = exc
+
+    # ldap3's timeouts are per socket read: a directory that answers a byte at a time would never time out.
+    worker = threading.Thread(target=attempt, name="prestart-ldap", daemon=True)
+    worker.start()
+    worker.join(budget + 0.2)
+    if worker.is_alive():
+        raise SourceUnavailable(
+            f"the sign-in server {_where(settings)} did not finish the sign-in within {budget:g} s",
+            "check the network and the domain controller; if the profile allows it, use the offline PIN",
+        )
+    if "error" in box:
+        raise box["error"]
+    result: SignInResult = box["result"]
+    return result
+
+
+def _where(settings: LdapSettings) -> str:
+    parts = urlsplit(settings.server)
+    return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+
+
+def _sign_in(settings: LdapSettings, user: str, password: str, *, ca_bundle: Path | None) -> SignInResult:
     if not password:
         raise AuthFailed()  # an empty password would be an anonymous bind, which succeeds
     if len(user) > MAX_USER or len(password) > MAX_USER:

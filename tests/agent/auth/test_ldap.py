@@ -92,6 +92,42 @@ def test_a_user_name_of_200k_characters_is_refused_at_once(slapd: Directory) -> 
     assert time.monotonic() - start < 1
 
 
+def test_a_directory_that_answers_a_byte_at_a_time_cannot_outlast_the_budget(tmp_path: Path) -> None:
+    """TLS completes, then the "directory" sends an LDAP message one byte every 0.3 s: ldap3's timeouts are per
+    read, so only the sign-in's total budget (3 x timeout) ends it (issue 19)."""
+    import socket
+    import ssl
+    import threading
+
+    from tests.agent.catalog.loopback import make_pki
+
+    pki = make_pki(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    pki.cert.configure_cert(context)
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with context.wrap_socket(conn, server_side=True) as tls:
+            for byte in b"\x30\x84\x00\x00\x10\x00" + b"\x02" * 4096:
+                if stop.wait(0.3):
+                    return
+                tls.sendall(bytes([byte]))
+
+    threading.Thread(target=serve, daemon=True).start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(SourceUnavailable) as caught:
+            sign_in(LdapSettings(server=f"ldaps://127.0.0.1:{listener.getsockname()[1]}", timeout=1), "alice",
+                    ALICE_PW, ca_bundle=pki.bundle)
+    finally:
+        stop.set()
+        listener.close()
+    assert time.monotonic() - start < 5
+    assert "within 3 s" in caught.value.message and ALICE_PW not in str(caught.value)
+
+
 def test_a_server_without_tls_is_refused_before_any_traffic() -> None:
     with pytest.raises(InputError, match="ldaps://"):
         sign_in(LdapSettings(server="ldap://127.0.0.1:389"), "alice", ALICE_PW, ca_bundle=None)
