@@ -454,7 +454,11 @@ def cmd_run(args: Namespace) -> int:
     finally:
         if not committed:  # a committed run wrote its receipt and sent its audit in commit.after_commit
             _failure_receipt(session, receipt, redactor, code, log_dir)
-        _finish(session, hook, code)
+        try:
+            _finish(session, hook, code)
+        except Exception:  # main() says the traceback is in prestart.log: put it there
+            log.exception("on_cancel action failed:")
+            raise
         if sink is not None:
             remove_sink(sink, redactor=redactor)
             sink.close()
