@@ -47,6 +47,7 @@ class Limits:
     backoff: float = 0.2  # first pause; doubles per retry
     backoff_cap: float = 2.0
     max_redirects: int = 3
+    total: float | None = None  # seconds for every request of one Client together (a paged fetch), or None
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,7 @@ class Client:
         session.auth = auth
         self._session = session
         self._abandoned: list[Any] = []  # request threads still stuck past their deadline
+        self._end = clock() + self.limits.total if self.limits.total is not None else None
 
     def __enter__(self) -> Client:
         return self
@@ -198,6 +200,8 @@ class Client:
         req = self._requests
         limits = self.limits
         deadline = self._clock() + limits.budget
+        if self._end is not None:
+            deadline = min(deadline, self._end)
         current = url
         attempts = 0
         redirects = 0

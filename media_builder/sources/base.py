@@ -121,4 +121,5 @@ class FetchLimits:
             budget=budget,
             retries=self.retries,
             max_bytes=self.max_bytes,
+            total=budget,  # a paged source (AdminService) gets `timeout` for all its pages together
         )

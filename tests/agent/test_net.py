@@ -109,3 +109,17 @@ def test_an_auth_plugin_that_chokes_on_the_answer_is_a_net_error(tmp_path: Path)
     with https_server(pki.cert, Reply(status=200, body=b"{}")) as server, pytest.raises(net.NetError) as caught:
         net.get(server.url(), ca_bundle=pki.bundle, auth=broken_auth)
     assert caught.value.kind == "protocol" and "could not be read" in caught.value.message
+
+
+def test_a_client_total_bounds_every_request_together(tmp_path: Path) -> None:
+    """A paged fetch (AdminService) gets its `timeout` for all pages, not per page."""
+    pki = make_pki(tmp_path)
+    limits = net.Limits(connect_timeout=1, read_timeout=1, budget=1.5, retries=0, total=1.5)
+    with https_server(pki.cert, Reply(body=b"{}", delay=0.6)) as server:
+        start = time.monotonic()
+        with net.Client(ca_bundle=pki.bundle, limits=limits) as client:
+            client.get(server.url("/page1"))
+            client.get(server.url("/page2"))
+            with pytest.raises(net.NetError):
+                client.get(server.url("/page3"))
+        assert time.monotonic() - start < 2.2
