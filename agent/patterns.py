@@ -3,7 +3,7 @@ through a wildcard matcher that never backtracks more than once per character.""
 
 from __future__ import annotations
 
-from typing import Any
+from types import ModuleType
 
 # Per check: a field is checked on every key press, so this is what one key can cost at worst.
 REGEX_TIMEOUT = 0.25
@@ -15,7 +15,7 @@ class PatternTimeout(Exception):
     """A validation pattern took longer than REGEX_TIMEOUT on one value."""
 
 
-def _regex() -> Any:
+def _regex() -> ModuleType:
     # Imported on first use: most profiles have no regex at all, and the agent's start counts.
     import regex
 
@@ -59,7 +59,7 @@ def _nested_repeat(pattern: str) -> str:
     except Exception:  # syntax only `regex` knows: nothing to say about nesting
         return ""
 
-    def walk(items: Any, inside_repeat: bool) -> str:
+    def walk(items: sre.SubPattern, inside_repeat: bool) -> str:
         for op, arg in items:
             name = str(op)
             if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):

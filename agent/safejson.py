@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 # The stdlib parser recurses once per level and gives up near 1,000 levels with RecursionError (a crash
 # unless caught); a depth check of every document would cost every boot a walk of the catalog, so that limit
@@ -18,7 +17,7 @@ class JsonProblem(ValueError):
     """Why outside JSON cannot be used; the caller wraps it in its own error with the file name."""
 
 
-def loads(text: str) -> Any:
+def loads(text: str) -> object:
     """json.loads for outside text: JsonProblem (a ValueError) for anything it refuses, never RecursionError."""
     try:
         data = json.loads(text)
@@ -33,7 +32,7 @@ def loads(text: str) -> Any:
     return data
 
 
-def _refuse_surrogates(data: Any) -> None:
+def _refuse_surrogates(data: object) -> None:
     stack = [data]
     while stack:
         value = stack.pop()
@@ -49,7 +48,7 @@ def _refuse_surrogates(data: Any) -> None:
             stack.extend(value)
 
 
-def too_deep(data: Any, limit: int) -> bool:
+def too_deep(data: object, limit: int) -> bool:
     """True when `data` (lists and dicts) nests deeper than `limit`; iterative, for small documents only."""
     stack = [(data, 0)]
     while stack:
