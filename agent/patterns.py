@@ -36,7 +36,7 @@ def pattern_problem(pattern: str) -> str | None:
     if nested:
         return (
             f"a repeated group holds another repetition ({nested}): such patterns can take minutes on one value; "
-            "rewrite it without the outer repeat, e.g. `[A-Za-z]+(\\s[A-Za-z]+)*` instead of `([A-Za-z]+\\s?)+`"
+            "rewrite it without the outer repeat, e.g. `[A-Za-z][A-Za-z ]*` instead of `([A-Za-z]+\\s?)+`"
         )
     return None
 
