@@ -272,12 +272,15 @@ class Session:
         self.receipt.facts = dict(facts)
         note = _catalog_note(loaded)
         stale = _stale_note(loaded, profile.max_age_days)
-        if stale and profile.when_stale == "refuse":
+        # An old catalog from the media is refused unless the profile says warn: replaying an old signed catalog
+        # is the attack; one named on the command line (a bench, a test) is only warned about unless it says so.
+        policy = profile.when_stale or ("warn" if args.catalog else "refuse")
+        if stale and policy == "refuse":
             from agent.errors import DataError
 
             raise DataError(
                 f"{loaded.origin} catalog (serial {loaded.catalog.serial}) is {stale}",
-                "publish a fresh catalog or rebuild the media; `catalog.when_stale: warn` accepts old catalogs",
+                "rebuild the media or publish a fresh catalog; `catalog.when_stale: warn` accepts old catalogs",
             )
         if stale:
             # Old choices still beat none (`when_stale: warn`): say so on screen and in the log, and go on.

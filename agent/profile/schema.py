@@ -154,7 +154,8 @@ PROFILE = Obj(
                 ),
                 "max_age_days": Int(minimum=1),
                 "when_stale": Str(enum=("warn", "refuse"), description="A catalog older than max_age_days: "
-                                  "`warn` (use it, say so on screen and in the log) or `refuse` (exit 13)."),
+                                  "`warn` (use it, say so on screen and in the log) or `refuse` (exit 13). "
+                                  "Default: refuse the media's catalog, warn about one given with --catalog."),
             }
         ),
         "kiosk": Obj(
