@@ -103,6 +103,31 @@ def replace_when_done(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+def stage_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write `data` to a flushed temp file beside `path` and return it; `publish` gives it its real name.
+
+    Proves before a commit that the file can be written; only the rename is left for after it.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = _create_beside(target)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return Path(tmp)
+
+
+def publish(staged: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
+    """Rename a file from `stage_bytes` over `path` (atomic: readers see the old file or the new one)."""
+    os.replace(staged, path)
+
+
 def _create_beside(target: Path) -> tuple[int, str]:
     """A new, empty temp file in `target`'s folder (same file system, so the rename is atomic), owner only."""
     return tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)

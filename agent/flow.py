@@ -550,8 +550,15 @@ class Flow:
             return rule.message or f"at least {rule.min_length} characters"
         if rule.max_length is not None and len(value) > rule.max_length:
             return rule.message or f"at most {rule.max_length} characters"
-        if rule.regex and not re.fullmatch(rule.regex, value):
-            return rule.message or f"must match {rule.regex}"
+        if rule.regex:
+            from agent.patterns import PatternTimeout, fullmatch
+
+            try:
+                matched = fullmatch(rule.regex, value)
+            except PatternTimeout:  # a pathological pattern: refuse the value rather than hang (issue 19)
+                return rule.message or "could not be checked in time; use a shorter or simpler value"
+            if not matched:
+                return rule.message or f"must match {rule.regex}"
         return None
 
     def apply_field(self, fld: Field, value: Any, state: State, *, answered: bool) -> None:
@@ -695,13 +702,7 @@ class Flow:
 
     def secret_variables(self) -> set[str]:
         """Folded names of the variables secret fields write: never logged, masked on screen and in receipts."""
-        names: set[str] = set()
-        for _, fld in self.profile.fields():
-            if fld.is_secret:
-                if fld.variable:
-                    names.add(fld.variable.casefold())
-                names |= {n.casefold() for n, _ in fld.set}
-        return names
+        return set(secret_variables(self.profile))
 
     def what_will_run(self, state: State) -> list[dict[str, str]]:
         """For a chosen item that carries its task sequence (`sequence` XML, from the AdminService source):
@@ -786,3 +787,33 @@ class Flow:
     def sources(self, state: State) -> dict[str, str]:
         """Where each committed variable came from (engine, default, rule, lookup, user)."""
         return {name: str(state.origins.get(name.casefold(), Origin("prestart"))) for name in self.result(state)}
+
+
+def secret_variables(profile: Profile) -> dict[str, str]:
+    """Folded names of the variables that hold a secret -> the secret field it comes from.
+
+    A secret keeps its taint through templates: `set: {Short: "{Pw|left:6}"}` makes Short a secret too, and
+    so does anything made from Short in turn (issue 19: filters once let a password through in clear).
+    """
+    tainted: dict[str, str] = {}
+    for _, fld in profile.fields():
+        if fld.is_secret:
+            for name in ([fld.variable] if fld.variable else []) + [n for n, _ in fld.set]:
+                tainted[name.casefold()] = fld.id
+    templates = [(name, text) for rule in profile.rules for name, text in rule.set]
+    templates += [(name, text) for _, fld in profile.fields() for name, text in fld.set]
+    changed = True
+    while changed:
+        changed = False
+        for name, text in templates:
+            if name.casefold() in tainted:
+                continue
+            try:
+                read = parse_template(text).names
+            except Exception:
+                continue
+            source = next((tainted[n.casefold()] for n in read if n.casefold() in tainted), None)
+            if source is not None:
+                tainted[name.casefold()] = source
+                changed = True
+    return tainted

@@ -21,6 +21,13 @@ def load_answers(path: str | Path) -> dict[str, Any]:
         return {}
     if not isinstance(located.data, dict):
         raise InputError(f"{path}: answers must be a mapping of field id to value", "write `field_id: value` lines")
+    from agent.safejson import too_deep
+    from agent.yamlio import MAX_DEPTH
+
+    if too_deep(located.data, MAX_DEPTH):  # JSON answers skip PyYAML's depth check; answers are small
+        raise InputError(
+            f"{path}: nested more than {MAX_DEPTH} levels deep", "answer each field with one value or a list"
+        )
     return {str(k): v for k, v in located.data.items()}
 
 

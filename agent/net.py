@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
+_GRACE = 0.2  # seconds past the budget a request may take to report its own timeout (see Client._within)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Limits:
     backoff: float = 0.2  # first pause; doubles per retry
     backoff_cap: float = 2.0
     max_redirects: int = 3
+    total: float | None = None  # seconds for every request of one Client together (a paged fetch), or None
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,8 @@ class Client:
         session.headers.update(headers or {})
         session.auth = auth
         self._session = session
+        self._abandoned: list[Any] = []  # request threads still stuck past their deadline
+        self._end = clock() + self.limits.total if self.limits.total is not None else None
 
     def __enter__(self) -> Client:
         return self
@@ -196,6 +200,8 @@ class Client:
         req = self._requests
         limits = self.limits
         deadline = self._clock() + limits.budget
+        if self._end is not None:
+            deadline = min(deadline, self._end)
         current = url
         attempts = 0
         redirects = 0
@@ -208,7 +214,9 @@ class Client:
             wait: float | None = None
             timeout = (min(limits.connect_timeout, remaining), min(limits.read_timeout, remaining))
             try:
-                resp = self._session.get(current, headers=headers, stream=True, allow_redirects=False, timeout=timeout)
+                resp = self._within(deadline, url, "GET", current, headers=headers, timeout=timeout)
+            except NetError:
+                raise
             except req.exceptions.SSLError as exc:
                 raise self._error(
                     f"TLS error talking to {where(current)}: {_reason(exc)}",
@@ -237,6 +245,13 @@ class Client:
                 failure = self._error(
                     f"request to {where(current)} failed: {_reason(exc)}", kind="protocol", attempts=attempts
                 )
+            except Exception as exc:  # an auth plugin (NTLM) choking on a malformed challenge, and the like
+                raise self._error(
+                    f"{where(current)} sent an answer that could not be read ({type(exc).__name__})",
+                    "check that the URL points at the right server; this is not a network problem",
+                    kind="protocol",
+                    attempts=attempts,
+                ) from None
             else:
                 try:
                     status = resp.status_code
@@ -285,6 +300,39 @@ class Client:
             if delay >= remaining:
                 raise self._give_up(failures, attempts, suffix=f"; the {limits.budget:g} s time budget ran out")
             self._sleep(delay)
+
+    def _within(self, deadline: float, shown: str, method: str, url: str, **kw: Any) -> requests.Response:
+        """Send one request and return once the status line and headers are in, by `deadline` at the latest.
+
+        requests' timeouts are per socket read: a server that sends its headers a byte a second would hold
+        the call for ever. So the request runs on a daemon thread and we stop waiting at the deadline; the
+        abandoned thread ends with the connection (or with the process, which is about to hand over).
+        """
+        import threading
+
+        box: dict[str, Any] = {}
+
+        def send() -> None:
+            try:
+                box["resp"] = self._session.request(method, url, stream=True, allow_redirects=False, **kw)
+            except BaseException as exc:  # handed to the waiting thread
+                box["error"] = exc
+
+        worker = threading.Thread(target=send, name="prestart-net", daemon=True)
+        worker.start()
+        # A little grace: the socket timeouts are cut to the budget too, and their own message says more.
+        worker.join(max(0.0, deadline - self._clock()) + _GRACE)
+        if worker.is_alive():
+            self._abandoned.append(worker)
+            raise self._error(
+                f"{where(shown)} did not send its answer within the {self.limits.budget:g} s time budget",
+                "the server is too slow or hostile; try again later or check the URL",
+                kind="budget",
+            )
+        if "error" in box:
+            raise box["error"]
+        resp: requests.Response = box["resp"]
+        return resp
 
     def _give_up(self, failures: list[NetError], attempts: int, fallback: str = "", suffix: str = "") -> NetError:
         if not failures:
@@ -401,8 +449,10 @@ def post_json(url: str, payload: Any, *, ca_bundle: Path | None, timeout: float 
                 break
             timeouts = (min(limits.connect_timeout, remaining), min(limits.read_timeout, remaining))
             try:
-                resp = client._session.post(current, data=body, headers={"Content-Type": "application/json"},
-                                            stream=True, allow_redirects=False, timeout=timeouts)
+                resp = client._within(deadline, url, "POST", current, data=body,
+                                      headers={"Content-Type": "application/json"}, timeout=timeouts)
+            except NetError:
+                raise
             except req.exceptions.SSLError as exc:
                 raise client._error(f"TLS error talking to {where(current)}: {_reason(exc)}",
                                     "check that the media's CA bundle holds the server's issuing CA",
@@ -415,6 +465,9 @@ def post_json(url: str, payload: Any, *, ca_bundle: Path | None, timeout: float 
                                     kind="timeout") from None
             except req.exceptions.RequestException as exc:
                 raise client._error(f"could not reach {where(current)}: {_reason(exc)}", kind="connect") from None
+            except Exception as exc:
+                raise client._error(f"{where(current)} sent an answer that could not be read ({type(exc).__name__})",
+                                    kind="protocol") from None
             try:
                 status = resp.status_code
                 if status in (307, 308) and "location" in resp.headers:

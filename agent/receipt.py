@@ -81,10 +81,16 @@ class Receipt:
             "directory": {k: self.mask(v) for k, v in self.directory.items()},
         }
 
-    def write(self, path: Path) -> None:
+    def render(self) -> bytes:
+        """The receipt file's bytes. Never fails on odd values: anything JSON lacks is written as its text,
+        and a lone surrogate as a backslash escape, so a run never loses its receipt to a strange input."""
         import json  # here, not at the top: `run` and `preview` create the receipt before Tk starts
 
-        files.write_text(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+        return text.encode("utf-8", "backslashreplace")
+
+    def write(self, path: Path) -> None:
+        files.write_bytes(path, self.render())
 
 
 def _mask_any(value: Any, mask: Any) -> Any:

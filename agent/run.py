@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -104,8 +105,18 @@ class Session:
         self.receipt.facts = dict(facts)
         note = _catalog_note(loaded)
         stale = _stale_note(loaded, profile.max_age_days)
+        # An old catalog from the media is refused unless the profile says warn: replaying an old signed catalog
+        # is the attack; one named on the command line (a bench, a test) is only warned about unless it says so.
+        policy = profile.when_stale or ("warn" if options.catalog else "refuse")
+        if stale and policy == "refuse":
+            from agent.errors import DataError
+
+            raise DataError(
+                f"{loaded.origin} catalog (serial {loaded.catalog.serial}) is {stale}",
+                "rebuild the media or publish a fresh catalog; `catalog.when_stale: warn` accepts old catalogs",
+            )
         if stale:
-            # Old choices still beat none: say so on screen and in the log, and go on.
+            # Old choices still beat none (`when_stale: warn`): say so on screen and in the log, and go on.
             log.warning("catalog: %s", stale)
             note = f"{note} — {stale}"
         if loaded is not None:
@@ -224,6 +235,7 @@ def run(options: RunOptions) -> int:
     session = Session(options, engine=engine, engine_facts=engine_facts)
     receipt = session.receipt
     code = ExitCode.INTERNAL_ERROR
+    committed = False
     try:
         log.info("prestart %s starting: %s", __version__, " ".join(sys.argv[1:]))
         if options.unattended:
@@ -243,14 +255,29 @@ def run(options: RunOptions) -> int:
             receipt.secrets.add(secret)
         variables = flow.result(state)
         secret_vars = flow.secret_variables()
+        for name, value in variables.items():  # values made from a secret by a template are secrets too
+            if name.casefold() in secret_vars and len(value) >= 3:  # shorter would mask half the log
+                redactor.add(value)
+                receipt.secrets.add(value)
         receipt.set_variables(variables, flow.sources(state), secret_vars)
         receipt.plan = flow.what_will_run(state)
-        store.commit(variables)
-        log.info("committed %d variables through %s", len(variables), store.name)
-        for name in variables:
-            log.info("  %s = %s", name, "********" if name.casefold() in secret_vars else variables[name])
+        # Everything that can fail happens in prepare(); after store.commit() nothing can fail the run.
+        from agent import commit
+
+        receipt.role, receipt.user = flow.role, flow.user or receipt.user
+        receipt.directory = {k: v.message for k, v in flow.name_checks.items()}
+        audit = _audit_target(options, flow)
+        prepared = commit.prepare(variables, frozenset(n.casefold() for n in secret_vars), receipt,
+                                  log_dir / "prestart-receipt.json", audit=audit is not None)
+        try:
+            store.commit(prepared.variables)
+        except BaseException:
+            commit.discard(prepared)
+            raise
+        committed = True
         code = ExitCode.SUCCESS
-        receipt.result = "success"
+        with contextlib.suppress(BaseException):  # even Ctrl+C: the variables are written, the run succeeded
+            commit.after_commit(prepared, store.name, audit)
         return int(code)
     except PrestartError as exc:
         code = exc.code
@@ -267,32 +294,47 @@ def run(options: RunOptions) -> int:
     finally:
         if session.flow is not None:
             session.flow.close_directory()
+        if not committed:  # a committed run wrote its receipt and sent its audit in commit.after_commit
+            _failure_receipt(session, receipt, redactor, code, log_dir)
+        try:
+            _finish(session, hook, code)
+        except Exception:  # main() says the traceback is in prestart.log: put it there
+            log.exception("on_cancel action failed:")
+            raise
+        if sink is not None:
+            remove_sink(sink, redactor=redactor)
+            sink.close()
+
+
+def _audit_target(options: RunOptions, flow: Any) -> Any:
+    """The profile's audit URL with the CA bundle and budget, or None."""
+    if not flow.profile.audit_url:
+        return None
+    from agent.commit import AuditTarget
+
+    return AuditTarget(flow.profile.audit_url, ca_bundle(options), flow.profile.audit_timeout)
+
+
+def _failure_receipt(session: Session, receipt: Any, redactor: Redactor, code: ExitCode, log_dir: Path) -> None:
+    """A run that wrote no variables still leaves its receipt and audit; neither may raise over the real error."""
+    try:
+        if session.flow is not None:
             for secret in session.flow.secrets:
                 redactor.add(secret)
                 receipt.secrets.add(secret)
-        receipt.exit_code = int(code)
-        if session.flow is not None:
             # Sign-in may have changed who is at the machine and their role since the flow was built.
             receipt.directory = {k: v.message for k, v in session.flow.name_checks.items()}
             receipt.role = session.flow.role
             receipt.user = session.flow.user or receipt.user
-        try:
-            receipt.write(log_dir / "prestart-receipt.json")
-        except OSError as exc:
-            log.warning("cannot write the receipt: %s", exc)
-        if session.flow is not None and session.flow.profile.audit_url:
-            from agent.audit import send_receipt
+        receipt.exit_code = int(code)
+        receipt.write(log_dir / "prestart-receipt.json")
+    except Exception as exc:
+        log.warning("cannot write the receipt: %s", exc)
+    if session.flow is not None and session.flow.profile.audit_url:
+        from agent.commit import send_within
 
-            send_receipt(
-                session.flow.profile.audit_url,
-                receipt.to_dict(),
-                ca_bundle=ca_bundle(options),
-                timeout=session.flow.profile.audit_timeout,
-            )
-        _finish(session, hook, code)
-        if sink is not None:
-            remove_sink(sink, redactor=redactor)
-            sink.close()
+        with contextlib.suppress(Exception):
+            send_within(_audit_target(session.options, session.flow), receipt.to_dict())
 
 
 def preview(options: RunOptions) -> dict[str, str]:

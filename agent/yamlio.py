@@ -41,12 +41,54 @@ def join(path: str, key: str | int) -> str:
 
 # Aliases let a small file name a huge tree ("billion laughs"): a profile needs no more nodes than this.
 MAX_NODES = 200_000
+# No profile, catalog or answers file nests deeper than a few levels; past this, nesting is an attack.
+MAX_DEPTH = 64
+# Every value the agent reads is text, a number, true/false or null: YAML's dates are read as the text
+# written (`note: 2026-01-01` is "2026-01-01"), and tags that build other Python types are refused.
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+# Python refuses to turn integers of more than 4,300 digits into text; hex and octal are read without that limit.
+_MAX_INT_BITS = 14_000
+_REFUSED_TAGS = {
+    "tag:yaml.org,2002:binary": "binary data",
+    "tag:yaml.org,2002:set": "a set",
+    "tag:yaml.org,2002:omap": "an ordered map",
+    "tag:yaml.org,2002:pairs": "a list of pairs",
+}
 
 
-def _convert(node: yaml.Node, path: str, lines: dict[str, int], loader: Any) -> Any:
+def _scalar(node: yaml.Node, loader: Any) -> Any:
+    """A scalar as plain data: dates as the text written; binary and other non-text tags refused."""
+    if node.tag == _TIMESTAMP:
+        return str(node.value)
+    what = _REFUSED_TAGS.get(node.tag)
+    if what:
+        raise InputError(
+            f"line {node.start_mark.line + 1}: `!!{node.tag.rsplit(':', 1)[-1]}` ({what}) is not allowed",
+            "write the value as plain text",
+        )
+    try:
+        value = loader.construct_object(node, deep=True)
+        if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:  # `0xfff...`: no limit on reading
+            raise ValueError("too many digits")
+        return value
+    except ValueError as exc:  # an integer with thousands of digits (Python's int limit)
+        raise InputError(
+            f"line {node.start_mark.line + 1}: value is not a usable number ({exc.__class__.__name__})",
+            "write a shorter number, or quote it to make it text",
+        ) from None
+
+
+def _convert(node: yaml.Node, path: str, lines: dict[str, int], loader: Any, depth: int = 0) -> Any:
     import yaml
 
     lines[path] = node.start_mark.line + 1
+    if depth > MAX_DEPTH:
+        raise InputError(
+            f"line {node.start_mark.line + 1}: nested more than {MAX_DEPTH} levels deep",
+            "flatten the document; no Prestart file needs that much nesting",
+        )
+    if node.tag in _REFUSED_TAGS:
+        return _scalar(node, loader)
     if len(lines) > MAX_NODES:
         raise InputError(
             f"line {node.start_mark.line + 1}: more than {MAX_NODES:,} values (YAML aliases expanding?)",
@@ -55,7 +97,7 @@ def _convert(node: yaml.Node, path: str, lines: dict[str, int], loader: Any) -> 
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = _scalar(key_node, loader) if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
             if isinstance(key, (dict, list)):
                 key = str(key)
             child = join(path, key if isinstance(key, str) else str(key))
@@ -64,12 +106,12 @@ def _convert(node: yaml.Node, path: str, lines: dict[str, int], loader: Any) -> 
                     f"line {key_node.start_mark.line + 1}: {child}: duplicate key {key!r}",
                     "each key may appear only once in a mapping",
                 )
-            result[key] = _convert(value_node, child, lines, loader)
+            result[key] = _convert(value_node, child, lines, loader, depth + 1)
             lines[child] = key_node.start_mark.line + 1
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(child, join(path, i), lines, loader) for i, child in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+        return [_convert(child, join(path, i), lines, loader, depth + 1) for i, child in enumerate(node.value)]
+    return _scalar(node, loader)
 
 
 def load_text(text: str, file: str, *, fast: bool = True) -> Located:
@@ -80,9 +122,13 @@ def load_text(text: str, file: str, *, fast: bool = True) -> Located:
     (`lines` empty); callers that find a problem in it load the text again with `fast=False` to report lines.
     """
     if fast and text.lstrip().startswith("{"):
+        from agent import safejson
+
         try:
-            return Located(json.loads(text), {}, file)
-        except ValueError:
+            return Located(safejson.loads(text), {}, file)
+        except safejson.JsonProblem as exc:
+            raise InputError(f"{file}: {exc}", "save plain JSON or YAML text") from None
+        except json.JSONDecodeError:
             pass  # not strict JSON after all: YAML flow style; fall through
     import yaml
 
@@ -105,13 +151,19 @@ def load_text(text: str, file: str, *, fast: bool = True) -> Located:
         raise InputError(f"{file}: not valid YAML: {exc}", "save the file as plain UTF-8 text") from exc
     except InputError as exc:
         raise InputError(f"{file}:{exc.message}", exc.hint) from exc
+    except RecursionError:  # the composer itself recursed too deep before our depth check saw the node
+        raise InputError(
+            f"{file}: nested too deeply to read", "flatten the document; no Prestart file needs that much nesting"
+        ) from None
     return Located(data, lines if node is not None else {}, file)
 
 
 def read_text(path: str | Path) -> str:
     """A text file's contents; an unreadable file is the caller's input problem."""
+    from agent import limits
+
     try:
-        return Path(path).read_text(encoding="utf-8-sig")
+        return limits.read_bytes(path, limits.PROFILE_BYTES, "a profile, answers or media file").decode("utf-8-sig")
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}", "check the path and permissions") from exc
     except UnicodeDecodeError as exc:

@@ -24,9 +24,13 @@ class JsonFileStore:
         return {}
 
     def commit(self, variables: Mapping[str, str]) -> None:
-        check_commit(variables)
-        text = json.dumps(dict(variables), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-        files.write_text(self.path, text)
+        files.write_bytes(self.path, render_json(variables))
+
+
+def render_json(variables: Mapping[str, str]) -> bytes:
+    """The JSON file's bytes; refuses the set when any name or value breaks the rules."""
+    check_commit(variables)
+    return (json.dumps(dict(variables), indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
 
 
 def read_json_variables(path: str | Path) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -29,6 +30,9 @@ VARIABLES_DAT = "MININT/SMSOSD/OSDLOGS/VARIABLES.DAT"  # under the WinPE root (X
 MDT_VERSION = "4.00.5345.0000"  # the Version attribute MDT writes on <MediaVarList>
 BDDRUN = r"%SYSTEMROOT%\System32\bddrun.exe,/bootstrap"  # MDT's own winpeshl.ini line, unchanged
 LOCK_WAIT_SECONDS = 10.0
+# A writer holds the lock for milliseconds; one older than this was left by a killed process.
+STALE_LOCK_SECONDS = 60.0
+_LOCK_MARK = b"prestart pid "
 
 
 def xml_char_problem(name: str, value: str) -> str | None:
@@ -96,8 +100,10 @@ class VariablesDatStore:
         self.lock_wait = lock_wait
 
     def _read_raw(self) -> dict[str, str]:
+        from agent import limits
+
         try:
-            data = self.path.read_bytes()
+            data = limits.read_bytes(self.path, limits.VARIABLES_DAT_BYTES, "VARIABLES.DAT")
         except FileNotFoundError:
             return {}
         except OSError as exc:
@@ -128,9 +134,11 @@ class VariablesDatStore:
         deadline = time.monotonic() + self.lock_wait
         while True:
             try:
-                files.create_private(self.lock_path, b"")
+                files.create_private(self.lock_path, _LOCK_MARK + str(os.getpid()).encode("ascii"))
                 break
             except FileExistsError:
+                if _clear_if_stale(self.lock_path):
+                    continue
                 if time.monotonic() >= deadline:
                     raise SourceUnavailable(
                         f"{self.lock_path} exists: another program is writing {self.path.name}",
@@ -144,6 +152,51 @@ class VariablesDatStore:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 self.lock_path.unlink()
+
+
+def _clear_if_stale(lock: Path) -> bool:
+    """Remove `lock` when a killed writer left it: ours with a process that is gone, or older than
+    STALE_LOCK_SECONDS. The lock is renamed aside first and checked to be the file judged stale, so two
+    agents clearing at once cannot remove a lock a third has just taken."""
+    try:
+        before = lock.stat()
+        content = lock.read_bytes()[:64]
+    except OSError:
+        return True  # released meanwhile: try again
+    stale = time.time() - before.st_mtime > STALE_LOCK_SECONDS
+    if not stale and content.startswith(_LOCK_MARK):
+        stale = not _alive(int(content[len(_LOCK_MARK):] or b"0"))
+    if not stale:
+        return False
+    aside = lock.with_name(f"{lock.name}.stale-{os.getpid()}")
+    try:
+        os.replace(lock, aside)
+    except OSError:
+        return True  # another agent cleared it first: try again
+    moved = aside.stat()
+    if (moved.st_ino, moved.st_mtime_ns) != (before.st_ino, before.st_mtime_ns):
+        with contextlib.suppress(OSError):  # not the file we judged: a fresh lock; give it back
+            os.replace(aside, lock)
+        return False
+    with contextlib.suppress(OSError):
+        aside.unlink()
+    log.warning("removed a stale %s (left by a process that is gone)", lock.name)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    """True when process `pid` exists (POSIX); on Windows only the lock's age says it is stale."""
+    if pid <= 0:
+        return False
+    if os.name == "nt":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def glue(req: GlueRequest) -> Glue:

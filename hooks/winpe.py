@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,7 +21,7 @@ from hooks.common import (
     windows_command,
     windows_ini,
 )
-from hooks.file import JsonFileStore
+from hooks.file import render_json
 
 STARTNET = r"%SYSTEMROOT%\System32\cmd.exe, /k %SYSTEMROOT%\System32\startnet.cmd"
 MAX_CMD_LINE = 8191  # cmd.exe's longest command line
@@ -120,14 +121,34 @@ class WinPeStore:
         return {}  # plain WinPE has no task sequence variables of its own
 
     def commit(self, variables: Mapping[str, str]) -> None:
-        data = render_cmd(variables)  # validates everything before either file is touched
-        JsonFileStore(self.json_path).commit(variables)
+        """Both files are written and flushed under temp names first; then two renames back to back, and if
+        the second fails the first is undone (the old pair, or none, is restored). What is left is the moment
+        between the two renames, which only a power cut can hit."""
+        cmd_data = render_cmd(variables)  # validates everything before either file is touched
+        json_data = render_json(variables)
+        staged: list[Path] = []
+        previous = self.json_path.with_name(self.json_path.name + ".previous")
         try:
-            files.write_bytes(self.cmd_path, data)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                self.json_path.unlink()
-            raise
+            staged.append(files.stage_bytes(self.json_path, json_data))
+            staged.append(files.stage_bytes(self.cmd_path, cmd_data))
+            had_json = self.json_path.exists()
+            if had_json:
+                with contextlib.suppress(FileNotFoundError):
+                    previous.unlink()
+                os.link(self.json_path, previous)  # the old JSON, to put back if the .cmd cannot follow
+            files.publish(staged[0], self.json_path)
+            try:
+                files.publish(staged[1], self.cmd_path)
+            except BaseException:
+                if had_json:
+                    os.replace(previous, self.json_path)
+                else:
+                    self.json_path.unlink()
+                raise
+        finally:
+            for path in [*staged, previous]:
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
 
 class WinPeHook:

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -149,7 +150,19 @@ def _signed_catalog(definition: MediaDefinition, epoch: int) -> bytes:
         raise ValidationFailed(problems, f"media definition {definition.file}")
     # The catalog's `generated` time follows the build epoch, so its signed bytes are reproducible too.
     catalog = build_catalog(configs, serial=None, now=dt.datetime.fromtimestamp(epoch, dt.UTC))
+    check_catalog_secrets(definition, catalog)  # what is signed, before it is signed
     return signed_bytes(catalog, definition.catalog.signing_key)
+
+
+def check_catalog_secrets(definition: MediaDefinition, catalog: Any) -> None:
+    """Stop before signing when the catalog would carry a secret the definition does not allow."""
+    findings = scan.scan_catalog(
+        catalog,
+        env_names=definition.secret_env,
+        key_files=[definition.catalog.signing_key],
+        allowed=definition.catalog.allow_secrets,
+    )
+    scan.require_clean(findings, where="catalog")
 
 
 def _agents(definition: MediaDefinition, options: BuildOptions, progress: Progress) -> dict[str, AgentBinary]:
@@ -171,23 +184,73 @@ def _agents(definition: MediaDefinition, options: BuildOptions, progress: Progre
     return found
 
 
+def _refuse_sources_inside(definition: MediaDefinition, out_dir: Path) -> None:
+    """The builder never writes where it reads, whatever --force says: no input may lie in the output folder,
+    and the output folder may not lie in an ADK media folder the ISO and USB outputs copy from."""
+    out = out_dir.resolve()
+    clashes = [p for p in definition.input_files() if _under(p.resolve(), out)]
+    clashes += [img.media for img in definition.boot_images if img.media and _under(out, img.media.resolve())]
+    if clashes:
+        raise UsageError(
+            f"the output folder {out_dir} holds inputs of the build: {', '.join(str(p) for p in clashes)}",
+            "build into a folder of its own with -o DIR; --force never replaces a source",
+        )
+
+
 def _clean_stale(folder: Path) -> None:
-    """Remove temp folders a killed build left behind (they are never outputs)."""
-    if folder.is_dir():
-        for child in folder.iterdir():
-            if child.is_dir() and child.name.startswith(_TEMP_PREFIXES):
-                shutil.rmtree(child, ignore_errors=True)
+    """Undo what a killed build left behind: an output moved aside but not yet replaced goes back to its name
+    (the old output stays until a new one is complete); then the temp folders go (they are never outputs)."""
+    if not folder.is_dir():
+        return
+    for old in folder.glob(".old-*"):
+        for moved in old.iterdir() if old.is_dir() else ():
+            target = folder / moved.name
+            if not target.exists():
+                os.replace(moved, target)
+    for child in folder.iterdir():
+        if child.is_dir() and child.name.startswith(_TEMP_PREFIXES):
+            shutil.rmtree(child, ignore_errors=True)
 
 
 def _replace(new: Path, target: Path) -> None:
-    """Put the finished folder `new` at `target`; an old target is moved aside first, then removed."""
+    """Put the finished folder `new` at `target`; an old target is moved aside first, then removed.
+
+    A kill between the two renames leaves the old output in `.old-*`; the next build's _clean_stale puts it
+    back before anything else, so an interrupted --force rebuild leaves the old output or the new one.
+    """
+    if target.exists() and _exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)  # `new` now holds the old output
+        return
     old: Path | None = None
     if target.exists():
         old = Path(tempfile.mkdtemp(prefix=".old-", dir=target.parent))
         os.replace(target, old / target.name)
-    os.replace(new, target)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        if old is not None and not target.exists():
+            os.replace(old / target.name, target)
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE): no moment without an output at `b`.
+    False where the system cannot (other systems, old kernels, file systems without it)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    done: int = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return done == 0
 
 
 class _Builder:
@@ -239,7 +302,8 @@ class _Builder:
                     epoch=epoch,
                 )
             with timer.step("scan"):
-                findings = scan.scan_files(staged.payload, env_names=d.secret_env, key_files=[d.catalog.signing_key])
+                findings = scan.scan_files(staged.payload, env_names=d.secret_env, key_files=[d.catalog.signing_key],
+                                           allowed=d.catalog.allow_secrets)
                 scan.require_clean(findings, where=f"boot image {image.name}")
             self._check_cancel()
             built = work / "boot.wim"
@@ -366,6 +430,7 @@ def run_build(
         for line in plan.lines():
             progress.info(line)
         return {}
+    _refuse_sources_inside(definition, plan.out_dir)
     existing = [str(o.target) for o in plan.outputs if o.exists]
     if existing and not options.force:
         raise UsageError(

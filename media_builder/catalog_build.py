@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,12 @@ def signed_bytes(catalog: Catalog, key_path: Path) -> bytes:
 
 
 def _build_signed(
-    sources_raw: Any, signing_key: Path, base_dir: Path, serial: int | None, valid_days: int | None
+    sources_raw: Any,
+    signing_key: Path,
+    base_dir: Path,
+    serial: int | None,
+    valid_days: int | None,
+    check: Callable[[Catalog], None] | None = None,
 ) -> tuple[Catalog, bytes]:
     configs, problems = parse_sources(sources_raw, base_dir=base_dir)
     key_path = Path(base_dir) / signing_key
@@ -71,6 +76,8 @@ def _build_signed(
         raise ValidationFailed(problems, "media definition")
     signing.load_private_key(key_path)  # refuse a readable key before any network traffic
     catalog = build_catalog(configs, serial=serial, now=datetime.now(UTC), valid_days=valid_days)
+    if check is not None:
+        check(catalog)  # the secret scan, on what is about to be signed
     return catalog, signed_bytes(catalog, key_path)
 
 
@@ -90,34 +97,35 @@ def write_signed(
     *,
     serial: int | None = None,
     valid_days: int | None = None,
+    check: Callable[[Catalog], None] | None = None,
 ) -> Catalog:
     """Fetch, merge, sign and write `out` atomically; the building block of fetch and publish."""
-    catalog, data = _build_signed(sources_raw, signing_key, base_dir, serial, valid_days)
+    catalog, data = _build_signed(sources_raw, signing_key, base_dir, serial, valid_days, check)
     files.write_bytes(out, data)  # the umask decides, as for every file the tools write
     return catalog
 
 
 def cmd_fetch(
-    sources: Sequence[Any], key: Path, base: Path, out: Path, *, serial: int | None = None,
-    valid_days: int | None = None,
+    sources: Sequence[Any], key: Path, base: Path, check: Callable[[Catalog], None], out: Path, *,
+    serial: int | None = None, valid_days: int | None = None,
 ) -> int:
     """`prestart-media fetch MEDIA -o FILE`: the signed snapshot of the catalog MEDIA describes (its sources,
-    signing key and folder, read by the caller: this module does not read media definitions)."""
-    catalog = write_signed(sources, key, base, out, serial=serial, valid_days=valid_days)
+    signing key, folder and secret check, read by the caller: this module does not read media definitions)."""
+    catalog = write_signed(sources, key, base, out, serial=serial, valid_days=valid_days, check=check)
     counts = ", ".join(f"{name}: {len(items)}" for name, items in catalog.lists.items())
     print(f"wrote signed catalog {out} (serial {catalog.serial}; {counts})")
     return 0
 
 
 def cmd_publish(
-    sources: Sequence[Any], key: Path, base: Path, out_dir: Path, *, serial: int | None = None,
-    valid_days: int | None = None,
+    sources: Sequence[Any], key: Path, base: Path, check: Callable[[Catalog], None], out_dir: Path, *,
+    serial: int | None = None, valid_days: int | None = None,
 ) -> int:
     """`prestart-media publish MEDIA DIR`: DIR/catalog.json (signed) for any static web server or CDN."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir} is not a folder", "give the folder your web server serves")
     target = out_dir / SIGNED_NAME
-    catalog = write_signed(sources, key, base, target, serial=serial, valid_days=valid_days)
+    catalog = write_signed(sources, key, base, target, serial=serial, valid_days=valid_days, check=check)
     print(f"wrote {target} (serial {catalog.serial}); serve it over HTTPS at the profile's catalog.refresh.url")
     return 0

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -317,9 +317,15 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-def _catalog_parts(media: Path) -> tuple[list[Any], Path, Path]:
-    """(raw sources, signing key, base folder) of a media definition, for fetch and publish (no profile needed)."""
+def _catalog_parts(media: Path) -> tuple[list[Any], Path, Path, Callable[[Any], None]]:
+    """(raw sources, signing key, base folder, secret check) of a media definition, for fetch and publish (no
+    profile needed): the catalog is checked for secrets before it is signed, as a build does."""
+    from media_builder.build import check_catalog_secrets
     from media_builder.definition import load_definition
 
     definition = load_definition(media, check_profile=False)
-    return list(definition.catalog.sources), definition.catalog.signing_key, definition.base_dir
+
+    def check(catalog: Any) -> None:
+        check_catalog_secrets(definition, catalog)
+
+    return list(definition.catalog.sources), definition.catalog.signing_key, definition.base_dir, check

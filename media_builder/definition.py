@@ -27,6 +27,8 @@ class CatalogDef:
 
     sources: tuple[Any, ...]
     signing_key: Path
+    # Folded catalog attribute or hidden task sequence variable name -> why it may go on media anyway.
+    allow_secrets: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def public_key(self) -> Path:
@@ -299,7 +301,35 @@ def _catalog(raw: Any, out: _Collector, base: Path, local: Any) -> tuple[Catalog
             out.add("catalog.signing_key", "the private key is readable by other users", f"run: chmod 600 {key}")
         if not key.with_name("catalog.pub").is_file():
             out.add("catalog.signing_key", "catalog.pub is missing beside the key", "run `prestart-media keygen` again")
-    return CatalogDef(sources=tuple(sources), signing_key=key or base / "catalog.key"), configs
+    allowed = _allow_secrets(raw.get("allow_secrets"), out)
+    return (
+        CatalogDef(sources=tuple(sources), signing_key=key or base / "catalog.key", allow_secrets=allowed),
+        configs,
+    )
+
+
+def _allow_secrets(raw: Any, out: _Collector) -> dict[str, str]:
+    """`allow_secrets: [{name: join_password, reason: ...}]`: secret-looking names that may go on media."""
+    if raw is None:
+        return {}
+    hint = "e.g. `allow_secrets: [{name: product_key, reason: a KMS client key, public by design}]`"
+    if not isinstance(raw, list):
+        out.add("catalog.allow_secrets", "must be a list of {name, reason}", hint)
+        return {}
+    allowed: dict[str, str] = {}
+    for index, entry in enumerate(raw):
+        path = f"catalog.allow_secrets[{index}]"
+        if not isinstance(entry, Mapping) or set(entry) - {"name", "reason"}:
+            out.add(path, "must be a mapping with `name` and `reason` only", hint)
+            continue
+        name, reason = entry.get("name"), entry.get("reason")
+        if not isinstance(name, str) or not name.strip():
+            out.add(f"{path}.name", "required: the catalog attribute or task sequence variable name", hint)
+        elif not isinstance(reason, str) or not reason.strip():
+            out.add(f"{path}.reason", "required: why this value may be readable by anyone with the media", hint)
+        else:
+            allowed[name.strip().casefold()] = reason.strip()
+    return allowed
 
 
 def _agent(raw: Any, out: _Collector, local: Any) -> AgentDef:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agent.catalog.verify import PRIVATE_PREFIX
 from agent.errors import InputError
@@ -21,9 +22,14 @@ _AWS_ACCESS_KEY = re.compile(rb"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
 # Keys are found at a line start or, in compact JSON (the compiled profile), after `{` or `,`; camelCase
 # names such as DomainJoinPassword count too.
 _SECRET_KEY = re.compile(
-    rb"""(?im)(?:^|[{,])[ \t#;/]*["']?[\w.-]*?(password|passwd|pwd|secret|client_secret|api[_-]?key|token|"""
-    rb"""aws_secret_access_key)["']?[ \t]*[:=][ \t]*(?P<value>"[^"\r\n]*"|'[^'\r\n]*'|[^\r\n#,}]*)"""
+    rb"""(?im)(?:^|[{,])[ \t#;/]*["']?(?P<key>[\w.-]*?(?P<kind>password|passwd|pwd|secret|client_secret|"""
+    rb"""api[_-]?key|token|aws_secret_access_key))["']?[ \t]*[:=][ \t]*"""
+    rb"""(?P<value>"[^"\r\n]*"|'[^'\r\n]*'|[^\r\n#,}]*)"""
 )
+# Words that make a catalog attribute or variable name look secret (`join_password`, `ApiToken`, `product-key`).
+SECRET_WORDS = frozenset({"password", "passwd", "pwd", "secret", "token", "key", "credential", "credentials",
+                          "apikey", "passphrase"})
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 # Values that say "nothing here" rather than hold a secret.
 _EMPTY_VALUES = {b"", b'""', b"''", b"null", b"~", b"none", b"[]", b"{}", b'"",', b"'',", b"null,"}
 # Config-like files get the key/value rule; binaries (the agent, its libraries) would only give false alarms.
@@ -42,11 +48,29 @@ class Finding:
         return f"{self.file}: {self.what}"
 
 
+def secret_like(name: str) -> bool:
+    """True when a name, split into words (snake, kebab or camel case), holds a word like `password` or `key`."""
+    return any(word.lower() in SECRET_WORDS for word in _WORD.findall(name))
+
+
 def scan_bytes(
-    name: str, data: bytes, *, env_values: Mapping[str, str], key_blobs: Iterable[bytes] = ()
+    name: str,
+    data: bytes,
+    *,
+    env_values: Mapping[str, str],
+    key_blobs: Iterable[bytes] = (),
+    allowed: Mapping[str, str] | None = None,
 ) -> list[Finding]:
-    """Every kind of secret found in one file's content."""
+    """Every kind of secret found in one file's content; a signed catalog is opened and its content scanned.
+
+    `allowed`: folded names the media definition lets through (`catalog.allow_secrets`), with the reason.
+    """
+    allowed = allowed or {}
     found: list[Finding] = []
+    inner = _signed_payload(data)
+    if inner is not None:
+        found += scan_bytes(f"{name} (signed content)", inner, env_values=env_values, key_blobs=key_blobs,
+                            allowed=allowed)
     if _PEM_PRIVATE.search(data):
         found.append(Finding(name, "a PEM private key"))
     if _OUR_PRIVATE.search(data):
@@ -63,11 +87,89 @@ def scan_bytes(
             found.append(Finding(name, f"the value of the environment variable {var}"))
     if Path(name).suffix.lower() in _TEXT_SUFFIXES:
         for match in _SECRET_KEY.finditer(data):
+            if match.group("key").decode("utf-8", "replace").casefold() in allowed:
+                continue
             if match.group("value").strip().lower() not in _EMPTY_VALUES:
-                key = match.group(1).decode("ascii", "replace")
+                key = match.group("kind").decode("ascii", "replace")
                 line = data.count(b"\n", 0, match.start()) + 1
                 found.append(Finding(name, f"line {line}: a {key}-like key with a value"))
     return found
+
+
+def _signed_payload(data: bytes) -> bytes | None:
+    """The catalog inside a signed envelope (base64, so no other rule could see it), or None."""
+    if not data.lstrip().startswith(b"{") or b'"payload"' not in data:
+        return None
+    import base64
+    import binascii
+    import json
+
+    try:
+        doc = json.loads(data)
+        payload = doc.get("payload") if isinstance(doc, dict) else None
+        return base64.b64decode(payload, validate=True) if isinstance(payload, str) else None
+    except (ValueError, binascii.Error):
+        return None
+
+
+def scan_catalog(
+    catalog: Any,
+    *,
+    env_names: Iterable[str] = (),
+    environ: Mapping[str, str] | None = None,
+    key_files: Iterable[Path] = (),
+    allowed: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """What is about to be signed: its text (credentials from the environment, keys), every item's attributes
+    whose names look secret, and every embedded task sequence's `hidden="true"` variables with a value."""
+    allowed = allowed or {}
+    env_values, blobs = _env_values(env_names, environ), _key_blobs(key_files)
+    # Named without a suffix: the line-based key rule is for config files; attributes are checked by name below.
+    found = scan_bytes("catalog", catalog.to_json(), env_values=env_values, key_blobs=blobs, allowed=allowed)
+    for list_name, items in catalog.lists.items():
+        for index, item in enumerate(items):
+            where = f"catalog list {list_name!r} item {item.id or index + 1}"
+            for attr, value in item.attrs.items():
+                if value in (None, "", False):
+                    continue
+                if secret_like(attr) and attr.casefold() not in allowed:
+                    found.append(Finding(where, f"attribute {attr!r} looks secret"))
+                if isinstance(value, str) and "<" in value and "hidden" in value:
+                    found += _hidden_variables(f"{where}, attribute {attr!r}", value, allowed)
+    return found
+
+
+def _hidden_variables(where: str, xml: str, allowed: Mapping[str, str]) -> list[Finding]:
+    """Task sequence variables marked hidden="true" (ConfigMgr's own mark for a secret) that carry a value."""
+    from agent import safexml
+
+    try:
+        root = safexml.fromstring(xml)
+    except Exception:  # not XML after all, or refused: the agent will say so; nothing hidden to find here
+        return []
+    found = []
+    for element in root.iter("variable"):
+        name = element.get("name", "")
+        hidden = (element.get("hidden") or "").lower() == "true" and (element.text or "").strip()
+        if hidden and name.casefold() not in allowed:
+            found.append(Finding(where, f"task sequence variable {name!r} is marked hidden (a secret) and set"))
+    return found
+
+
+def _env_values(env_names: Iterable[str], environ: Mapping[str, str] | None) -> dict[str, str]:
+    env = os.environ if environ is None else environ
+    return {name: env[name] for name in env_names if env.get(name)}
+
+
+def _key_blobs(key_files: Iterable[Path]) -> list[bytes]:
+    blobs: list[bytes] = []
+    for key in key_files:
+        try:
+            # Each long token of the key file (its base64 seed), so a copy without the marker is still caught.
+            blobs += [token for token in key.read_bytes().split() if len(token) >= 32]
+        except OSError:
+            continue
+    return blobs
 
 
 def scan_files(
@@ -76,21 +178,14 @@ def scan_files(
     env_names: Iterable[str] = (),
     environ: Mapping[str, str] | None = None,
     key_files: Iterable[Path] = (),
+    allowed: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """Scan every staged file (in-image path -> file) for private keys, credentials from the environment
     (the variables the definition's `*_env` keys name) and password-like values."""
-    env = os.environ if environ is None else environ
-    env_values = {name: env[name] for name in env_names if env.get(name)}
-    blobs: list[bytes] = []
-    for key in key_files:
-        try:
-            # Each long token of the key file (its base64 seed), so a copy without the marker is still caught.
-            blobs += [token for token in key.read_bytes().split() if len(token) >= 32]
-        except OSError:
-            continue
+    env_values, blobs = _env_values(env_names, environ), _key_blobs(key_files)
     found: list[Finding] = []
     for name, path in sorted(files.items()):
-        found += scan_bytes(name, path.read_bytes(), env_values=env_values, key_blobs=blobs)
+        found += scan_bytes(name, path.read_bytes(), env_values=env_values, key_blobs=blobs, allowed=allowed)
     return found
 
 

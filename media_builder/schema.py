@@ -68,6 +68,11 @@ MEDIA = Obj(
                 "sources": List(SOURCE, min_items=1, description="Read in order; a later list replaces an earlier "
                                 "one of the same name."),
                 "signing_key": Str(min_length=1, description="Ed25519 private key (0600); catalog.pub beside it."),
+                "allow_secrets": List(
+                    Obj({"name": Str(min_length=1), "reason": Str(min_length=1)}, required=("name", "reason")),
+                    description="Catalog attributes or hidden task sequence variables that look secret but may go "
+                    "on media, each with the reason (docs/security.md).",
+                ),
             },
             required=("sources", "signing_key"),
         ),

@@ -245,16 +245,61 @@ class _Directory:
         return entries[0] if entries else {}
 
 
+# UPNs are at most 1,024 characters in Active Directory; a longer name or password is a paste or an attack.
+MAX_USER = 1024
+
+
+# Each directory step (connect, search, bind) has `ldap.timeout`; the whole sign-in has this many times it.
+TOTAL_BUDGET_STEPS = 3
+
+
 def sign_in(settings: LdapSettings, user: str, password: str, *, ca_bundle: Path | None,
             keep: bool = False) -> SignInResult:
-    """Bind as `user` over LDAPS and read their groups; with `keep`, the result's `session` stays bound as them
-    (for the computer name check and the OU picker: the technician's own rights, no service account).
+    """Bind as `user` over LDAPS and read their groups, within TOTAL_BUDGET_STEPS x `ldap.timeout` in all; with
+    `keep`, the result's `session` stays bound as them (for the computer name check and the OU picker: the
+    technician's own rights, no service account).
+
 
     Raises AuthFailed (wrong password, unknown or ambiguous user), SourceUnavailable (server unreachable, TLS
     refused, timeout) or InputError (the profile names a server without TLS).
     """
+    import threading
+
+    budget = TOTAL_BUDGET_STEPS * max(0.1, float(settings.timeout))
+    box: dict[str, Any] = {}
+
+    def attempt() -> None:
+        try:
+            box["result"] = _sign_in(settings, user, password, ca_bundle=ca_bundle, keep=keep)
+        except BaseException as exc:  # handed to the waiting thread
+            box["error"] = exc
+
+    # ldap3's timeouts are per socket read: a directory that answers a byte at a time would never time out.
+    worker = threading.Thread(target=attempt, name="prestart-ldap", daemon=True)
+    worker.start()
+    worker.join(budget + 0.2)
+    if worker.is_alive():
+        raise SourceUnavailable(
+            f"the sign-in server {_where(settings)} did not finish the sign-in within {budget:g} s",
+            "check the network and the domain controller; if the profile allows it, use the offline PIN",
+        )
+    if "error" in box:
+        raise box["error"]
+    result: SignInResult = box["result"]
+    return result
+
+
+def _where(settings: LdapSettings) -> str:
+    parts = urlsplit(settings.server)
+    return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+
+
+def _sign_in(settings: LdapSettings, user: str, password: str, *, ca_bundle: Path | None,
+             keep: bool = False) -> SignInResult:
     if not password:
         raise AuthFailed()  # an empty password would be an anonymous bind, which succeeds
+    if len(user) > MAX_USER or len(password) > MAX_USER:
+        raise AuthFailed()  # no directory has such names: refused like a wrong password, without traffic
     account = parse_account(user, settings)
     directory = _Directory(settings, ca_bundle)
     ldap3 = directory.ldap3
@@ -280,7 +325,8 @@ def sign_in(settings: LdapSettings, user: str, password: str, *, ca_bundle: Path
             code = (conn.result or {}).get("result")
             if code == INVALID_CREDENTIALS:
                 why = _refusal_reason(conn.result or {})
-                log.info("sign-in refused for %s: %s", account.typed, why or "invalid credentials")
+                # Not the name typed: people type their password into the user box, and it would be logged.
+                log.info("sign-in refused: %s", why or "invalid credentials")
                 if why == "locked":
                     raise AuthFailed(ACCOUNT_LOCKED, "ask the service desk to unlock the account, or sign in with "
                                      "another account")
@@ -288,7 +334,7 @@ def sign_in(settings: LdapSettings, user: str, password: str, *, ca_bundle: Path
                     raise AuthFailed(PASSWORD_EXPIRED, "change the password on a working computer, then try again")
                 raise AuthFailed()
             desc = (conn.result or {}).get("description", "refused")
-            log.warning("sign-in for %s: the directory answered %s (%s)", account.typed, code, desc)
+            log.warning("sign-in: the directory answered %s (%s)", code, desc)
             raise SourceUnavailable(f"the sign-in server {directory.where} refused the bind: {desc}",
                                     "ask the directory team; the account or server may need attention")
         if is_ad:
@@ -374,7 +420,7 @@ def _find_dn(directory: _Directory, conn: Any, base: str, account: Account) -> s
         )
     found = _search(directory, conn, base, _account_filter(account, ad=False), [directory.ldap3.NO_ATTRIBUTES])
     if len(found) != 1:
-        log.info("sign-in for %s: %d directory entries match", account.typed, len(found))
+        log.info("sign-in refused: %d directory entries match the name typed", len(found))
         raise AuthFailed()
     return str(found[0].get("dn", ""))
 

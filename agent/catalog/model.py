@@ -40,7 +40,10 @@ def parse_time(text: str) -> datetime:
     if parsed.tzinfo is None:
         # A time without a zone means different instants on different machines: refuse it.
         raise ValueError("the date-time needs a zone, e.g. a trailing Z for UTC")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise ValueError("the date-time is out of range (years 1 to 9999 in UTC)") from None
 
 
 def timestamp(text: str) -> float:
@@ -344,8 +347,12 @@ def catalog_from_json(data: bytes, *, file: str = "catalog") -> Catalog:
 
 def parse_json(data: bytes, *, file: str = "catalog") -> Any:
     """Catalog JSON bytes as Python data; malformed JSON is a DataError naming the line and column."""
+    from agent import safejson
+
     try:
-        return json.loads(data.decode("utf-8-sig"))
+        return safejson.loads(data.decode("utf-8-sig"))
+    except safejson.JsonProblem as exc:
+        raise DataError(f"{file}: the catalog {exc}", "fix the catalog at its source, or fetch it again") from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{file}: the catalog is not UTF-8 text ({exc.reason})", "save the catalog as UTF-8") from None
     except json.JSONDecodeError as exc:

@@ -185,8 +185,10 @@ def load_catalog(
     A signed file read without a trusted key is accepted unverified (`signed` is False): only a key makes trust.
     """
     public = read_public_key(trust_key) if trust_key is not None else None
+    from agent import limits
+
     try:
-        data = Path(path).read_bytes()
+        data = limits.read_bytes(path, limits.CATALOG_BYTES, "a catalog")
     except FileNotFoundError:
         raise InputError(f"catalog {path} does not exist", "check the --catalog path or the media") from None
     except OSError as exc:

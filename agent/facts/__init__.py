@@ -104,13 +104,19 @@ def load_facts_file(path: Path | str) -> dict[str, str]:
     path = Path(path)
     hint = 'write one JSON object of name to string, e.g. {"Make": "Dell Inc.", "IsLaptop": "True"}'
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        from agent import limits
+
+        text = limits.read_bytes(path, limits.FACTS_BYTES, "a facts file").decode("utf-8-sig")
     except FileNotFoundError as exc:
         raise InputError(f"{path}: facts file not found", "check the --facts path") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the facts file: {exc}", hint) from exc
+    from agent import safejson
+
     try:
-        data = json.loads(text)
+        data = safejson.loads(text)
+    except safejson.JsonProblem as exc:
+        raise InputError(f"{path}: the facts file {exc}", hint) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}", hint) from exc
     if not isinstance(data, dict):

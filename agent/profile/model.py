@@ -180,6 +180,9 @@ class Profile(NamedTuple):
     theme: Theme = Theme()
     refresh: Mapping[str, Any] | None = None
     max_age_days: int | None = None
+    # warn | refuse: what a catalog older than max_age_days gets; "" = refuse the media's own catalog, warn about
+    # one named with --catalog (docs/security.md, "The catalog cannot be forged or swapped").
+    when_stale: str = ""
     kiosk: KioskSettings = KioskSettings()
     on_cancel: str = "exit"
     allow_unattended_commit: bool = False  # may a countdown press Finish with nobody at the machine?
@@ -349,6 +352,7 @@ def profile_from_data(data: dict[str, Any], *, source: str = "") -> Profile:
         ),
         refresh=catalog.get("refresh"),
         max_age_days=catalog.get("max_age_days"),
+        when_stale=_text(catalog.get("when_stale")),
         kiosk=KioskSettings(
             idle_reset_seconds=int(kiosk.get("idle_reset_seconds", 0)),
             technician_unlock=TechnicianUnlock(

@@ -181,6 +181,9 @@ PROFILE = Obj(
                     required=("url",),
                 ),
                 "max_age_days": Int(minimum=1),
+                "when_stale": Str(enum=("warn", "refuse"), description="A catalog older than max_age_days: "
+                                  "`warn` (use it, say so on screen and in the log) or `refuse` (exit 13). "
+                                  "Default: refuse the media's catalog, warn about one given with --catalog."),
             }
         ),
         "kiosk": Obj(

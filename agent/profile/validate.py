@@ -153,12 +153,18 @@ def _field_checks(findings: Findings, path: str, fld: Field) -> set[str]:
                 "remove `validate`",
             )
         if fld.validate.regex:
-            try:
-                re.compile(fld.validate.regex)
-            except re.error as exc:
+            from agent.patterns import pattern_problem
+
+            why = pattern_problem(fld.validate.regex)
+            if why and why.startswith("a repeated group"):
+                # Checked with a time limit at run time; still worth rewriting (docs/profiles.md).
+                findings.add(f"{path}.validate.regex", why, warning=True)
+            elif why:
+                syntax = why.startswith("not a valid pattern: ")
                 findings.add(
                     f"{path}.validate.regex",
-                    f"regular expression does not compile: {exc}",
+                    f"regular expression does not compile: {why.removeprefix('not a valid pattern: ')}"
+                    if syntax else f"regular expression cannot be used: {why}",
                     "Python `re` syntax; quote the pattern in single quotes",
                 )
         lo, hi = fld.validate.min_length, fld.validate.max_length
@@ -360,6 +366,7 @@ def check_structure(profile: Profile, located: Located) -> Findings:
     if profile.refresh is not None and not str(profile.refresh.get("url", "")).lower().startswith("https://"):
         findings.add("catalog.refresh.url", "catalog refresh must use https://", "the catalog is fetched over TLS only")
 
+    _secret_copies(findings, profile)
     known = {n.casefold() for n in settable}
     for path, name in read:
         if not is_known_fact(name) and name.casefold() not in known:
@@ -370,6 +377,28 @@ def check_structure(profile: Profile, located: Located) -> Findings:
                 warning=True,
             )
     return findings
+
+
+def _secret_copies(findings: Findings, profile: Profile) -> None:
+    """Say where a template copies a secret (`{Pw|upper}`): the copy is a secret too, masked in logs and the
+    receipt, which the author may not expect."""
+    from agent.flow import secret_variables
+
+    tainted = secret_variables(profile)
+    direct = {n.casefold() for _, f in profile.fields() if f.is_secret for n in [f.variable, *(k for k, _ in f.set)]
+              if n}
+    places = [(f"rules[{i}].set.{name}", name) for i, rule in enumerate(profile.rules) for name, _ in rule.set]
+    places += [(f"pages[{p}].fields[{f}].set.{name}", name) for p, page in enumerate(profile.pages)
+               for f, fld in enumerate(page.fields) for name, _ in fld.set if not fld.is_secret]
+    for path, name in places:
+        if name.casefold() in tainted and name.casefold() not in direct:
+            findings.add(
+                path,
+                f"{name} is made from the secret field {tainted[name.casefold()]!r}, so it is a secret too: "
+                "masked in the log and the receipt",
+                "set it from the secret field itself if that is what you mean",
+                warning=True,
+            )
 
 
 def _claim(findings: Findings, ids: dict[str, str], key: str, path: str, what: str) -> None:

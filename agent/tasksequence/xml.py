@@ -179,6 +179,10 @@ def read_document(data: bytes | str, *, file: str = "task sequence") -> Document
         raise InputError(
             f"{file}:{line}:{column}: not well-formed XML ({exc})", "fix the XML or export it again"
         ) from exc
+    except (LookupError, ValueError) as exc:  # an XML declaration naming an encoding Python does not know
+        raise InputError(
+            f"{file}: cannot read the XML: {exc}", "save it as UTF-8 or UTF-16, or export it again"
+        ) from None
     prolog = _prolog(text, prolog)
     # Building ~100k small frozen objects triggers many full GC passes that find nothing to free (there are
     # no cycles here); pausing the collector halves the time for a 5,000-step sequence.
@@ -188,6 +192,10 @@ def read_document(data: bytes | str, *, file: str = "task sequence") -> Document
         element, wrapper = _root(root, file)
         sequence = replace(_sequence(element), prolog=prolog)
         return Document(sequence, wrapper)
+    except RecursionError:  # groups nested hundreds deep: no console builds that, and our reader recurses
+        raise InputError(
+            f"{file}: groups are nested too deeply to read", "check that this is a real task sequence export"
+        ) from None
     finally:
         if was_enabled:
             gc.enable()

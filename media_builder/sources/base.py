@@ -121,6 +121,7 @@ class FetchLimits:
             budget=budget,
             retries=self.retries,
             max_bytes=self.max_bytes,
+            total=budget,  # a paged source (AdminService) gets `timeout` for all its pages together
         )
 
 

@@ -130,3 +130,28 @@ def test_a_hanging_audit_server_does_not_fail_the_run(silent_port: int, ca_pem: 
 @pytest.mark.parametrize("url", ["http://127.0.0.1/audit", "not a url", ""])
 def test_bad_urls_return_a_note_and_never_raise(url: str) -> None:
     assert send_receipt(url, {"receipt": 1}, ca_bundle=None, timeout=1).startswith("receipt not sent")
+
+
+def test_an_audit_server_dripping_its_headers_holds_the_hand_off_no_longer_than_the_timeout(tmp_path: Path) -> None:
+    """Issue 19: a server with a valid certificate sending its status line a byte every 0.3 s held the agent
+    after the commit for minutes with `audit.timeout: 3`; now the run ends within the timeout."""
+    from tests.agent.catalog.loopback import Reply, https_server, make_pki
+
+    pki = make_pki(tmp_path)
+    with https_server(pki.cert, Reply(header_drip=0.3)) as server:
+        data = yaml.safe_load((SPEC / "technician.yaml").read_text(encoding="utf-8"))
+        data["audit"] = {"url": server.url("/audit"), "timeout": 2}
+        profile = tmp_path / "profile.yaml"
+        profile.write_text(json.dumps(data), encoding="utf-8")
+        out = tmp_path / "out.json"
+        start = time.monotonic()
+        done = run_prestart("run", "--profile", str(profile), "--catalog", str(SPEC / "catalog.json"),
+                            "--facts", str(SPEC / "facts" / "laptop.json"), "--answers",
+                            str(SPEC / "answers" / "technician-laptop.yaml"), "--unattended", "--sink",
+                            f"json:{out}", "--log-dir", str(tmp_path / "log"), "--ca-bundle", str(pki.bundle))
+        seconds = time.monotonic() - start
+        assert server.seen and server.seen[0].method == "POST"
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["OSDComputerName"]
+    assert seconds < 2 + 4, seconds  # the audit budget plus the run itself
+    assert "receipt not sent" in (tmp_path / "log" / "prestart.log").read_text(encoding="utf-8")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from agent.cmtrace import iter_records
 from tests.conftest import REPO, SPEC, exit_status, run_prestart
@@ -355,3 +357,56 @@ def test_every_command_has_help_and_the_top_level_lists_them_all() -> None:
     unknown = run_prestart("bogus")
     assert unknown.returncode == 87 and "invalid choice: 'bogus'" in unknown.stderr
     assert "hint: see `prestart --help`" in unknown.stderr
+
+
+def test_a_catalog_older_than_max_age_days_is_refused_when_the_profile_says_so(tmp_path: Path) -> None:
+    """An eight-year-old signed catalog: with `when_stale: refuse` the run exits 13 and writes nothing."""
+    catalog = json.loads((SPEC / "catalog.json").read_text(encoding="utf-8"))
+    catalog["generated"] = "2018-11-20T08:00:00Z"
+    catalog_path = tmp_path / "old.json"
+    catalog_path.write_text(json.dumps(catalog), encoding="utf-8")
+    profile = yaml.safe_load((SPEC / "technician.yaml").read_text(encoding="utf-8"))
+    profile["catalog"]["when_stale"] = "refuse"
+    profile_path = tmp_path / "profile.yaml"
+    profile_path.write_text(json.dumps(profile), encoding="utf-8")
+    out = tmp_path / "out.json"
+    done = run_prestart(
+        "run", "--profile", str(profile_path), "--catalog", str(catalog_path),
+        "--facts", str(SPEC / "facts/vm.json"), "--answers", str(SPEC / "answers/technician-vm.yaml"),
+        "--unattended", "--sink", f"json:{out}", "--log-dir", str(tmp_path / "log"),
+    )  # fmt: skip
+    assert done.returncode == exit_status(13), done.stderr
+    assert "older than the 30 days the profile allows" in done.stderr and "when_stale: warn" in done.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("generated,policy,code", [
+    ("2018-11-20T08:00:00Z", None, 13),  # eight years old, from the media: refused by default
+    ("2018-11-20T08:00:00Z", "warn", 0),  # the profile accepts old catalogs
+    ("2099-01-01T00:00:00Z", None, 0),  # fresh (a clock behind the catalog is not "old")
+])
+def test_the_media_catalog_age_policy(tmp_path: Path, generated: str, policy: str | None, code: int) -> None:
+    """As in WinPE: no --catalog, the signed catalog and its public key beside the agent (here: the cwd)."""
+    from media_builder.signing import keygen, load_private_key, sign_payload
+
+    media = tmp_path / "media"
+    private, public = keygen(tmp_path / "keys")
+    catalog = json.loads((SPEC / "catalog.json").read_text(encoding="utf-8"))
+    catalog["generated"] = generated
+    media.mkdir()
+    (media / "catalog.json").write_bytes(sign_payload(json.dumps(catalog).encode("utf-8"), load_private_key(private)))
+    (media / "catalog.pub").write_bytes(public.read_bytes())
+    profile = yaml.safe_load((SPEC / "technician.yaml").read_text(encoding="utf-8"))
+    if policy:
+        profile["catalog"]["when_stale"] = policy
+    (media / "profile.yaml").write_text(json.dumps(profile), encoding="utf-8")
+    out = tmp_path / "out.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "agent", "run", "--facts", str(SPEC / "facts/vm.json"), "--answers",
+         str(SPEC / "answers/technician-vm.yaml"), "--unattended", "--sink", f"json:{out}", "--log-dir",
+         str(tmp_path / "log")],
+        capture_output=True, text=True, cwd=media, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+    assert done.returncode == exit_status(code), done.stderr
+    assert out.exists() == (code == 0)
+    if code:
+        assert "offline snapshot catalog" in done.stderr and "older than the 30 days" in done.stderr

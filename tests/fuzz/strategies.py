@@ -101,3 +101,41 @@ def mutate_bytes(data: st.DataObject, blob: bytes, *, max_changes: int = 6) -> b
         else:
             del out[at:]
     return bytes(out)
+
+
+# -- hostile shapes (issue 19): what an attacker or bad luck puts into a file ------------------------------
+
+
+def _nested(depth: int, kind: str) -> str:
+    if kind == "list":
+        return "[" * depth + "]" * depth
+    return '{"a": ' * depth + "1" + "}" * depth
+
+
+HOSTILE_TEXT = st.one_of(
+    st.builds(_nested, st.integers(50, 6000), st.sampled_from(["list", "map"])),  # deep nesting
+    st.integers(4000, 6000).map(lambda n: "9" * n),  # past Python's 4,300-digit int limit
+    st.sampled_from(['"\\ud800"', '"\\udfff x"', '"a\\udc00b"', '"\\ud83d"']),  # lone surrogates (JSON escapes)
+    st.sampled_from(["2026-01-01", "2026-01-01 10:00:00", "0001-01-01T00:00:00+01:00", "9999-12-31T23:30:00-02:00",
+                     "!!timestamp 2026-01-01"]),  # dates, in and out of range
+    st.sampled_from(["!!binary aGVsbG8=", "!!set {a: null}", "!!omap [{a: 1}]", "!!python/object:os.system {}",
+                     "!!float .nan", "!!int 0x" + "f" * 5000]),  # binary and other typed values
+    st.sampled_from(["\ufeff", "\x00", "\u2028", "\x85"]),  # odd characters: BOM, NUL, line separators
+)
+
+HOSTILE_XML_PROLOGS = st.sampled_from([
+    b'<?xml version="1.0" encoding="tf-8"?>', b'<?xml version="1.0" encoding="utf-32"?>',
+    b'<?xml version="1.0" encoding="x-mac-klingon"?>', b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf",
+    b'<?xml version="1.0" encoding="utf-16"?>', b"",
+])
+
+
+def splice(data: st.DataObject, text: str, snippet: str) -> str:
+    """`text` with `snippet` put in at a random place (often after a `:` or `[`, where a value goes)."""
+    anchors = [i + 1 for i, ch in enumerate(text) if ch in ":[,"] or [0]
+    at = data.draw(st.sampled_from(anchors) | st.integers(0, len(text)), label="at")
+    return text[:at] + " " + snippet + text[at:]
+
+
+def nested_xml(depth: int) -> bytes:
+    return b'<sequence version="3.00">' + b'<group name="g">' * depth + b"</group>" * depth + b"</sequence>"

@@ -16,7 +16,17 @@ from hypothesis import strategies as st
 
 from agent.errors import PrestartError
 from tests.conftest import SPEC
-from tests.fuzz.strategies import FUZZ, JSONISH, KEYS, mutate, mutate_bytes
+from tests.fuzz.strategies import (
+    FUZZ,
+    HOSTILE_TEXT,
+    HOSTILE_XML_PROLOGS,
+    JSONISH,
+    KEYS,
+    mutate,
+    mutate_bytes,
+    nested_xml,
+    splice,
+)
 
 TS_DATA = Path(__file__).resolve().parents[1] / "agent" / "tasksequence" / "data"
 
@@ -220,3 +230,77 @@ def test_profile_alias_bomb_is_refused_quickly(scratch: Path) -> None:
     except subprocess.TimeoutExpired:
         pytest.fail("prestart check did not finish within 5 s")
     assert done.returncode == 13
+
+
+# -- hostile shapes (issue 19): deep nesting, huge numbers, odd encodings, surrogates, dates, binary ----------
+
+
+@FUZZ
+@given(data=st.data(), snippet=HOSTILE_TEXT)
+def test_hostile_answers(scratch: Path, technician: tuple[Any, Any, dict[str, str]], data: st.DataObject,
+                         snippet: str) -> None:
+    """Load and run: what load_answers returns must be plain data the run and the receipt can carry."""
+    from agent import headless
+    from agent.flow import Flow
+    from agent.receipt import Receipt
+
+    reference = (SPEC / "answers" / "technician-laptop.yaml").read_text(encoding="utf-8")
+    text = data.draw(st.sampled_from([reference + f"deployment: {snippet}\n", splice(data, reference, snippet),
+                                      '{"deployment": ' + snippet + "}"]), label="text")
+    path = scratch / "hostile-answers.yaml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        answers = headless.load_answers(path)
+    except PrestartError:
+        return
+    receipt = Receipt()
+    receipt.choices = dict(answers)
+    json.loads(receipt.render())  # the receipt can always be written
+    profile, catalog, facts = technician
+    with contextlib.suppress(PrestartError):
+        headless.run(Flow(profile, catalog, facts), answers)
+
+
+@FUZZ
+@given(data=st.data(), snippet=HOSTILE_TEXT)
+def test_hostile_profile(scratch: Path, data: st.DataObject, snippet: str) -> None:
+    reference = (SPEC / "kiosk.yaml").read_text(encoding="utf-8")
+    _check_profile(scratch / "hostile.yaml", splice(data, reference, snippet))
+
+
+@FUZZ
+@given(data=st.data(), snippet=HOSTILE_TEXT)
+def test_hostile_catalog(data: st.DataObject, snippet: str) -> None:
+    from agent.catalog.verify import load_catalog_bytes
+
+    reference = (SPEC / "catalog.json").read_text(encoding="utf-8")
+    text = splice(data, reference, snippet)
+    with contextlib.suppress(PrestartError):
+        load_catalog_bytes(text.encode("utf-8", "surrogatepass"), file="hostile.json", trust_key=None)
+
+
+@FUZZ
+@given(data=st.data(), snippet=HOSTILE_TEXT)
+def test_hostile_facts(scratch: Path, data: st.DataObject, snippet: str) -> None:
+    from agent.facts import load_facts_file
+
+    text = splice(data, (SPEC / "facts" / "laptop.json").read_text(encoding="utf-8"), snippet)
+    path = scratch / "hostile-facts.json"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    with contextlib.suppress(PrestartError):
+        facts = load_facts_file(path)
+        json.dumps(facts, ensure_ascii=False).encode("utf-8")  # every fact can be logged and receipted
+
+
+@FUZZ
+@given(data=st.data(), prolog=HOSTILE_XML_PROLOGS, depth=st.integers(0, 3000))
+def test_hostile_task_sequence_and_variables_dat(data: st.DataObject, prolog: bytes, depth: int) -> None:
+    from agent.tasksequence.xml import read
+    from hooks.mdt import parse_variables_dat
+
+    body = nested_xml(depth) if depth else (TS_DATA / "lab.xml").read_bytes().split(b"?>", 1)[-1]
+    with contextlib.suppress(PrestartError):
+        read(prolog + body, file="hostile.xml")
+    dat = prolog + b"<MediaVarList>" + b"<var>" * min(depth, 500) + b"</var>" * min(depth, 500) + b"</MediaVarList>"
+    with contextlib.suppress(PrestartError):
+        parse_variables_dat(dat, "VARIABLES.DAT")

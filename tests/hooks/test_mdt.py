@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,6 +17,7 @@ from hypothesis import strategies as st
 from agent.errors import DataError, InputError, SourceUnavailable
 from hooks import mdt
 from hooks.base import open_sink
+from tests.conftest import REPO
 
 
 def dat(tmp_path: Path) -> Path:
@@ -128,6 +132,37 @@ def test_a_held_lock_makes_commit_wait_then_fail_without_writing(tmp_path: Path)
     with pytest.raises(SourceUnavailable, match=r"VARIABLES\.DAT\.LOCK"):
         mdt.VariablesDatStore(path, lock_wait=0.3).commit({"A": "1"})
     assert not path.exists() and lock.exists()  # someone else's lock is left alone
+
+
+def test_a_lock_left_by_a_killed_agent_is_cleared_at_once(tmp_path: Path) -> None:
+    """A real agent process takes the lock and is killed with SIGKILL while holding it (issue 19)."""
+    path = dat(tmp_path)
+    path.parent.mkdir(parents=True)
+    lock = path.with_name("VARIABLES.DAT.LOCK")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from hooks import mdt\n"
+         "with mdt.VariablesDatStore(sys.argv[1])._locked():\n    print('held', flush=True); time.sleep(60)",
+         str(path)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    holder.kill()
+    holder.wait()
+    assert lock.exists()
+    started = time.monotonic()
+    mdt.VariablesDatStore(path, lock_wait=5).commit({"A": "1"})
+    assert time.monotonic() - started < 1
+    assert read_with_defusedxml(path) == {"A": "1"} and not lock.exists()
+    assert sorted(p.name for p in path.parent.iterdir()) == ["VARIABLES.DAT"]
+
+
+def test_an_old_lock_of_unknown_origin_is_stale(tmp_path: Path) -> None:
+    path = dat(tmp_path)
+    path.parent.mkdir(parents=True)
+    lock = path.with_name("VARIABLES.DAT.LOCK")
+    lock.write_bytes(b"")
+    old = time.time() - mdt.STALE_LOCK_SECONDS - 5
+    os.utime(lock, (old, old))
+    mdt.VariablesDatStore(path, lock_wait=0.3).commit({"A": "1"})
+    assert read_with_defusedxml(path) == {"A": "1"} and not lock.exists()
 
 
 def test_commit_waits_for_a_lock_that_is_released(tmp_path: Path) -> None:

@@ -92,6 +92,30 @@ def test_store_hands_on_json_and_cmd(tmp_path: Path) -> None:
     assert read_cmd((payload / "variables.cmd").read_bytes()) == variables
 
 
+@pytest.mark.parametrize("earlier", [True, False])
+def test_the_pair_is_committed_as_one_even_when_the_second_file_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, earlier: bool
+) -> None:
+    """The .cmd file cannot take its name (a disk error, a kill of the rename): the JSON is put back as it was."""
+    store = winpe.create_hook(root=tmp_path).store()
+    payload = tmp_path / "Prestart"
+    if earlier:
+        store.commit({"A": "old"})
+    before = {p.name: p.read_bytes() for p in payload.iterdir()} if earlier else {}
+    real_publish = winpe.files.publish
+
+    def publish(staged: Path, path: Path) -> None:
+        if Path(path).name == "variables.cmd":
+            raise OSError(5, "simulated I/O error")
+        real_publish(staged, path)
+
+    monkeypatch.setattr(winpe.files, "publish", publish)
+    with pytest.raises(OSError):
+        store.commit({"A": "new", "B": "2"})
+    after = {p.name: p.read_bytes() for p in payload.iterdir()} if payload.exists() else {}
+    assert after == before  # the old pair (or nothing), no temp files, no half of the new pair
+
+
 def test_detects_plain_winpe_by_its_winpeshl_ini(tmp_path: Path) -> None:
     hook = winpe.create_hook(root=tmp_path)
     assert not hook.detect()

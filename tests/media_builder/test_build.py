@@ -353,3 +353,56 @@ def test_catalog_commands_are_wired(
     assert (tmp_path / "c.json").read_bytes().strip()
     assert main(["publish", str(workspace.media_yaml), str(tmp_path / "web")]) == 0
     assert (tmp_path / "web" / "catalog.json").is_file()
+
+
+def test_force_never_overwrites_a_source_inside_the_output_folder(
+    workspace: MediaWorkspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The source WIM sits where the wim output would go: --force refuses before anything is written (issue 19)."""
+    out = tmp_path / "out"
+    inside = out / "winpe-x64" / "wim" / "boot.wim"
+    inside.parent.mkdir(parents=True)
+    inside.write_bytes(workspace.standin.wim.read_bytes())
+    before = sha256_file(inside)
+    text = workspace.media_yaml.read_text(encoding="utf-8")
+    workspace.media_yaml.write_text(text.replace("wim: winpe/amd64/media/sources/boot.wim", f"wim: {inside}"),
+                                    encoding="utf-8")
+    assert _build(workspace, out, "--force") == ExitCode.INVALID_PARAMETER
+    err = capsys.readouterr().err
+    assert "holds inputs of the build" in err and str(inside) in err
+    assert sha256_file(inside) == before
+    assert sorted(p.name for p in (out / "winpe-x64").iterdir()) == ["wim"]
+
+
+def test_a_rebuild_killed_between_its_renames_leaves_the_old_output(tmp_path: Path) -> None:
+    """Where the system cannot swap two folders in one step, a kill between `target -> .old-*` and
+    `new -> target` leaves the old output aside; the next build puts it back before anything else."""
+    from media_builder import build
+
+    image = tmp_path / "winpe-x64"
+    (image / "iso").mkdir(parents=True)
+    (image / "iso" / "boot.iso").write_bytes(b"old")
+    aside = image / ".old-killed"  # what the killed build left: the old output moved aside, nothing in its place
+    aside.mkdir()
+    os.replace(image / "iso", aside / "iso")
+    (image / ".new-killed").mkdir()
+    build._clean_stale(image)
+    assert sorted(p.name for p in image.iterdir()) == ["iso"]
+    assert (image / "iso" / "boot.iso").read_bytes() == b"old"
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+def test_replace_leaves_the_new_output_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool
+) -> None:
+    from media_builder import build
+
+    if not exchange:
+        monkeypatch.setattr(build, "_exchange", lambda a, b: False)
+    (tmp_path / "iso").mkdir()
+    (tmp_path / "iso" / "f").write_bytes(b"old")
+    (tmp_path / ".new-1").mkdir()
+    (tmp_path / ".new-1" / "f").write_bytes(b"new")
+    build._replace(tmp_path / ".new-1", tmp_path / "iso")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["iso"]
+    assert (tmp_path / "iso" / "f").read_bytes() == b"new"

@@ -142,3 +142,26 @@ def test_background_jobs_run_off_the_tk_thread_and_apply_on_it(display: str, spe
     assert "catalog: network (serial 8)" in status[-1]
     assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.25  # never frozen
     assert flow.catalog.serial == 8 and app.pos != PREFLIGHT
+
+
+def test_a_catastrophic_validation_pattern_keeps_every_key_quick(display: str, spec_dir: Path) -> None:
+    """A kiosk text field validated by `(a|aa)+b`: each of 40 keys is answered within the pattern's time limit,
+    so the window keeps drawing and the idle reset keeps firing (issue 19: it froze at 30 characters)."""
+    from agent.patterns import REGEX_TIMEOUT
+    from agent.profile.model import Field, Validation
+    from ui.widgets import ValidatedEntry
+
+    profile = load_profile(spec_dir / "kiosk.yaml")
+    flow = _flow(spec_dir, profile)
+    fld = Field(id="owner", type="text", variable="PrestartOwner", validate=Validation(regex="(a|aa)+b"))
+    root = tk.Tk()
+    try:
+        look = theme.apply(root, Profile(version=1), kiosk=True)
+        widget = ValidatedEntry(root, look, check=lambda text: flow.text_problem(fld, text))
+        widget.pack()
+        root.update()
+        times = _key_times(root, widget.var, ["a" * n for n in range(1, 41)])
+        assert max(times) < REGEX_TIMEOUT + 0.3, times
+        assert widget.message.cget("text")  # the long value is refused, not waited for
+    finally:
+        root.destroy()

@@ -13,7 +13,7 @@ from agent.auth.ldap import AuthFailed, map_role, parse_account, sign_in
 from agent.errors import AccessDenied, InputError, SourceUnavailable
 from agent.profile.model import LdapSettings
 from tests.agent.auth.conftest import ALICE_PW, BOB_PW, CAROL_PW, SUFFIX, Directory, free_port
-from tests.conftest import SPEC, exit_status, run_prestart
+from tests.conftest import SPEC, LogCapture, exit_status, run_prestart
 
 TECHS = f"cn=Imaging Technicians,ou=Groups,{SUFFIX}"
 STUDENTS = f"cn=Students,ou=Groups,{SUFFIX}"
@@ -77,6 +77,55 @@ def test_refused_attempts_say_nothing_useful_and_never_echo_the_password(
     if password:
         assert password not in str(caught.value)
     assert "mallory" not in str(caught.value)
+
+
+def test_a_password_typed_into_the_user_box_is_never_logged(slapd: Directory, logs: LogCapture) -> None:
+    with pytest.raises(AuthFailed):
+        sign_in(settings(slapd), ALICE_PW, "not-the-password", ca_bundle=slapd.ca_pem)
+    assert "sign-in refused" in logs.text() and ALICE_PW not in logs.text()
+
+
+def test_a_user_name_of_200k_characters_is_refused_at_once(slapd: Directory) -> None:
+    start = time.monotonic()
+    with pytest.raises(AuthFailed):
+        sign_in(settings(slapd), "a" * 200_000, ALICE_PW, ca_bundle=slapd.ca_pem)
+    assert time.monotonic() - start < 1
+
+
+def test_a_directory_that_answers_a_byte_at_a_time_cannot_outlast_the_budget(tmp_path: Path) -> None:
+    """TLS completes, then the "directory" sends an LDAP message one byte every 0.3 s: ldap3's timeouts are per
+    read, so only the sign-in's total budget (3 x timeout) ends it (issue 19)."""
+    import socket
+    import ssl
+    import threading
+
+    from tests.agent.catalog.loopback import make_pki
+
+    pki = make_pki(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    pki.cert.configure_cert(context)
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with context.wrap_socket(conn, server_side=True) as tls:
+            for byte in b"\x30\x84\x00\x00\x10\x00" + b"\x02" * 4096:
+                if stop.wait(0.3):
+                    return
+                tls.sendall(bytes([byte]))
+
+    threading.Thread(target=serve, daemon=True).start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(SourceUnavailable) as caught:
+            sign_in(LdapSettings(server=f"ldaps://127.0.0.1:{listener.getsockname()[1]}", timeout=1), "alice",
+                    ALICE_PW, ca_bundle=pki.bundle)
+    finally:
+        stop.set()
+        listener.close()
+    assert time.monotonic() - start < 5
+    assert "within 3 s" in caught.value.message and ALICE_PW not in str(caught.value)
 
 
 def test_a_server_without_tls_is_refused_before_any_traffic() -> None:

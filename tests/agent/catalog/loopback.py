@@ -29,6 +29,7 @@ class Reply:
     piece: int = 16
     truncate_at: int | None = None  # announce the whole length, send this many bytes, close
     length: bool = True  # False: no Content-Length; the body ends when the connection closes
+    header_drip: float = 0.0  # wait between the bytes of the status line and headers: a slowloris answer
 
 
 @dataclass
@@ -67,12 +68,29 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
 
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        self._answer("POST")
+
     def do_GET(self) -> None:
-        seen = Seen("GET", self.path, {k.lower(): v for k, v in self.headers.items()}, self.connection_id)
+        self._answer("GET")
+
+    def _answer(self, method: str) -> None:
+        seen = Seen(method, self.path, {k.lower(): v for k, v in self.headers.items()}, self.connection_id)
         self.server.seen.append(seen)
         reply = self.server.script(seen, self.state)
         stop = self.server.stopping
         if reply.delay and stop.wait(reply.delay):
+            return
+        if reply.header_drip:
+            head = f"HTTP/1.1 {reply.status} OK\r\nContent-Type: application/json\r\n"
+            head += "".join(f"X-Slow-{i}: {'x' * 40}\r\n" for i in range(200))
+            for byte in head.encode("ascii"):
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                if stop.wait(reply.header_drip):
+                    return
             return
         self.send_response(reply.status)
         headers = {"Content-Type": "application/json", **reply.headers}
