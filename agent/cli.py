@@ -14,6 +14,7 @@ from agent.cliargs import parse_fast
 from agent.errors import ExitCode, InputError, PrestartError, UsageError
 from agent.log import Redactor, add_sink, get_logger, remove_sink
 from agent.log import shutdown as shutdown_logs
+from agent.stdio import make_std_streams_safe
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ def payload_dir() -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    make_std_streams_safe()  # a Windows pipe is cp1252: JSON and names like Łódź must still come out
     arguments = list(sys.argv[1:] if argv is None else argv)
     args: Namespace | None = parse_fast(arguments)  # run and preview as the boot engine starts them
     if args is None:
