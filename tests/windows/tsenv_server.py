@@ -11,7 +11,6 @@ makes a put of that variable fail, as the engine does for a read-only variable.
 
 import json
 import os
-import sys
 
 import comtypes
 import comtypes.server.register
@@ -117,4 +116,4 @@ class TsProgressUI(LateBound):
 
 
 if __name__ == "__main__":
-    sys.exit(comtypes.server.register.UseCommandLine(TSEnvironment, TsProgressUI))
+    comtypes.server.register.UseCommandLine(TSEnvironment, TsProgressUI)  # returns 1 when it did something
