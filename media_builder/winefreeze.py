@@ -19,8 +19,10 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
+from typing import IO
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,19 +113,20 @@ class Wine:
         if " " in args[0] or any(c in arg for arg in args for c in '"%&|<>^'):
             raise ValueError(f"cannot pass {args!r} through cmd /c")
         line = [*args, "&", "echo", f"{EXIT_MARKER}%ERRORLEVEL%"]
+        process = subprocess.Popen(
+            ["wine", "cmd", "/c", *line],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self.env(display, env),
+            cwd=cwd,
+        )
         try:
-            done = subprocess.run(
-                ["wine", "cmd", "/c", *line],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                env=self.env(display, env),
-                cwd=cwd,
-                timeout=timeout,
-            )
+            out, err = finish(process, timeout)
         except subprocess.TimeoutExpired as exc:
+            process.kill()
+            finish(process, 10)
             raise WineFailed(f"{args[0]} did not finish within {timeout:g} s under wine", "see stderr") from exc
-        out = done.stdout.decode("utf-8", "replace")
-        err = done.stderr.decode("utf-8", "replace")
         before, marker, after = out.rpartition(EXIT_MARKER)
         if not marker:
             raise WineFailed(f"wine did not run {args[0]}: {err.strip()[-400:] or 'no output'}", "run ./dev windows")
@@ -175,6 +178,35 @@ class Wine:
         )  # fmt: skip
         self.run([self.python, "-c", "import _tkinter, PyInstaller, yaml, nacl, comtypes"], check=True)
         stamp.write_text(_pins_digest())
+
+
+def finish(process: subprocess.Popen[bytes], timeout: float) -> tuple[str, str]:
+    """Wait for a wine process to end and return its output, read while it runs.
+
+    Not communicate(): a process the program started through COM (a LocalServer, say) may inherit the
+    pipes and keep them open long after the program ended, so the end of the process, not of its pipes,
+    is what counts. Output still arriving half a second after the end is left behind.
+    """
+    chunks: tuple[list[bytes], list[bytes]] = ([], [])
+
+    def drain(pipe: IO[bytes] | None, into: list[bytes]) -> None:
+        if pipe is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            while chunk := os.read(pipe.fileno(), 65536):
+                into.append(chunk)
+
+    readers = [
+        threading.Thread(target=drain, args=(pipe, into), daemon=True)
+        for pipe, into in ((process.stdout, chunks[0]), (process.stderr, chunks[1]))
+    ]
+    for reader in readers:
+        reader.start()
+    process.wait(timeout)
+    for reader in readers:
+        reader.join(0.5)
+    out, err = (b"".join(into).decode("utf-8", "replace") for into in chunks)
+    return out, err
 
 
 def say(text: str) -> None:

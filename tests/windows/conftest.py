@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from agent import proc
-from media_builder.winefreeze import EXIT_MARKER, Wine, freeze, windows_path
+from media_builder.winefreeze import EXIT_MARKER, Wine, finish, freeze, windows_path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -260,9 +260,9 @@ class WineUi:
 
     def finish(self, timeout: float = 60) -> int:
         """Wait for the end; the full Windows exit code (cmd's %ERRORLEVEL%), or -1 if none came."""
-        out, err = self.process.communicate(timeout=timeout)
-        self.stdout += out.decode("utf-8", "replace")
-        self.stderr += err.decode("utf-8", "replace")
+        out, err = finish(self.process, timeout)
+        self.stdout += out
+        self.stderr += err
         before, marker, after = self.stdout.rpartition(EXIT_MARKER)
         return int(after.split()[0]) if marker else -1
 

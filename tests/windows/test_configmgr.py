@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from agent.cmtrace import iter_records
 from media_builder.winefreeze import Wine
 from tests.conftest import SPEC
-from tests.windows.conftest import TsEnvironment, win
+from tests.windows.conftest import TsEnvironment, WineUi, win
 
 CASE = json.loads((SPEC / "expected" / "technician-laptop.json").read_text(encoding="utf-8"))
 ENGINE = {"_SMSTSInWinPE": "true", "_SMSTSLaunchMode": "PXE", "_SMSTSMediaType": "BootMedia"}
@@ -71,3 +74,26 @@ def test_a_refused_variable_puts_the_others_back(
     after = tsenv_server.variables()
     changed = {name: value for name, value in after.items() if before.get(name, "") != value}
     assert changed == {}, changed
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open finding: with the ConfigMgr hook over COM, the wizard under wine shows its first page but "
+    "never maps the window (prestart.exe waits, idle); without COM it draws. Seen once drawn, then never.",
+)
+def test_the_wizard_closes_the_progress_dialog_and_a_cancel_puts_nothing(
+    wine_ui: Callable[..., WineUi], tsenv_server: TsEnvironment, tmp_path: Path
+) -> None:
+    tsenv_server.seed({**ENGINE, "_SMSTSLogPath": win(tmp_path / "smstslog")})
+    run = wine_ui(
+        "run", "--profile", SPEC / "technician.yaml", "--catalog", SPEC / "catalog.json",
+        "--facts", SPEC / "facts" / "laptop.json", title="Contoso Imaging",
+    )  # fmt: skip
+    run.wait("drawn", timeout=20)
+    assert ["CloseProgressDialog"] in tsenv_server.call_log()  # TsProgressUI would cover the wizard
+    run.focus()
+    run.click(74, 548)  # Cancel
+    run.wait("dialog Cancel")
+    run.key("shift+Tab", "Return")
+    assert run.finish() == 1223, run.stderr
+    assert puts(tsenv_server) == []
