@@ -1,8 +1,8 @@
 """The main job on the bundled example: check the reference profiles, run them headless, build and verify media.
 
-`./dev demo [OUT]` runs this. Everything is real (the agent and builder CLIs, wimlib-imagex, pycdlib) except
-two stand-ins that cannot exist on Linux: the WinPE boot image (a small WinPE-shaped WIM captured here) and
-the Windows agent binary (a valid PE32+ header; the real one is frozen on Windows, docs/windows-build.md).
+`./dev demo [OUT]` runs this. Everything is real (the agent and builder CLIs, wimlib-imagex, pycdlib, and
+the Windows agent, prestart.exe, frozen and run under wine: examples/windows.py) except the WinPE boot image,
+a small WinPE-shaped WIM captured here that stands in for the ADK's.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from examples.windows import run_headless, show_wizard, windows_agent
 from examples.workspace import SPEC, make_workspace, reference_run_args
+from media_builder.winefreeze import windows_path
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,8 +67,25 @@ def main(argv: list[str]) -> int:
         if code != want:
             raise SystemExit("demo: a reference case did not give its expected result")
 
-    say("3. Build boot media from media.yaml (stand-in WinPE image and agent binary)")
-    workspace = make_workspace(out / "workspace", size_mb=8)
+    say("3. The Windows agent: prestart.exe frozen under wine (the first run builds it, later runs reuse it)")
+    exe = windows_agent()
+    print(f"   {exe}")
+    case = json.loads((SPEC / "expected" / "technician-laptop.json").read_text(encoding="utf-8"))
+    sink = out / "runs" / "windows-technician-laptop.json"
+    sink.unlink(missing_ok=True)
+    args = reference_run_args(case, sink, out / "runs" / "windows-logs")
+    args[args.index("--sink") + 1] = "json:" + windows_path(sink)
+    done = run_headless(exe, [Path(a) if a.startswith("/") else a for a in args])
+    print(f"   -> headless under wine: exit {done.code}, {len(json.loads(sink.read_text('utf-8')))} variables")
+    if done.code != 0:
+        raise SystemExit(f"demo: prestart.exe under wine exited {done.code}: {done.stderr.strip()[-500:]}")
+    shot = out / "windows-wizard.png"
+    code = show_wizard(exe, ["preview", SPEC / "technician.yaml", "--facts", SPEC / "facts" / "laptop.json",
+                             "--catalog", SPEC / "catalog.json"], shot, title="Contoso Imaging")
+    print(f"   -> the wizard under wine: first page in {shot}, closed (exit {code})")
+
+    say("4. Build boot media from media.yaml (stand-in WinPE image, the real prestart.exe)")
+    workspace = make_workspace(out / "workspace", size_mb=8, agent=exe)
     media_out = out / "media"
     prestart_media("check", str(workspace.media_yaml))
     prestart_media("build", str(workspace.media_yaml), "-o", str(media_out), "--force")

@@ -21,9 +21,10 @@ class MediaWorkspace:
     key: Path
 
 
-def make_workspace(root: Path, spec: Path = SPEC, *, size_mb: int = 2) -> MediaWorkspace:
+def make_workspace(root: Path, spec: Path = SPEC, *, size_mb: int = 2, agent: Path | None = None) -> MediaWorkspace:
     """Copy spec/media.yaml and what it names into `root` (never write into ../shared), with a real small WIM
-    standing in for winpe/amd64/, a PE32+ header standing in for the Windows agent, and a fresh signing key."""
+    standing in for winpe/amd64/, a fresh signing key, and the Windows agent: `agent`'s onedir folder when
+    given (a prestart.exe frozen under wine, examples/windows.py), else a PE32+ header standing in for it."""
     from media_builder.signing import keygen
 
     root.mkdir(parents=True, exist_ok=True)
@@ -34,9 +35,14 @@ def make_workspace(root: Path, spec: Path = SPEC, *, size_mb: int = 2) -> MediaW
         private = keys / "catalog.key"
     else:
         private, _public = keygen(keys)
-    agent = make_pe(root / "dist" / "amd64" / "prestart.exe", "amd64", size=0)
+    if agent is not None:
+        shutil.rmtree(root / "dist" / "amd64", ignore_errors=True)
+        shutil.copytree(agent.parent, root / "dist" / "amd64")  # onedir: prestart.exe and _internal/
+        exe = root / "dist" / "amd64" / "prestart.exe"
+    else:
+        exe = make_pe(root / "dist" / "amd64" / "prestart.exe", "amd64", size=0)
     standin = make_winpe_standin(root / "winpe" / "amd64", size_mb=size_mb)
-    return MediaWorkspace(root, root / "media.yaml", standin, agent, private)
+    return MediaWorkspace(root, root / "media.yaml", standin, exe, private)
 
 
 def reference_case(name: str = "technician-laptop", *, spec: Path = SPEC, **inputs: Path) -> dict[str, object]:

@@ -22,9 +22,9 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
-from typing import IO
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from agent import proc
 from agent.errors import InputError, SourceUnavailable
@@ -133,8 +133,19 @@ class Wine:
         result = Run(int(after.split()[0]), before, err)
         if check and result.code != 0:
             tail = (err.strip() or before.strip())[-2000:]
-            raise WineFailed(f"{args[0]} exited {result.code} under wine:\n{tail}", f"run by hand: wine cmd /c {subprocess.list2cmdline(line)}")
+            hint = f"run by hand: wine cmd /c {subprocess.list2cmdline(line)}"
+            raise WineFailed(f"{args[0]} exited {result.code} under wine:\n{tail}", hint)
         return result
+
+    def restart(self) -> None:
+        """End every program of the prefix, and wine's services with them.
+
+        Wine starts its desktop process (explorer.exe /desktop) with the environment of the first program
+        of a session: a session begun headless, with no DISPLAY, never shows a window that a later program
+        opens. Restarting before a program with a window lets it begin the session on its display.
+        """
+        for flag in ("-k", "-w"):
+            subprocess.run(["wineserver", flag], env=self.env(), capture_output=True, timeout=120, check=False)
 
     def ensure(self) -> None:
         """Make the prefix and the Windows Python, unless the cache has them for today's pins."""

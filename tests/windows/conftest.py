@@ -176,6 +176,7 @@ class WineUi:
         self.trace_file.unlink(missing_ok=True)
         extra = {"PRESTART_UI_TRACE": windows_path(self.trace_file), **(env or {})}
         self.env = wine.env(display, extra)
+        wine.restart()  # so that wine's desktop, started with the session, lives on this display
         argv = [windows_path(a) if isinstance(a, Path) else a for a in [exe, *args]]
         self.process = subprocess.Popen(
             ["wine", "cmd", "/c", *argv, "&", "echo", f"{EXIT_MARKER}%ERRORLEVEL%"],
@@ -263,7 +264,7 @@ class WineUi:
         out, err = finish(self.process, timeout)
         self.stdout += out
         self.stderr += err
-        before, marker, after = self.stdout.rpartition(EXIT_MARKER)
+        _, marker, after = self.stdout.rpartition(EXIT_MARKER)
         return int(after.split()[0]) if marker else -1
 
     def stop(self) -> None:
