@@ -377,12 +377,12 @@ def freeze(*, onefile: bool = False, cache: Path = CACHE) -> Path:
 
 def freeze_with_pyinstaller(wine: Wine, script: Path, work: Path, *, env: Mapping[str, str] | None = None) -> None:
     """Run the Windows PyInstaller under wine on a spec or script; output in work/dist, work/build."""
+    argv: list[str | Path] = [
+        wine.python, "-m", "PyInstaller", script, "--noconfirm", "--clean", "--log-level", "WARN",
+        "--distpath", work / "dist", "--workpath", work / "build",
+    ]  # fmt: skip
     wine.run(
-        [
-            wine.python, "-m", "PyInstaller", script, "--noconfirm", "--clean", "--log-level", "WARN",
-            "--distpath", work / "dist", "--workpath", work / "build",
-        ]
-        + (["--specpath", windows_path(work)] if script.suffix == ".py" else []),
+        argv,
         timeout=1800,
         env=env,
         cwd=REPO,
