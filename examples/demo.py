@@ -92,6 +92,19 @@ def main(argv: list[str]) -> int:
     prestart_media("verify", str(media_out))
     prestart_media("inspect", str(media_out))
 
+    say("5. The agent as the media carry it, under wine: profile, signed catalog and key beside prestart.exe")
+    shipped = media_out / "winpe-x64" / "configmgr-prestart" / "prestart.exe"
+    sink = out / "runs" / "windows-from-media.json"
+    sink.unlink(missing_ok=True)
+    done = run_headless(shipped, ["run", "--facts", SPEC / "facts" / "laptop.json",
+                                  "--answers", SPEC / "answers" / "technician-laptop.yaml",
+                                  "--unattended", "--sink", "json:" + windows_path(sink)])  # fmt: skip
+    got = json.loads(sink.read_text(encoding="utf-8")) if sink.exists() else {}
+    wrong = {k: v for k, v in case["variables"].items() if got.get(k) != v}
+    print(f"   -> {shipped.relative_to(out)}: exit {done.code}, {len(got)} variables")
+    if done.code != 0 or wrong:
+        raise SystemExit(f"demo: the agent from the media gave {wrong or done.stderr.strip()[-500:]}")
+
     say("What came out")
     for path in sorted(media_out.rglob("*")):
         if path.is_file() and path.parent.name != "_internal":

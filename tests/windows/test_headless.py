@@ -73,3 +73,26 @@ def test_bad_command_line_is_87(wine: Wine, exe: Path) -> None:
     done = wine.run([exe, "run", "--no-such-option"])
     assert done.code == 87, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_signed_catalog_is_verified_by_the_frozen_agent(wine: Wine, exe: Path, tmp_path: Path) -> None:
+    """Media carry the catalog signed (Ed25519 through PyNaCl, a compiled extension): the exe checks it,
+    and refuses it once a byte of the payload changes."""
+    from media_builder.signing import keygen, load_private_key, sign_payload
+
+    private, public = keygen(tmp_path / "keys")
+    signed = tmp_path / "catalog.json"
+    signed.write_bytes(sign_payload((SPEC / "catalog.json").read_bytes(), load_private_key(private)))
+    case = json.loads((SPEC / "expected" / "technician-laptop.json").read_text(encoding="utf-8"))
+    case["catalog"] = str(signed)
+    out = tmp_path / "OUT.json"
+    done = wine.run([exe, *reference_args(case, out, tmp_path / "log"), "--trust-key", public])
+    assert done.code == 0, done.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["OSDComputerName"] == "LAB-0042"
+    envelope = json.loads(signed.read_text(encoding="ascii"))
+    envelope["payload"] = envelope["payload"][:-8] + ("A" * 8 if envelope["payload"][-8:] != "A" * 8 else "B" * 8)
+    signed.write_text(json.dumps(envelope), encoding="ascii")
+    out.unlink()
+    done = wine.run([exe, *reference_args(case, out, tmp_path / "log"), "--trust-key", public])
+    assert done.code == 13, done.stderr
+    assert not out.exists()
