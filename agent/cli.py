@@ -14,9 +14,11 @@ from pathlib import Path
 from agent import cliparser
 from agent.errors import ExitCode, InputError, PrestartError, UsageError, ValidationFailed
 from agent.run import RunOptions, current_redactor, load_catalog_arg, preview, run
+from agent.stdio import make_std_streams_safe
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    make_std_streams_safe()  # a Windows pipe is cp1252: JSON and names like Łódź must still come out
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
         args = cliparser.parse_args(arguments)

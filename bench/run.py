@@ -17,6 +17,7 @@ SUITES = [
     ("Task sequences", "bench.bench_tasksequence", "read + plan a generated 5,000-step sequence"),
     ("UI start", "bench.bench_ui_start", "process start to first page drawn vs a bare Tk label"),
     ("Frozen agent", "bench.bench_frozen", "PyInstaller builds: size in an LZX WIM, start time"),
+    ("Windows agent under wine", "bench.bench_windows", "prestart.exe frozen under wine vs hello-worlds frozen alike"),
     ("Media build: WIM", "bench.bench_wim", "our update vs bare wimlib-imagex update vs extract-and-recapture"),
     ("Media build: ISO", "bench.bench_iso", "writing the ISO vs copying the same bytes"),
 ]

@@ -22,10 +22,13 @@ class MediaWorkspace:
     key: Path
 
 
-def make_workspace(root: Path, spec: Path = EXAMPLE, *, size_mb: int = 2) -> MediaWorkspace:
+def make_workspace(
+    root: Path, spec: Path = EXAMPLE, *, size_mb: int = 2, agent: Path | None = None
+) -> MediaWorkspace:
     """Copy media.yaml and what it names from `spec` into `root` (never write into the example), with a real
-    small WIM standing in for winpe/amd64/, a PE32+ header standing in for the Windows agent, and a signing
-    key (made once; a second call on the same `root` starts the stand-ins afresh and keeps the key)."""
+    small WIM standing in for winpe/amd64/, a signing key (made once; a second call on the same `root` starts
+    the stand-ins afresh and keeps the key), and the Windows agent: `agent`'s onedir folder when given (a
+    prestart.exe frozen under wine, examples/windows.py), else a PE32+ header standing in for it."""
     from media_builder.signing import keygen
 
     root.mkdir(parents=True, exist_ok=True)
@@ -36,11 +39,16 @@ def make_workspace(root: Path, spec: Path = EXAMPLE, *, size_mb: int = 2) -> Med
         private = keys / "catalog.key"
     else:
         private, _public = keygen(keys)
-    agent = make_pe(root / "dist" / "amd64" / "prestart.exe", "amd64", size=0)
+    if agent is not None:
+        shutil.rmtree(root / "dist" / "amd64", ignore_errors=True)
+        shutil.copytree(agent.parent, root / "dist" / "amd64")  # onedir: prestart.exe and _internal/
+        exe = root / "dist" / "amd64" / "prestart.exe"
+    else:
+        exe = make_pe(root / "dist" / "amd64" / "prestart.exe", "amd64", size=0)
     standin_root = root / "winpe" / "amd64"
     shutil.rmtree(standin_root, ignore_errors=True)  # a stand-in from an earlier run: start afresh
     standin = make_winpe_standin(standin_root, size_mb=size_mb)
-    return MediaWorkspace(root, root / "media.yaml", standin, agent, private)
+    return MediaWorkspace(root, root / "media.yaml", standin, exe, private)
 
 
 def reference_case(name: str = "technician-laptop", *, spec: Path = EXAMPLE, **inputs: Path) -> dict[str, object]:

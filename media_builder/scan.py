@@ -14,7 +14,9 @@ from agent.errors import InputError
 
 _PEM_PRIVATE = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
 # Our signing key file format (media_builder.signing): a line starting with this marker.
-_OUR_PRIVATE = re.compile(re.escape(PRIVATE_PREFIX.encode("ascii")))
+# A key file's line: the prefix, then the seed's base64. The prefix alone is no key: the agent's own code
+# holds it (agent/catalog/verify.py), and a onedir agent carries that code as a loose .pyc.
+_OUR_PRIVATE = re.compile(re.escape(PRIVATE_PREFIX.encode("ascii")) + rb"[ \t]+[A-Za-z0-9+/]{42,44}={0,2}")
 _AWS_ACCESS_KEY = re.compile(rb"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
 # `password: x`, `"client_secret": "x"`, `Token=x`: a secret-like key with a value. `password_env:` names a
 # variable rather than holding a secret, so the key must end at a word boundary. A commented-out secret

@@ -24,8 +24,14 @@ FIRMWARE_TYPE_UEFI = 2
 _kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
 _kernel32.GetSystemFirmwareTable.argtypes = [wintypes.DWORD, wintypes.DWORD, ctypes.c_void_p, wintypes.DWORD]
 _kernel32.GetSystemFirmwareTable.restype = wintypes.UINT
-_kernel32.GetFirmwareType.argtypes = [ctypes.POINTER(ctypes.c_int)]
-_kernel32.GetFirmwareType.restype = wintypes.BOOL
+_kernel32.GetFirmwareEnvironmentVariableW.argtypes = [
+    wintypes.LPCWSTR,
+    wintypes.LPCWSTR,
+    ctypes.c_void_p,
+    wintypes.DWORD,
+]
+_kernel32.GetFirmwareEnvironmentVariableW.restype = wintypes.DWORD
+ERROR_INVALID_FUNCTION = 1  # what GetFirmwareEnvironmentVariableW reports on legacy BIOS firmware
 
 
 class _SystemPowerStatus(ctypes.Structure):
@@ -65,12 +71,31 @@ def rsmb_buffer() -> bytes:
 
 
 def is_uefi() -> bool:
-    """GetFirmwareType (Windows 8+, present in every Windows 10 WinPE)."""
+    """GetFirmwareType where kernel32 has it (Windows 8+), else the GetFirmwareEnvironmentVariableW test.
+
+    Looked up at call time, not import time: a kernel32 without GetFirmwareType (wine 8) would otherwise
+    fail the import, and with it every command that gathers facts.
+    """
+    get_firmware_type = getattr(_kernel32, "GetFirmwareType", None)
+    if get_firmware_type is None:
+        return _is_uefi_by_variable()
+    get_firmware_type.argtypes = [ctypes.POINTER(ctypes.c_int)]
+    get_firmware_type.restype = wintypes.BOOL
     kind = ctypes.c_int(0)
-    if not _kernel32.GetFirmwareType(ctypes.byref(kind)):
+    if not get_firmware_type(ctypes.byref(kind)):
         log.warning("GetFirmwareType failed (error %s)", ctypes.get_last_error())
         return False
     return kind.value == FIRMWARE_TYPE_UEFI
+
+
+def _is_uefi_by_variable() -> bool:
+    """Microsoft's pre-Windows 8 test: reading any firmware variable fails with ERROR_INVALID_FUNCTION on BIOS.
+
+    On UEFI the read of this made-up variable fails too, but with another error (not found, or access
+    denied without the privilege).
+    """
+    _kernel32.GetFirmwareEnvironmentVariableW("", "{00000000-0000-0000-0000-000000000000}", None, 0)
+    return ctypes.get_last_error() != ERROR_INVALID_FUNCTION
 
 
 def os_facts() -> dict[str, str]:

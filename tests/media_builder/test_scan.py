@@ -60,3 +60,15 @@ def test_signing_key_content_is_caught_even_reformatted(tmp_path: Path) -> None:
     leak = _files(tmp_path, leak__bin=b"\x00\x01" + key.read_bytes().replace(b"prestart-ed25519-private ", b""))
     found = scan_files(leak, key_files=[key])
     assert found and "signing key" in found[0].what
+
+
+def test_the_agents_own_code_naming_the_key_prefix_is_no_secret(tmp_path: Path) -> None:
+    """A onedir agent carries agent/catalog/verify.pyc, which holds the key file's prefix as a constant."""
+    import marshal
+
+    import agent.catalog.verify as verify
+
+    source = Path(verify.__file__).read_text(encoding="utf-8")
+    code = marshal.dumps(compile(source, "verify.py", "exec"))
+    assert b"prestart-ed25519-private" in code
+    assert scan_files(_files(tmp_path, verify__pyc=code), env_names=[], environ={}) == []
