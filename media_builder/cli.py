@@ -19,10 +19,15 @@ if TYPE_CHECKING:
 
 PROG = "prestart-media"
 # pyproject.toml: [project.optional-dependencies], module -> package.
-_BUILDER_EXTRA = {
+_BUILDER_EXTRA = {  # module -> the package of the `builder` extra (pyproject.toml) that brings it
     "pycdlib": "pycdlib",
     "PyInstaller": "pyinstaller",
     "requests_ntlm": "requests-ntlm",
+    "pefile": "pefile",
+    "asn1crypto": "asn1crypto",
+    "cryptography": "cryptography",
+    "pyfatfs": "pyfatfs",
+    "fs": "pyfatfs",
     "virt": "virt-firmware",
 }
 
@@ -300,9 +305,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.CANCELLED)
     except ModuleNotFoundError as exc:
         # The builder's own libraries are the `builder` extra: an agent-only install lacks them.
-        if exc.name not in _BUILDER_EXTRA:
+        missing = (exc.name or "").partition(".")[0]
+        if missing not in _BUILDER_EXTRA:
             raise
-        print(f"{PROG}: error: this command needs {_BUILDER_EXTRA[exc.name]}, which is not installed", file=sys.stderr)
+        print(f"{PROG}: error: this command needs {_BUILDER_EXTRA[missing]}, which is not installed", file=sys.stderr)
         print(f"{PROG}: hint: install the media builder's extra: pip install 'prestart[builder]'", file=sys.stderr)
         return int(ExitCode.INVALID_DATA)
     except BrokenPipeError:

@@ -39,4 +39,4 @@ def test_answers_in_words_leave_out_locked_fields_and_use_item_descriptions(spec
     flow = _flow(spec_dir, "kiosk.yaml")
     flow.answers["deployment"] = "win11-lab"
     words = flow.choices_in_words(flow.walk(), 2)
-    assert words == [("Image", "Windows 11 24H2 – Lab (Standard lab image with the common application set.)")]
+    assert words == [("Image", "Windows 11 24H2 – Lab (The lab image: Windows 11 with the usual applications.)")]

@@ -59,8 +59,8 @@ CASES: dict[str, tuple[Callable[[Path], dict[str, Path]], str]] = {
     "catalog not_after in year 9999 with an offset": (
         lambda t: {"catalog": _catalog(t, lambda d: d.update(not_after="9999-12-31T23:30:00-02:00"))}, "out of range"),
     "catalog with a lone surrogate": (
-        lambda t: {"catalog": _write(t / "catalog.json", (SPEC / "catalog.json").read_text(encoding="utf-8")
-                                     .replace("Standard lab image", "Standard \\ud800 image"))}, "surrogate"),
+        lambda t: {"catalog": _write(t / "catalog.json", _with_surrogate((SPEC / "catalog.json").read_text("utf-8")))},
+        "surrogate"),
     "catalog nested 5,000 deep": (
         lambda t: {"catalog": _write(t / "catalog.json", "[" * 5000 + "]" * 5000)}, "nest"),
     "facts with a lone surrogate": (
@@ -71,6 +71,13 @@ CASES: dict[str, tuple[Callable[[Path], dict[str, Path]], str]] = {
     "a 200 MB catalog": (lambda t: {"catalog": _sparse(t / "big.json", 200 * 1024 * 1024)}, "too large"),
     "a 200 MB facts file": (lambda t: {"facts": _sparse(t / "big.json", 200 * 1024 * 1024)}, "too large"),
 }
+
+
+def _with_surrogate(catalog_json: str) -> str:
+    """The catalog with a lone surrogate escaped into its first item label (JSON allows the escape)."""
+    marked = catalog_json.replace('"label": "', '"label": "\\ud800 ', 1)
+    assert marked != catalog_json, "the catalog has no item label to put the surrogate in"
+    return marked
 
 
 @pytest.mark.parametrize("case", list(CASES))
