@@ -85,8 +85,9 @@ PREVIEW = Command(
 )
 
 
-class _RawHelpFormatter(argparse.HelpFormatter):
-    """Prose wrapped to the terminal; indented lines (examples, the exit code table) kept as written."""
+class RawHelpFormatter(argparse.HelpFormatter):
+    """Prose wrapped to the terminal; indented lines (examples, the exit code table) kept as written (prestart
+    and prestart-media)."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         lines = []
@@ -108,8 +109,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
 
 
-def _example(*lines: str) -> str:
-    """A command's epilog: its examples, as a user would type them."""
+def example_epilog(*lines: str) -> str:
+    """A command's epilog: its examples, as a user would type them (prestart and prestart-media)."""
     return "example" + ("s" if len(lines) > 1 else "") + ":\n" + "\n".join(f"  {line}" for line in lines)
 
 
@@ -119,9 +120,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="prestart",
         description="Prestart: gather facts, apply rules, ask what is left, and hand task sequence variables "
         "to the boot engine (ConfigMgr, MDT or plain WinPE).",
-        epilog=EXIT_CODES_HELP + "\n\n" + _example("prestart check profile.yaml --catalog catalog.json",
+        epilog=EXIT_CODES_HELP + "\n\n" + example_epilog("prestart check profile.yaml --catalog catalog.json",
                                                      "prestart run --help"),
-        formatter_class=_RawHelpFormatter,
+        formatter_class=RawHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"prestart {__version__}", help="print the version")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -139,11 +140,11 @@ def _add_run(sub: argparse._SubParsersAction[Any]) -> None:
         "from --answers with --unattended), confirm, and commit every variable at once. Without --profile the "
         "files the media builder put beside the executable are used (profile.json, catalog.json, catalog.pub, "
         "ca-bundle.pem). Logs go to --log-dir (see below).",
-        epilog=EXIT_CODES_HELP + "\n\n" + _example(
+        epilog=EXIT_CODES_HELP + "\n\n" + example_epilog(
             "prestart run --profile technician.yaml --catalog catalog.json --facts laptop.json \\\n"
             "      --answers answers.yaml --unattended --sink json:out.json"
         ),
-        formatter_class=_RawHelpFormatter,
+        formatter_class=RawHelpFormatter,
     )
     _add_table(run, RUN)
 
@@ -154,8 +155,8 @@ def _add_check(sub: argparse._SubParsersAction[Any]) -> None:
         help="validate a profile (every problem, with file:line: path)",
         description="Check a profile's structure and meaning in one pass (and the catalog's, with --catalog); "
         "every problem as FILE:LINE: path: message (hint: ...); exit 13 when there is any.",
-        epilog=_example("prestart check technician.yaml --catalog catalog.json --task-sequence ts.xml"),
-        formatter_class=_RawHelpFormatter,
+        epilog=example_epilog("prestart check technician.yaml --catalog catalog.json --task-sequence ts.xml"),
+        formatter_class=RawHelpFormatter,
     )
     check.add_argument("profile", metavar="PROFILE", help="the profile (YAML)")
     check.add_argument("--catalog", metavar="FILE", help="also check lists and {item.*} against this catalog")
@@ -174,8 +175,8 @@ def _add_compile(sub: argparse._SubParsersAction[Any]) -> None:
         help="validate a profile and write it as compact JSON for media",
         description="The media builder stores profiles compiled: JSON is YAML too, and the agent "
         "reads it about 20x faster than YAML (it matters with thousands of rules).",
-        epilog=_example("prestart compile technician.yaml -o profile.json --catalog catalog.json"),
-        formatter_class=_RawHelpFormatter,
+        epilog=example_epilog("prestart compile technician.yaml -o profile.json --catalog catalog.json"),
+        formatter_class=RawHelpFormatter,
     )
     comp.add_argument("profile", metavar="PROFILE", help="the profile (YAML)")
     comp.add_argument("-o", "--output", metavar="FILE", required=True, help="where to write the compiled profile")
@@ -188,8 +189,8 @@ def _add_schema(sub: argparse._SubParsersAction[Any]) -> None:
         help="print a JSON Schema (2020-12) for editors",
         description="Print the JSON Schema (2020-12) of a profile, a catalog or an answers file, for an editor's "
         "completion and checks.",
-        epilog=_example("prestart schema profile > profile.schema.json"),
-        formatter_class=_RawHelpFormatter,
+        epilog=example_epilog("prestart schema profile > profile.schema.json"),
+        formatter_class=RawHelpFormatter,
     )
     schema.add_argument("kind", nargs="?", default="profile", choices=["profile", "catalog", "answers"],
                         help="which file's schema (default: profile)")
@@ -201,8 +202,10 @@ def _add_facts(sub: argparse._SubParsersAction[Any]) -> None:
         help="print this machine's facts as JSON (MDT names)",
         description="Gather this machine's facts (SMBIOS, network, firmware, power) as the agent would, and "
         "print them as JSON with MDT's names.",
-        epilog=_example("prestart facts", "sudo dmidecode --dump-bin dump.bin && prestart facts --smbios dump.bin"),
-        formatter_class=_RawHelpFormatter,
+        epilog=example_epilog(
+            "prestart facts", "sudo dmidecode --dump-bin dump.bin && prestart facts --smbios dump.bin"
+        ),
+        formatter_class=RawHelpFormatter,
     )
     facts.add_argument("--smbios", metavar="FILE", help="a `dmidecode --dump-bin` file instead of this machine")
     facts.add_argument("--facts", metavar="FILE", help="merge facts from a JSON file over the gathered ones")
@@ -214,8 +217,8 @@ def _add_preview(sub: argparse._SubParsersAction[Any]) -> None:
         help="show the UI on any desktop; commit nothing, print the variables",
         description="Show the same pages as `run` would, on this desktop. Nothing is "
         "committed; the variables that would be set are printed as JSON.",
-        epilog=_example("prestart preview technician.yaml --facts laptop.json --catalog catalog.json"),
-        formatter_class=_RawHelpFormatter,
+        epilog=example_epilog("prestart preview technician.yaml --facts laptop.json --catalog catalog.json"),
+        formatter_class=RawHelpFormatter,
     )
     _add_table(preview, PREVIEW)
 
@@ -240,8 +243,8 @@ def _add_pin_hash(sub: argparse._SubParsersAction[Any]) -> None:
         help="make a scrypt hash of a technician PIN for kiosk.technician_unlock",
         description="Ask for a PIN twice (or read it from standard input) and print its salted scrypt hash "
         "for a kiosk profile's `technician_unlock.pin_hash`. Only the hash goes on media.",
-        epilog=_example("prestart pin-hash", "printf %s YOURPIN | prestart pin-hash --stdin"),
-        formatter_class=_RawHelpFormatter,
+        epilog=example_epilog("prestart pin-hash", "printf %s YOURPIN | prestart pin-hash --stdin"),
+        formatter_class=RawHelpFormatter,
     )
     pin.add_argument("--stdin", action="store_true", help="read the PIN from standard input instead of prompting")
 
@@ -253,8 +256,8 @@ def _add_sequence(sub: argparse._SubParsersAction[Any]) -> None:
         description="Read a ConfigMgr or MDT task sequence (the `<sequence>` XML, an export's object.xml, or the "
         "console export .zip): what it will run with given facts and variables (run, skip or decided at run "
         "time, with the reason), the XML read and written back without loss, or the sequences an export holds.",
-        epilog=_example("prestart sequence plan ts.xml --variables vars.json"),
-        formatter_class=_RawHelpFormatter,
+        epilog=example_epilog("prestart sequence plan ts.xml --variables vars.json"),
+        formatter_class=RawHelpFormatter,
     )
     seq_sub = seq.add_subparsers(dest="sequence_command", metavar="ACTION", parser_class=_Parser)
     which = "which task sequence of an export zip that holds several (package ID or name)"
@@ -263,8 +266,8 @@ def _add_sequence(sub: argparse._SubParsersAction[Any]) -> None:
         help="print what will run as JSON: run, skip or runtime, with the reason",
         description="Walk the sequence with the given facts and variables; print every step with whether it "
         "runs, is skipped or is decided at run time, and why, as JSON.",
-        epilog=_example("prestart sequence plan ts.xml --facts laptop.json --variables out.json"),
-        formatter_class=_RawHelpFormatter,
+        epilog=example_epilog("prestart sequence plan ts.xml --facts laptop.json --variables out.json"),
+        formatter_class=RawHelpFormatter,
     )
     plan.add_argument("xml", metavar="FILE", help="sequence XML, an export's object.xml, or the export .zip")
     plan.add_argument("--facts", metavar="FILE", help="facts (a JSON object) the conditions may read")
@@ -276,8 +279,8 @@ def _add_sequence(sub: argparse._SubParsersAction[Any]) -> None:
         help="read and write the sequence XML back, as the same kind of file",
         description="Read the sequence and write it back without loss (comments, declaration, attribute order); "
         "a wrapper is written back as a wrapper.",
-        epilog=_example("prestart sequence normalize ts.xml -o -"),
-        formatter_class=_RawHelpFormatter,
+        epilog=example_epilog("prestart sequence normalize ts.xml -o -"),
+        formatter_class=RawHelpFormatter,
     )
     norm.add_argument("xml", metavar="FILE", help="the task sequence XML (or an export, with -o)")
     norm.add_argument("-o", "--output", metavar="OUT", help="write here ('-' = standard output); default: in place")
@@ -286,8 +289,8 @@ def _add_sequence(sub: argparse._SubParsersAction[Any]) -> None:
         "list",
         help="the task sequences a file holds and the packages they reference",
         description="List the task sequences of an export zip (or one XML file) and the packages each references.",
-        epilog=_example("prestart sequence list export.zip"),
-        formatter_class=_RawHelpFormatter,
+        epilog=example_epilog("prestart sequence list export.zip"),
+        formatter_class=RawHelpFormatter,
     )
     listing.add_argument("xml", metavar="FILE", help="an export .zip, an object.xml or a sequence XML")
 
@@ -299,8 +302,8 @@ def _add_import(sub: argparse._SubParsersAction[Any]) -> None:
         description="Write a profile that does what the source did, and beside it a report "
         "(PROFILE.import-report.txt) of everything that did not carry over, each with the line it came from. "
         "The profile passes `prestart check`; see docs/migrating.md.",
-        epilog=_example("prestart import mdt CustomSettings.ini Bootstrap.ini -o profile.yaml"),
-        formatter_class=_RawHelpFormatter,
+        epilog=example_epilog("prestart import mdt CustomSettings.ini Bootstrap.ini -o profile.yaml"),
+        formatter_class=RawHelpFormatter,
     )
     imp.add_argument("source", metavar="SOURCE", choices=["mdt", "uipp", "tsgui"], help="mdt, uipp or tsgui")
     imp.add_argument("files", metavar="FILE", nargs="+",

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from agent.cliparser import RawHelpFormatter, example_epilog
 from agent.errors import ExitCode, PrestartError, UsageError, ValidationFailed
 from agent.log import StreamSink, add_sink, remove_sink
 
@@ -48,38 +49,22 @@ exit codes (Win32 codes, as the agent's):
   1223  ERROR_CANCELLED: interrupted; no partial output is left behind"""
 
 
-class _Formatter(argparse.HelpFormatter):
-    """Prose wrapped to the terminal; indented lines (examples, the exit code table) kept as written."""
-
-    def _fill_text(self, text: str, width: int, indent: str) -> str:
-        lines = []
-        for line in text.splitlines():
-            if not line or line.startswith(" ") or len(indent + line) <= width:
-                lines.append(indent + line)
-            else:
-                lines.append(super()._fill_text(line, width, indent))
-        return "\n".join(lines)
-
-
-def _example(*lines: str) -> str:
-    return "example" + ("s" if len(lines) > 1 else "") + ":\n" + "\n".join(f"  {line}" for line in lines)
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Build Prestart boot media from a media definition (media.yaml): the agent, its profile and "
         "a signed catalog in WIM, ISO, USB, PXE and ConfigMgr prestart outputs (docs/media-builder.md).",
-        epilog=EXIT_CODES_HELP + "\n\n" + _example("prestart-media keygen keys/", "prestart-media check media.yaml",
-                                                     "prestart-media build media.yaml -o out/"),
-        formatter_class=_Formatter,
+        epilog=EXIT_CODES_HELP + "\n\n" + example_epilog(
+            "prestart-media keygen keys/", "prestart-media check media.yaml", "prestart-media build media.yaml -o out/"
+        ),
+        formatter_class=RawHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every command run")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
     def command(name: str, summary: str, description: str, *examples: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=summary, description=description, epilog=_example(*examples),
-                              formatter_class=_Formatter)
+        return sub.add_parser(name, help=summary, description=description, epilog=example_epilog(*examples),
+                              formatter_class=RawHelpFormatter)
 
     media_help = "the media definition (media.yaml)"
     check = command(

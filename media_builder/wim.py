@@ -242,12 +242,10 @@ def update_copy(
         progress("done", 1.0)
 
 
-def _extract_to(wim: Path, index: int, paths: list[str], dest: Path) -> dict[str, Path]:
-    """Extract `paths` from image `index` under `dest`; map each requested path to its extracted file."""
-    _check_wim(wim)
-    targets = [image_path(p) for p in paths]
-    if not targets:
-        return {}
+def _wimlib_extract(wim: Path, index: int, targets: list[str], dest: Path) -> list[Path]:
+    """Extract the in-image paths `targets` (files or folders; missing ones skipped) of image `index` under
+    `dest`; every file extracted."""
+    dest.mkdir(parents=True, exist_ok=True)
     listfile = dest.parent / (dest.name + ".list")
     # A list file keeps wildcards in names literal and spares us a command-line length limit.
     listfile.write_text("".join(f"{t}\n" for t in targets), encoding="utf-8")
@@ -256,12 +254,18 @@ def _extract_to(wim: Path, index: int, paths: list[str], dest: Path) -> dict[str
         env=_env(),
         timeout=600,
     )
+    return [Path(dirpath) / name for dirpath, _dirs, names in os.walk(dest) for name in names]
+
+
+def _extract_to(wim: Path, index: int, paths: list[str], dest: Path) -> dict[str, Path]:
+    """Extract `paths` from image `index` under `dest`; map each requested path to its extracted file."""
+    _check_wim(wim)
+    targets = [image_path(p) for p in paths]
+    if not targets:
+        return {}
     # Extracted names carry the image's spelling; look them up as Windows would, ignoring case.
-    found: dict[str, Path] = {}
-    for dirpath, _dirs, names in os.walk(dest):
-        for name in names:
-            full = Path(dirpath) / name
-            found["/" + full.relative_to(dest).as_posix().casefold()] = full
+    found = {"/" + full.relative_to(dest).as_posix().casefold(): full
+             for full in _wimlib_extract(wim, index, targets, dest)}
     result: dict[str, Path] = {}
     for path, target in zip(paths, targets, strict=True):
         hit = found.get(target.casefold())
@@ -295,18 +299,4 @@ def extract_tree(wim: Path, index: int, path: str, dest: Path) -> dict[str, Path
     """Every file under the in-image folder `path` (absent: none), extracted under `dest`; keys are in-image paths
     as the image spells them (`Windows/Boot/EFI/boot.stl`), without the leading slash."""
     _check_wim(wim)
-    target = image_path(path)
-    dest.mkdir(parents=True, exist_ok=True)
-    listfile = dest.parent / (dest.name + ".list")
-    listfile.write_text(f"{target}\n", encoding="utf-8")
-    proc.run(
-        [WIMLIB, "extract", str(wim), str(index), f"@{listfile}", f"--dest-dir={dest}", "--no-acls", "--nullglob"],
-        env=_env(),
-        timeout=600,
-    )
-    found: dict[str, Path] = {}
-    for dirpath, _dirs, names in os.walk(dest):
-        for name in names:
-            full = Path(dirpath) / name
-            found[full.relative_to(dest).as_posix()] = full
-    return found
+    return {full.relative_to(dest).as_posix(): full for full in _wimlib_extract(wim, index, [image_path(path)], dest)}
