@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import tempfile
 from pathlib import Path
 
@@ -284,38 +283,3 @@ def test_fail_with_a_repeated_name_needs_the_path_or_index() -> None:
     cli.cmd_plan(CONTROL_ZIP, None, None, str(entries[1]["index"]), sequence="OSDCLOUD", out=out)
     marked = [e for e in json.loads(out.getvalue()) if "fails (simulated)" in e["reason"]]
     assert [e["index"] for e in marked] == [entries[1]["index"]]
-
-
-# More real sequences, found in public repositories; their data stays outside this repository. Put them
-# in a folder and name it in PRESTART_EXTRA_TS to run these tests (CI has no such folder):
-#   erikpt__001.xml  erikpt/Modern-Deployment-Toolkit  DeployXMLExamples/001/ts.xml
-#                    (also 002, 003)                  at bb2feb6cc4f7d6ee9dd750017706b824d533b587
-EXTRA = Path(os.environ["PRESTART_EXTRA_TS"]) if os.environ.get("PRESTART_EXTRA_TS") else None
-EXTRA_FILES = sorted(EXTRA.glob("*.xml")) if EXTRA is not None and EXTRA.is_dir() else []
-ERIKPT_001 = EXTRA / "erikpt__001.xml" if EXTRA is not None else Path("/nonexistent")
-
-
-@pytest.mark.parametrize("path", EXTRA_FILES, ids=_ids(EXTRA_FILES))
-def test_more_real_sequences_round_trip_and_plan(path: Path) -> None:
-    test_normalizing_keeps_the_document_and_is_stable(path)
-    test_every_step_and_group_has_a_plan(path)
-
-
-@pytest.mark.skipif(not ERIKPT_001.is_file(), reason="PRESTART_EXTRA_TS does not hold erikpt__001.xml")
-def test_an_mdt_client_sequence_with_vendor_and_disk_steps() -> None:
-    # Read from the XML: Preinstall's disk group formats for BIOS when IsUEFI notEquals True, UEFI when it
-    # equals True, after "Gather local only"; "HP BIOS Password" is or() of three WMI queries on the
-    # manufacturer, which facts cannot settle; its first step is disabled; "Set BCD Boot Parameters" is a
-    # disabled group.
-    disk = "Preinstall/Format and Partition Disk/Format and Partition Disk"
-    bare = _plan_of(ERIKPT_001)
-    assert (bare[f"{disk} (BIOS)"], bare[f"{disk} (UEFI)"]) == ("runtime", "runtime")
-    assert bare["Postinstall/HP BIOS Password"] == "runtime"
-    assert bare["Postinstall/Set BCD Boot Parameters"] == "skip"
-    assert bare["Postinstall/Set BCD Boot Parameters/Set BCD Boot Params (UEFI)"] == "skip"
-    laptop = _plan_of(ERIKPT_001, json.loads((SPEC / "facts" / "laptop.json").read_text()))
-    assert (laptop[f"{disk} (BIOS)"], laptop[f"{disk} (UEFI)"]) == ("skip", "run")
-    assert laptop["Postinstall/HP BIOS Password"] == "runtime"  # Make is given, but the group asks WMI
-    # Two steps share the path Postinstall/HP BIOS Password/Set HP BIOS Password.
-    with pytest.raises(UsageError, match="2 steps have that path"):
-        _plan_of(ERIKPT_001, fail="Postinstall/HP BIOS Password/Set HP BIOS Password")
