@@ -295,7 +295,7 @@ class App:
             parts.append("refreshing catalog…")
         else:
             parts.append(f"catalog: {self.flow.catalog_note or 'none'}{self._catalog_age()}")
-        parts.append(f"role: {self.flow.role}")
+        parts.append(f"role: {self.flow.role}" + (f", signed in as {self.flow.user}" if self.flow.user else ""))
         if self.preview:
             parts.append("PREVIEW: nothing is committed")
         self.status.configure(text="  ·  ".join(parts))
@@ -704,7 +704,7 @@ class App:
                        f"{entry.winfo_rooty() + entry.winfo_height() // 2}")
 
     def role_changed(self) -> None:
-        """A sign-in changed who is at the machine: the status line says the new role."""
+        """A sign-in changed who is at the machine: the status line says who, and the new role."""
         self._status()
 
     def _unlocked(self) -> None:

@@ -118,6 +118,9 @@ class FormView(PageView):
     def _changed(self, fld: Field, value: Any) -> None:
         flow = self.host.flow
         flow.answers[fld.id] = value
+        if flow.name_checks.pop(fld.id, None) is not None:
+            # The directory's answer was about the name before this change: Next asks again (ui/directory.py).
+            self.host.clear_notice()
         self._unmark(fld.id)
         # A later field of this page may appear or disappear because of this answer.
         if [f.id for f, _ in self._fields()] != self.visible:
@@ -214,7 +217,9 @@ class FormView(PageView):
         box = getattr(widget, "listbox", None)
         if box is not None:
             box.configure(highlightbackground=UNMARKED, highlightcolor=self.look.accent)
-        marked = any(str(label.cget("text")).startswith(WARNING_SIGN) for label in self.errors.values())
+        # A problem keeps the notice that names it; a warning (ui.directory's name check) does not.
+        marked = any(str(label.cget("text")).startswith(WARNING_SIGN) and str(label.cget("style")) == "Error.TLabel"
+                     for label in self.errors.values())
         if not marked:
             self.host.clear_notice()
 

@@ -124,6 +124,7 @@ def apply(root: tk.Tk, profile: Profile, *, kiosk: bool, fit: float = 1.0) -> Lo
     strong = (family, points + 1, "bold")  # a font description: a Font object would need keeping alive
     style.configure("Warning.TLabel", background=WARN_BG, foreground=WARN_FG, font=strong, padding=look.px(6))
     style.configure("Help.TLabel", foreground="#505050", font=small)
+    style.configure("FieldWarning.TLabel", foreground=WARN_FG, font=small)
     style.configure("Pass.TLabel", foreground="#107c10")
     style.configure("Warn.TLabel", foreground="#9d5d00")
     style.configure("Fail.TLabel", foreground="#b00020")

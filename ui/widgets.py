@@ -624,6 +624,16 @@ class ValidatedEntry(ttk.Frame):
         self.entry.configure(style="Invalid.TEntry")
         self.message.configure(text=f"{WARNING_SIGN} {text}", style="Error.TLabel")
 
+    def show_warning(self, text: str) -> None:
+        """Something to know before going on (a computer name already in the directory): a sign, in amber."""
+        self.entry.configure(style="TEntry")
+        self.message.configure(text=f"{WARNING_SIGN} {text}", style="FieldWarning.TLabel")
+
+    def show_note(self, text: str) -> None:
+        """A plain line under the entry (the name check's progress or its answer)."""
+        self.entry.configure(style="TEntry")
+        self.message.configure(text=text, style="Help.TLabel")
+
     def clear_problem(self) -> None:
         self.entry.configure(style="TEntry")
-        self.message.configure(text="")
+        self.message.configure(text="", style="Error.TLabel")
