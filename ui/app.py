@@ -300,10 +300,11 @@ class App:
             parts.append("PREVIEW: nothing is committed")
         self.status.configure(text="  ·  ".join(parts))
 
-    def notify(self, text: str, *, error: bool = True) -> None:
-        """A message above the buttons about the page on screen (a problem, or the unlock's result): it
-        stays until it is fixed or the page changes, in red only for problems."""
-        self.notice.configure(text=text, style="Error.TLabel" if error else "Notice.TLabel")
+    def notify(self, text: str, *, error: bool = True, warning: bool = False) -> None:
+        """A message above the buttons about the page on screen (a problem, a warning, or the unlock's result):
+        it stays until it is fixed or the page changes, in red only for problems, in amber for warnings."""
+        style = "FieldWarning.TLabel" if warning else "Error.TLabel" if error else "Notice.TLabel"
+        self.notice.configure(text=text, style=style)
         self.trace(f"notice {text}")
 
     def clear_notice(self) -> None:

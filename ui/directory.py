@@ -28,7 +28,7 @@ class OuTree(ttk.Frame):
         super().__init__(parent)
         self.on_change = on_change
         self.selected = selected
-        self.tree = ttk.Treeview(self, show="tree", selectmode="browse", height=min(10, max(3, len(options))))
+        self.tree = ttk.Treeview(self, show="tree", selectmode="browse", height=min(10, max(5, len(options))))
         bar = ttk.Scrollbar(self, orient="vertical", command=self.tree.yview)
         self.tree.configure(yscrollcommand=bar.set)
         self.tree.pack(side="left", fill="both", expand=True)
@@ -202,7 +202,7 @@ def _start_check(host: Any, view: Any, fld: Field, value: str) -> None:
             host.notify(f"{fld.label} needs attention: see the marked field.")
         elif result.status == "exists":
             view.focus_field(fld.id)
-            host.notify(f"{fld.label}: see the warning under it. Press Next again to go on.", error=False)
+            host.notify(f"{fld.label}: see the warning under it. Press Next again to go on.", warning=True)
         host.trace(f"name {result.status} {'block' if result.blocking else 'ok'}")
         if not result.blocking and result.status != "exists":
             host.next()  # a free name, or a check the profile lets the page go on without

@@ -26,7 +26,7 @@ class Host(Protocol):
     look: Look
     typed: dict[str, str]
 
-    def notify(self, text: str, *, error: bool = True) -> None: ...
+    def notify(self, text: str, *, error: bool = True, warning: bool = False) -> None: ...
     def clear_notice(self) -> None: ...
     def update_nav(self) -> None: ...
     def rebuild(self, focus_field: str = "") -> None: ...
@@ -334,8 +334,6 @@ class ConfirmView(PageView):
         tree.column("#0", width=self.look.px(180), minwidth=self.look.px(90))
         tree.column("value", width=self.look.px(210), minwidth=self.look.px(90))
         tree.column("source", width=self.look.px(280), minwidth=self.look.px(90))
-        style = ttk.Style(tree)
-        style.configure("Treeview", rowheight=int(self.look.body.metrics("linespace") * 1.3))
         bar = ttk.Scrollbar(holder, orient="vertical", command=tree.yview)
         tree.configure(yscrollcommand=bar.set)
         tree.pack(side="left", fill="both", expand=True)

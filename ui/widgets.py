@@ -597,8 +597,10 @@ class ValidatedEntry(ttk.Frame):
         self.var = tk.StringVar(master=self, value=value)
         self.entry = ttk.Entry(self, textvariable=self.var, font=look.body, show="•" if secret else "")
         self.entry.pack(fill="x")
-        self.message = ttk.Label(self, style="Error.TLabel")
-        self.message.pack(anchor="w")
+        self.message = ttk.Label(self, style="Error.TLabel", justify="left")
+        self.message.pack(anchor="w", fill="x")
+        # A long message (a name check's answer names a whole DN) wraps at the entry's width on a small screen.
+        self.bind("<Configure>", lambda e: self.message.configure(wraplength=max(200, e.width - look.px(8))), add="+")
         if locked:
             self.entry.state(["readonly"])
             self.message.configure(text=locked, style="Help.TLabel")
