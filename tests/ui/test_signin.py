@@ -361,3 +361,26 @@ def test_a_directory_that_hangs_during_the_name_check_blocks_until_signed_in_aga
     run.stop()
     assert not out.exists()
     assert ALICE_PW not in everything(tmp_path, run)
+
+
+def test_a_name_changed_while_the_directory_is_asked_is_checked_again(
+        ui: Start, slapd: Directory, tmp_path: Path, frozen: Callable[[bool], None]) -> None:
+    run, out = start(ui, tmp_path, profile(tmp_path, slapd, exists="block"))
+    sign_in(run, "alice", ALICE_PW)
+    run.wait("page name", timeout=20)
+    run.type("STAFF-0042")
+    frozen(True)  # the directory holds its answer about STAFF-0042 (within the check's 3 s budget)...
+    run.key("Return")
+    run.wait("name check STAFF-0042")
+    run.key(*["BackSpace"] * 10)  # ...while the name is changed to a free one
+    run.type("LAB-0777")
+    frozen(False)
+    run.wait("name check outdated STAFF-0042", timeout=20)  # that answer is about the old name: not shown
+    assert "STAFF-0042" not in messages(run)
+    assert run.quiet(0.3) == []  # the page stays, with nothing said about the old name
+    run.key("Return")  # Next asks about the name now in the box
+    run.wait("name check LAB-0777")
+    run.wait("name free ok", timeout=20)
+    run.wait("page ou")
+    run.stop()
+    assert not out.exists()
