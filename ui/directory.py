@@ -189,9 +189,9 @@ def _start_check(host: Any, view: Any, fld: Field, value: str) -> None:
                 host.notify("The name check failed unexpectedly; the log (prestart.log) says why.")
             return
         if str(flow.answers.get(fld.id, value)).casefold() != value.casefold():
-            # The name was changed while the directory was asked: this answer is about the old one.
+            # The name was changed while the directory was asked: this answer is about the old one (the field
+            # already shows what it says about the new name, as you type).
             flow.name_checks.pop(fld.id, None)
-            view.widgets[fld.id].clear_problem()
             host.trace(f"name check outdated {value}")
             return
         _show(view, fld, result)
