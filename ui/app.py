@@ -295,15 +295,16 @@ class App:
             parts.append("refreshing catalog…")
         else:
             parts.append(f"catalog: {self.flow.catalog_note or 'none'}{self._catalog_age()}")
-        parts.append(f"role: {self.flow.role}")
+        parts.append(f"role: {self.flow.role}" + (f", signed in as {self.flow.user}" if self.flow.user else ""))
         if self.preview:
             parts.append("PREVIEW: nothing is committed")
         self.status.configure(text="  ·  ".join(parts))
 
-    def notify(self, text: str, *, error: bool = True) -> None:
-        """A message above the buttons about the page on screen (a problem, or the unlock's result): it
-        stays until it is fixed or the page changes, in red only for problems."""
-        self.notice.configure(text=text, style="Error.TLabel" if error else "Notice.TLabel")
+    def notify(self, text: str, *, error: bool = True, warning: bool = False) -> None:
+        """A message above the buttons about the page on screen (a problem, a warning, or the unlock's result):
+        it stays until it is fixed or the page changes, in red only for problems, in amber for warnings."""
+        style = "FieldWarning.TLabel" if warning else "Error.TLabel" if error else "Notice.TLabel"
+        self.notice.configure(text=text, style=style)
         self.trace(f"notice {text}")
 
     def clear_notice(self) -> None:
@@ -704,7 +705,7 @@ class App:
                        f"{entry.winfo_rooty() + entry.winfo_height() // 2}")
 
     def role_changed(self) -> None:
-        """A sign-in changed who is at the machine: the status line says the new role."""
+        """A sign-in changed who is at the machine: the status line says who, and the new role."""
         self._status()
 
     def _unlocked(self) -> None:

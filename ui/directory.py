@@ -28,7 +28,7 @@ class OuTree(ttk.Frame):
         super().__init__(parent)
         self.on_change = on_change
         self.selected = selected
-        self.tree = ttk.Treeview(self, show="tree", selectmode="browse", height=min(10, max(3, len(options))))
+        self.tree = ttk.Treeview(self, show="tree", selectmode="browse", height=min(10, max(5, len(options))))
         bar = ttk.Scrollbar(self, orient="vertical", command=self.tree.yview)
         self.tree.configure(yscrollcommand=bar.set)
         self.tree.pack(side="left", fill="both", expand=True)
@@ -161,20 +161,24 @@ def names_checked(host: Any, view: Any) -> bool:
 
 
 def _show(view: Any, fld: Field, result: NameStatus) -> None:
+    """The answer under the field, like a validation message: a block marks it, a warning says so in amber;
+    either goes away as soon as the name is changed (ui.widgets.ValidatedEntry)."""
     view.host.trace(f"message {result.message}")
     widget = view.widgets.get(fld.id)
     if isinstance(widget, ValidatedEntry):
         if result.blocking:
             widget.show_problem(result.message)
+        elif result.status == "exists":
+            widget.show_warning(f"{result.message}. Press Next again to use this name anyway.")
         else:
-            widget.message.configure(text=result.message, style="Help.TLabel")
+            widget.show_note(result.message)
 
 
 def _start_check(host: Any, view: Any, fld: Field, value: str) -> None:
     flow = host.flow
     widget = view.widgets.get(fld.id)
     if isinstance(widget, ValidatedEntry):
-        widget.message.configure(text=f"Checking {value} in the directory…", style="Help.TLabel")
+        widget.show_note(f"Checking {value} in the directory…")
     host.next_button.state(["disabled"])
     host.trace(f"name check {value}")
 
@@ -184,15 +188,23 @@ def _start_check(host: Any, view: Any, fld: Field, value: str) -> None:
             if error is not None:
                 host.notify("The name check failed unexpectedly; the log (prestart.log) says why.")
             return
+        if str(flow.answers.get(fld.id, value)).casefold() != value.casefold():
+            # The name was changed while the directory was asked: this answer is about the old one (the field
+            # already shows what it says about the new name, as you type).
+            flow.name_checks.pop(fld.id, None)
+            host.trace(f"name check outdated {value}")
+            return
         _show(view, fld, result)
-        host.trace(f"name {result.status} {'block' if result.blocking else 'ok'}")
+        # As after a failed validation (issue 26): the focus goes to the field, the line above the buttons names
+        # it; the result's trace line comes last, once all of that is on screen.
         if result.blocking:
-            host.notify(result.message)
+            view.focus_field(fld.id)
+            host.notify(f"{fld.label} needs attention: see the marked field.")
         elif result.status == "exists":
-            host.notify(f"{result.message}. Press Next again to go on.")
-        else:
-            if result.status == "unavailable":
-                host.notify(result.message)
-            host.next()
+            view.focus_field(fld.id)
+            host.notify(f"{fld.label}: see the warning under it. Press Next again to go on.", warning=True)
+        host.trace(f"name {result.status} {'block' if result.blocking else 'ok'}")
+        if not result.blocking and result.status != "exists":
+            host.next()  # a free name, or a check the profile lets the page go on without
 
     in_background(view.frame, functools.partial(flow.check_name, fld, value), done)

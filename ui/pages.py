@@ -26,7 +26,7 @@ class Host(Protocol):
     look: Look
     typed: dict[str, str]
 
-    def notify(self, text: str, *, error: bool = True) -> None: ...
+    def notify(self, text: str, *, error: bool = True, warning: bool = False) -> None: ...
     def clear_notice(self) -> None: ...
     def update_nav(self) -> None: ...
     def rebuild(self, focus_field: str = "") -> None: ...
@@ -118,6 +118,9 @@ class FormView(PageView):
     def _changed(self, fld: Field, value: Any) -> None:
         flow = self.host.flow
         flow.answers[fld.id] = value
+        if flow.name_checks.pop(fld.id, None) is not None:
+            # The directory's answer was about the name before this change: Next asks again (ui/directory.py).
+            self.host.clear_notice()
         self._unmark(fld.id)
         # A later field of this page may appear or disappear because of this answer.
         if [f.id for f, _ in self._fields()] != self.visible:
@@ -214,7 +217,9 @@ class FormView(PageView):
         box = getattr(widget, "listbox", None)
         if box is not None:
             box.configure(highlightbackground=UNMARKED, highlightcolor=self.look.accent)
-        marked = any(str(label.cget("text")).startswith(WARNING_SIGN) for label in self.errors.values())
+        # A problem keeps the notice that names it; a warning (ui.directory's name check) does not.
+        marked = any(str(label.cget("text")).startswith(WARNING_SIGN) and str(label.cget("style")) == "Error.TLabel"
+                     for label in self.errors.values())
         if not marked:
             self.host.clear_notice()
 
@@ -329,8 +334,6 @@ class ConfirmView(PageView):
         tree.column("#0", width=self.look.px(180), minwidth=self.look.px(90))
         tree.column("value", width=self.look.px(210), minwidth=self.look.px(90))
         tree.column("source", width=self.look.px(280), minwidth=self.look.px(90))
-        style = ttk.Style(tree)
-        style.configure("Treeview", rowheight=int(self.look.body.metrics("linespace") * 1.3))
         bar = ttk.Scrollbar(holder, orient="vertical", command=tree.yview)
         tree.configure(yscrollcommand=bar.set)
         tree.pack(side="left", fill="both", expand=True)

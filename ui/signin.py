@@ -34,7 +34,6 @@ class Host(Protocol):
     flow: Flow
     look: Look
 
-    def notify(self, text: str) -> None: ...
     def update_nav(self) -> None: ...
     def next(self) -> None: ...
     def fail(self, error: PrestartError) -> None: ...
@@ -161,8 +160,7 @@ class LoginView(PageView):
                 entry.state(["!disabled"])
         if error is None:
             self.app.trace(f"signed in {signed.role}")
-            self.app.role_changed()
-            self.app.notify(f"Signed in as {signed.user} ({signed.role}).")
+            self.app.role_changed()  # the status line says who signed in; a notice would go with this page
             self.app.next()
             return
         if isinstance(error, AuthFailed):

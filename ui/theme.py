@@ -124,10 +124,15 @@ def apply(root: tk.Tk, profile: Profile, *, kiosk: bool, fit: float = 1.0) -> Lo
     strong = (family, points + 1, "bold")  # a font description: a Font object would need keeping alive
     style.configure("Warning.TLabel", background=WARN_BG, foreground=WARN_FG, font=strong, padding=look.px(6))
     style.configure("Help.TLabel", foreground="#505050", font=small)
+    style.configure("FieldWarning.TLabel", foreground=WARN_FG, font=small)
     style.configure("Pass.TLabel", foreground="#107c10")
     style.configure("Warn.TLabel", foreground="#9d5d00")
     style.configure("Fail.TLabel", foreground="#b00020")
     style.configure("Countdown.TLabel", font=title, foreground=accent)
+    # Trees (the OU picker, the confirm page's variables): rows as tall as the text at any DPI, and the
+    # selected row in the accent colour, as in the lists.
+    style.configure("Treeview", rowheight=int(body.metrics("linespace") * 1.3))
+    style.map("Treeview", background=[("selected", accent)], foreground=[("selected", look.accent_text)])
     style.configure("TCheckbutton", padding=(look.px(2), look.px(4)), focuscolor=FOCUS_RING,
                     indicatorsize=look.px(14))
     return look

@@ -597,8 +597,10 @@ class ValidatedEntry(ttk.Frame):
         self.var = tk.StringVar(master=self, value=value)
         self.entry = ttk.Entry(self, textvariable=self.var, font=look.body, show="•" if secret else "")
         self.entry.pack(fill="x")
-        self.message = ttk.Label(self, style="Error.TLabel")
-        self.message.pack(anchor="w")
+        self.message = ttk.Label(self, style="Error.TLabel", justify="left")
+        self.message.pack(anchor="w", fill="x")
+        # A long message (a name check's answer names a whole DN) wraps at the entry's width on a small screen.
+        self.bind("<Configure>", lambda e: self.message.configure(wraplength=max(200, e.width - look.px(8))), add="+")
         if locked:
             self.entry.state(["readonly"])
             self.message.configure(text=locked, style="Help.TLabel")
@@ -624,6 +626,16 @@ class ValidatedEntry(ttk.Frame):
         self.entry.configure(style="Invalid.TEntry")
         self.message.configure(text=f"{WARNING_SIGN} {text}", style="Error.TLabel")
 
+    def show_warning(self, text: str) -> None:
+        """Something to know before going on (a computer name already in the directory): a sign, in amber."""
+        self.entry.configure(style="TEntry")
+        self.message.configure(text=f"{WARNING_SIGN} {text}", style="FieldWarning.TLabel")
+
+    def show_note(self, text: str) -> None:
+        """A plain line under the entry (the name check's progress or its answer)."""
+        self.entry.configure(style="TEntry")
+        self.message.configure(text=text, style="Help.TLabel")
+
     def clear_problem(self) -> None:
         self.entry.configure(style="TEntry")
-        self.message.configure(text="")
+        self.message.configure(text="", style="Error.TLabel")

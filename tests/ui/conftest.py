@@ -155,7 +155,10 @@ def ui(display: str, tmp_path: Path, screenshots: Path) -> Iterator[object]:
 
 @contextlib.contextmanager
 def sized_screen(width: int, height: int, dpi: int) -> Iterator[str]:
-    """Another Xvfb with openbox, of the given size and DPI (Tk reads the DPI from the screen's size in mm)."""
+    """Another Xvfb with openbox, of the given size and DPI (Tk reads the DPI from the screen's size in mm).
+
+    Only for child processes: a Tk in the pytest process keeps its connection until the process exits, and
+    once this server is stopped Xlib ends the whole run (exit 1) at that Tk's next event (docs/ui.md "Tests")."""
     read, write = os.pipe()
     xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", f"{width}x{height}x24", "-dpi", str(dpi),
                              "-nolisten", "tcp"], pass_fds=(write,), stdout=subprocess.DEVNULL,

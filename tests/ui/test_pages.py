@@ -3,7 +3,10 @@ the technician's sources, the step indicator, lists with descriptions, word filt
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import sys
 import time
 import tkinter as tk
 from collections.abc import Iterator
@@ -17,7 +20,7 @@ from agent.facts import load_facts_file
 from agent.flow import Flow
 from agent.profile import load_profile
 from agent.profile.model import Profile
-from tests.ui.conftest import sized_screen
+from tests.ui.conftest import REPO, sized_screen
 from ui import pages, theme
 from ui.app import App
 from ui.widgets import CHECKED, UNCHECKED, Entry, FilterList, GroupedChecklist
@@ -67,19 +70,16 @@ def _at_confirm(app: App, check: object) -> None:
     app.root.after(300, check)  # type: ignore[arg-type]
 
 
-def test_the_kiosk_summary_speaks_plainly_and_fits_800x600(small_screen: str, spec_dir: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DISPLAY", small_screen)
-    monkeypatch.delenv("PRESTART_KIOSK_WINDOWED", raising=False)
-    app = App(_flow(spec_dir, load_profile(spec_dir / "kiosk.yaml")), preview=False)
+def kiosk_summary_at_confirm(spec: Path) -> dict[str, object]:
+    """The kiosk's confirm page in this process on $DISPLAY: its texts, step, right edge and whether the
+    countdown pauses while a question is open. Run in a child process by the test below."""
+    app = App(_flow(spec, load_profile(spec / "kiosk.yaml")), preview=False)
     seen: dict[str, object] = {}
 
     def check() -> None:
-        texts = _texts(app.root)
-        seen["texts"] = texts
+        seen["texts"] = _texts(app.root)
         seen["step"] = app.step.cget("text")
-        right = max(w.winfo_rootx() + w.winfo_width() for w in _widgets(app.root) if w.winfo_ismapped())
-        seen["right"] = right
+        seen["right"] = max(w.winfo_rootx() + w.winfo_width() for w in _widgets(app.root) if w.winfo_ismapped())
         app.ask_cancel()  # the countdown waits while the question is open
         left = app._countdown_left
         app.root.after(2500, lambda: finish(left))
@@ -91,13 +91,32 @@ def test_the_kiosk_summary_speaks_plainly_and_fits_800x600(small_screen: str, sp
     _at_confirm(app, check)
     with pytest.raises(Cancelled):
         app.run()
-    texts = [str(t) for t in seen["texts"]]  # type: ignore[attr-defined]
+    return seen
+
+
+def test_the_kiosk_summary_speaks_plainly_and_fits_800x600(small_screen: str, spec_dir: Path) -> None:
+    # In a child process: Tk keeps a display connection open until the process exits, and Xlib ends a process
+    # whose X server went away (as this 800x600 one does after this module) at its next event.
+    env = dict(os.environ, DISPLAY=small_screen, PYTHONPATH=str(REPO))
+    env.pop("PRESTART_KIOSK_WINDOWED", None)
+    code = ("import json, sys; from pathlib import Path; from tests.ui.test_pages import kiosk_summary_at_confirm; "
+            "print(json.dumps(kiosk_summary_at_confirm(Path(sys.argv[1]))))")
+    child = subprocess.run([sys.executable, "-c", code, str(spec_dir)], cwd=REPO, env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert child.returncode == 0, child.stderr
+    seen = json.loads(child.stdout.splitlines()[-1])
+    texts = [str(t) for t in seen["texts"]]
     joined = "\n".join(texts)
     assert not [t for t in texts if any(word in t for word in VARIABLE_WORDS)], texts
-    assert "Image: Windows 11 24H2 – Lab (Standard lab image with the common application set.)" in joined
+    # The field's label, then the catalog item's label and description: what the person chose, in words.
+    profile = load_profile(spec_dir / "kiosk.yaml")
+    label = next(f.label for p in profile.pages for f in p.fields if f.id == "deployment")
+    catalog = json.loads((spec_dir / "catalog.json").read_text(encoding="utf-8"))
+    item = next(i for i in catalog["lists"]["deployments"] if i["id"] == "win11-lab")
+    assert f"{label}: {item['label']} ({item['description']})" in joined
     assert "this computer will restart" in joined
     assert seen["step"] == "Step 3 of 3"
-    assert int(seen["right"]) <= 800  # type: ignore[call-overload]
+    assert int(seen["right"]) <= 800
     assert seen["paused"] is True
 
 

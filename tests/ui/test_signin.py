@@ -32,6 +32,7 @@ Start = Callable[..., UiRun]
 TITLE = "Directory sign-in"
 TECHS = f"cn=Imaging Technicians,ou=Groups,{SUFFIX}"
 WRONG_PW = "Canary-Wrong-3e9f01"
+NOT_FINISH = "Nothing is changed until you press Finish itself (Tab to it, or click it)."
 
 
 def profile(tmp: Path, directory: Directory, *, ca: Path | None = None, exists: str = "warn", view: str = "tree",
@@ -124,7 +125,14 @@ def test_a_technician_signs_in_checks_a_name_and_picks_an_ou_in_the_tree(
     assert "LAB-0001 exists in ou=Building A,ou=Lab,ou=Computers" in messages(run)
     run.shot("signin-3-name-exists-warning")
     assert run.quiet(0.3) == []  # the warning waits for Next
+    assert "notice Computer name: see the warning under it. Press Next again to go on." in run.events()
+    run.key("BackSpace")  # a changed name: the warning and its notice go, and Next asks again
+    run.wait("notice cleared")
+    run.type("1")
     run.key("Return")
+    run.wait("name check LAB-0001")
+    run.wait("name exists ok", timeout=20)
+    run.key("Return")  # Next again: this name anyway
     run.wait("page ou")
     run.wait("ou loaded ou", timeout=20)
     run.wait("page ou")
@@ -132,6 +140,10 @@ def test_a_technician_signs_in_checks_a_name_and_picks_an_ou_in_the_tree(
     run.shot("signin-4-ou-tree")
     run.key("Return")
     run.wait("page confirm")
+    run.key("Return")  # Enter from the table of variables commits nothing (docs/ui.md "Keyboard")
+    run.wait(f"notice {NOT_FINISH}")
+    run.key("Tab", "Tab", "Tab")  # the table -> Cancel -> Back -> Finish, now drawn as the default
+    run.wait("default Finish")
     run.key("Return")
     run.wait("finish")
     assert run.communicate() == 0, run.stderr
@@ -150,6 +162,14 @@ def test_a_student_stays_kiosk_and_sees_no_technician_page(ui: Start, slapd: Dir
     sign_in(run, "bob@example.test", BOB_PW)
     run.wait("signed in kiosk", timeout=20)
     run.wait("page confirm")
+    run.key("Return")  # Enter from the table of variables commits nothing
+    run.wait(f"notice {NOT_FINISH}")
+    run.key("Tab", "Tab", "Return")  # the table -> Cancel -> Back, and Enter presses it
+    run.wait("page signin")
+    run.key("Return")  # signed in already: Next goes on without asking again
+    run.wait("page confirm")
+    run.key("Tab", "Tab", "Tab")  # the table -> Cancel -> Back -> Finish
+    run.wait("default Finish")
     run.key("Return")
     run.wait("finish")
     assert run.communicate() == 0, run.stderr
@@ -247,6 +267,8 @@ def test_block_mode_keeps_the_page_until_the_name_is_free_and_the_ou_list_filter
     run.shot("signin-9-ou-list-filtered")
     run.key("Return")
     run.wait("page confirm")
+    run.key("Tab", "Tab", "Tab")  # the table -> Cancel -> Back -> Finish
+    run.wait("default Finish")
     run.key("Return")
     run.wait("finish")
     assert run.communicate() == 0, run.stderr
@@ -339,3 +361,26 @@ def test_a_directory_that_hangs_during_the_name_check_blocks_until_signed_in_aga
     run.stop()
     assert not out.exists()
     assert ALICE_PW not in everything(tmp_path, run)
+
+
+def test_a_name_changed_while_the_directory_is_asked_is_checked_again(
+        ui: Start, slapd: Directory, tmp_path: Path, frozen: Callable[[bool], None]) -> None:
+    run, out = start(ui, tmp_path, profile(tmp_path, slapd, exists="block"))
+    sign_in(run, "alice", ALICE_PW)
+    run.wait("page name", timeout=20)
+    run.type("STAFF-0042")
+    frozen(True)  # the directory holds its answer about STAFF-0042 (within the check's 3 s budget)...
+    run.key("Return")
+    run.wait("name check STAFF-0042")
+    run.key(*["BackSpace"] * 10)  # ...while the name is changed to a free one
+    run.type("LAB-0777")
+    frozen(False)
+    run.wait("name check outdated STAFF-0042", timeout=20)  # that answer is about the old name: not shown
+    assert "STAFF-0042" not in messages(run)
+    assert run.quiet(0.3) == []  # the page stays, with nothing said about the old name
+    run.key("Return")  # Next asks about the name now in the box
+    run.wait("name check LAB-0777")
+    run.wait("name free ok", timeout=20)
+    run.wait("page ou")
+    run.stop()
+    assert not out.exists()
