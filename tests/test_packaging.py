@@ -28,8 +28,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv (no system packages) with the package installed from a copy of the source, no extras."""
     root = tmp_path_factory.mktemp("install")
     source = root / "src"
-    skip = shutil.ignore_patterns(".venv", ".git", "out", "build", "dist", "*.egg-info", "__pycache__", ".*_cache",
-                                  ".hypothesis", "tests", "bench", "docs")
+    # Not what a checkout builds or caches: .cache holds the wine prefix, whose user folders link into $HOME.
+    skip = shutil.ignore_patterns(".venv", ".git", ".cache", "artifacts", "out", "build", "dist", "*.egg-info",
+                                  "__pycache__", ".*_cache", ".hypothesis", "tests", "bench", "docs")
     shutil.copytree(REPO, source, ignore=skip)
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
