@@ -212,11 +212,25 @@ class App:
         if event.widget is not self.root:
             return
         self.root.unbind("<Map>")
+        if self.trace is not _no_trace:
+            self.root.after_idle(self._trace_buttons)
         self.root.after_idle(lambda: self.trace("drawn"))
         self.root.after_idle(lambda: self.trace(f"size {self.root.winfo_width()}x{self.root.winfo_height()} "
                                                 f"text {self.look.body.metrics('linespace')}px"))
         if self.kiosk:
             self.root.after(20, self._keep_focus)
+
+    def _trace_buttons(self) -> None:
+        """PRESTART_UI_TRACE: where Cancel, Back and Next/Finish are inside the window, for tests that click
+        them (the window's size is the screen's, so their place depends on it; Finish takes Next's place)."""
+        buttons = (self.cancel_button, self.back_button, self.next_button)
+        if not all(button.winfo_ismapped() and button.winfo_width() > 1 for button in buttons):
+            self.root.after(50, self._trace_buttons)  # under wine the children are placed a moment later
+            return
+        for button in buttons:
+            x = button.winfo_rootx() - self.root.winfo_rootx() + button.winfo_width() // 2
+            y = button.winfo_rooty() - self.root.winfo_rooty() + button.winfo_height() // 2
+            self.trace(f"button {button.cget('text')} {x} {y}")
 
     def _window_mapped(self, path: str) -> None:
         with contextlib.suppress(tk.TclError):
