@@ -199,3 +199,35 @@ def test_kiosk_countdown_cancels_and_winpe_reboots(
         assert run.finish() == 1223, run.stderr
     assert calls.read_text().split() == ["reboot"]
     assert list((root / "Prestart").iterdir()) == []
+
+
+def test_kiosk_cancel_asks_and_no_gives_the_keys_back(
+    wine: Wine, wine_ui: Start, fake_wpeutil: Path, tmp_path: Path
+) -> None:
+    """The kiosk's own Cancel asks the same question in a frameless dialog that takes the keys; No gives them
+    back to the page; Yes ends with 1223, nothing written, and on_cancel's reboot through wpeutil."""
+    root = winpe_root(tmp_path)
+    calls = tmp_path / "wpeutil.txt"
+    env = {"WINEPATH": win(fake_wpeutil), "PRESTART_TEST_WPEUTIL_LOG": win(calls)}
+    with drive_x(wine, root), winpe_registry(wine):
+        run = wine_ui(*run_args(SPEC / "kiosk.yaml", None, tmp_path), title=KIOSK_TITLE, env=env)
+        run.wait("drawn")
+        run.focus()
+        run.click(*run.button("Cancel"))
+        run.wait("default No")
+        run.wait("dialog Cancel")
+        run.shot("kiosk-cancel-dialog")
+        run.close_request()  # the kiosk ignores it, dialog or not
+        run.wait("close ignored")
+        run.key("Return")  # No
+        assert "finish" not in run.quiet(0.5) and run.alive()
+        run.key("Return")  # the page has the keys again: Enter is its Next
+        run.wait("page choose")
+        run.click(*run.button("Cancel"))
+        run.wait("dialog Cancel")
+        run.key("shift+Tab")
+        run.wait("default Yes")
+        run.key("Return")
+        assert run.finish() == 1223, run.stderr
+    assert calls.read_text().split() == ["reboot"]
+    assert list((root / "Prestart").iterdir()) == []
