@@ -212,11 +212,38 @@ class App:
         if event.widget is not self.root:
             return
         self.root.unbind("<Map>")
-        self.root.after_idle(lambda: self.trace("drawn"))
-        self.root.after_idle(lambda: self.trace(f"size {self.root.winfo_width()}x{self.root.winfo_height()} "
-                                                f"text {self.look.body.metrics('linespace')}px"))
+        self.root.after_idle(self._drawn)
         if self.kiosk:
             self.root.after(20, self._keep_focus)
+
+    def _drawn(self) -> None:
+        if self.trace is _no_trace:
+            return
+        if not self._buttons_placed():
+            self.root.update_idletasks()  # the page's pending layout: on X the buttons are placed after it
+        if self._buttons_placed():
+            self._trace_buttons()
+        else:
+            self.root.after(50, self._trace_buttons)  # under wine child windows are placed a moment later
+        self.trace("drawn")
+        self.trace(f"size {self.root.winfo_width()}x{self.root.winfo_height()} "
+                   f"text {self.look.body.metrics('linespace')}px")
+
+    def _buttons_placed(self) -> bool:
+        buttons = (self.cancel_button, self.back_button, self.next_button)
+        return all(button.winfo_ismapped() and button.winfo_width() > 1 for button in buttons)
+
+    def _trace_buttons(self) -> None:
+        """PRESTART_UI_TRACE: where Cancel, Back and Next/Finish are inside the window, for tests that click
+        them (the window takes the screen's size, so their place depends on it; Finish takes Next's place).
+        On X these lines come just before "drawn"; under wine they may come a moment after it."""
+        if not self._buttons_placed():
+            self.root.after(50, self._trace_buttons)
+            return
+        for button in (self.cancel_button, self.back_button, self.next_button):
+            x = button.winfo_rootx() - self.root.winfo_rootx() + button.winfo_width() // 2
+            y = button.winfo_rooty() - self.root.winfo_rooty() + button.winfo_height() // 2
+            self.trace(f"button {button.cget('text')} {x} {y}")
 
     def _window_mapped(self, path: str) -> None:
         with contextlib.suppress(tk.TclError):

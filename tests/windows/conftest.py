@@ -243,6 +243,16 @@ class WineUi:
         """A real mouse click at (x, y) inside the window (the wizard's layout is fixed: 800x600 at 96 dpi)."""
         self.xdo("mousemove", "--window", self.window(), "--sync", str(x), str(y), "click", "1")
 
+    def button(self, text: str) -> tuple[int, int]:
+        """Where the wizard's button `text` (Cancel, Back, Next) is inside its window, as ui/app.py traced it
+        when the window was drawn (Finish takes Next's place)."""
+        deadline = time.monotonic() + 10
+        while not (where := [e.split()[2:] for e in self.events() if e.startswith(f"button {text} ")]):
+            assert time.monotonic() < deadline, f"the wizard did not say where its {text} button is: {self.events()}"
+            time.sleep(0.05)
+        x, y = where[-1]
+        return int(x), int(y)
+
     def close_request(self) -> None:
         """What Windows sends for a title bar's close button or taskkill without /f: WM_CLOSE to the window."""
         code = (

@@ -86,8 +86,10 @@ def test_the_wizard_closes_the_progress_dialog_and_a_cancel_puts_nothing(
     run.wait("drawn", timeout=20)
     assert ["CloseProgressDialog"] in tsenv_server.call_log()  # TsProgressUI would cover the wizard
     run.focus()
-    run.click(74, 548)  # Cancel
+    run.click(*run.button("Cancel"))
     run.wait("dialog Cancel")
-    run.key("shift+Tab", "Return")
+    run.key("shift+Tab")  # from No, the default, to Yes
+    run.wait("default Yes")
+    run.key("Return")
     assert run.finish() == 1223, run.stderr
     assert puts(tsenv_server) == []

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import yaml
 
 from media_builder.winefreeze import Wine
@@ -18,8 +19,9 @@ TECH_TITLE = "Contoso Imaging"
 KIOSK_TITLE = "Reset this lab computer"
 TECHNICIAN = json.loads((SPEC / "expected" / "technician-laptop.json").read_text(encoding="utf-8"))
 KIOSK = json.loads((SPEC / "expected" / "kiosk-laptop.json").read_text(encoding="utf-8"))
-# Where the wizard's controls are inside its window (800x600, the layout ui/theme.py draws at 96 dpi)
-CANCEL, NEXT, FIRST_ITEM = (74, 548), (724, 548), (96, 89)
+# The first row of the deployment list, near the window's top left corner (its place does not depend on the
+# screen's size; the buttons' places do: the wizard traces them, WineUi.button reads them).
+FIRST_ITEM = (96, 89)
 
 
 def run_args(profile: Path, sink: Path | None, tmp: Path) -> list[str | Path]:
@@ -37,7 +39,8 @@ def test_technician_finishes_with_mouse_and_keys(wine_ui: Start, tmp_path: Path)
     run.wait("drawn")
     run.focus()
     run.shot("technician-1-deployment")
-    run.click(*NEXT)  # nothing chosen yet: Next refuses
+    run.click(*run.button("Next"))  # nothing chosen yet: Next refuses and marks the field
+    run.wait("invalid deployment")
     assert "page options" not in run.quiet()
     run.click(*FIRST_ITEM)  # Windows 11 24H2 – Lab
     run.key("Return")
@@ -47,8 +50,13 @@ def test_technician_finishes_with_mouse_and_keys(wine_ui: Start, tmp_path: Path)
     run.shot("technician-2-options")
     run.key("Return")
     run.wait("page confirm")
+    run.key("Return")  # the focus is on the table: Enter does not finish, it says how to
+    run.wait("notice Nothing is changed until you press Finish itself (Tab to it, or click it).")
+    assert "finish" not in run.quiet(0.3) and not out.exists()
+    run.key("Tab", "Tab", "Tab")  # table -> Cancel -> Back -> Finish, drawn as the default once it has the focus
+    run.wait("default Finish")
     run.shot("technician-3-confirm")
-    run.click(*NEXT)  # Finish
+    run.key("Return")
     run.wait("finish")
     assert run.finish() == 0, run.stderr
     got = json.loads(out.read_text(encoding="utf-8"))
@@ -57,26 +65,69 @@ def test_technician_finishes_with_mouse_and_keys(wine_ui: Start, tmp_path: Path)
     assert all(name in TECHNICIAN["variables"] or name.startswith("Prestart") for name in got)
 
 
-def test_technician_cancel_asks_then_exits_1223(wine_ui: Start, tmp_path: Path) -> None:
+def test_technician_finish_is_a_click(wine_ui: Start, tmp_path: Path) -> None:
+    """A click on Finish commits: the mouse's deliberate act, as Tab then Enter is the keyboard's."""
     out = tmp_path / "out.json"
     run = wine_ui(*run_args(SPEC / "technician.yaml", out, tmp_path), title=TECH_TITLE)
     run.wait("drawn")
     run.focus()
-    run.click(*CANCEL)
+    run.click(*FIRST_ITEM)
+    run.click(*run.button("Next"))
+    run.wait("page options")
+    run.click(*run.button("Next"))
+    run.wait("page confirm")
+    run.click(*run.button("Next"))  # Finish, in Next's place
+    run.wait("finish")
+    assert run.finish() == 0, run.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["OSDComputerName"] == TECHNICIAN["variables"]["OSDComputerName"]
+
+
+def test_technician_cancel_asks_then_exits_1223(wine_ui: Start, tmp_path: Path) -> None:
+    """Cancel asks; the safe answer, No, has the focus (Enter keeps the wizard); Yes ends with 1223."""
+    out = tmp_path / "out.json"
+    run = wine_ui(*run_args(SPEC / "technician.yaml", out, tmp_path), title=TECH_TITLE)
+    run.wait("drawn")
+    run.focus()
+    run.click(*run.button("Cancel"))
+    run.wait("default No")  # the safe answer has the focus and is drawn as the default
     run.wait("dialog Cancel")
     run.shot("technician-cancel-dialog")
-    run.key("shift+Tab", "Return")  # "No" has the focus; "Yes" is before it
+    run.key("Return")  # No: the wizard stays
+    assert "finish" not in run.quiet(0.5) and run.alive()
+    run.click(*run.button("Cancel"))
+    run.wait("dialog Cancel")
+    run.key("shift+Tab")  # "Yes" is before "No"
+    run.wait("default Yes")
+    run.key("Return")
     assert run.finish() == 1223, run.stderr
     assert not out.exists()
 
 
-def test_technician_close_request_is_a_cancel(wine_ui: Start, tmp_path: Path) -> None:
-    """The control for the kiosk test below: WM_CLOSE (the close button, `taskkill`) closes an ordinary
-    window with 1223 and nothing written."""
+@pytest.mark.parametrize("how", ["alt-f4", "wm-close"])
+def test_technician_close_request_is_a_cancel(wine_ui: Start, tmp_path: Path, how: str) -> None:
+    """The control for the kiosk test below: Alt+F4 and WM_CLOSE (the close button, `taskkill`) ask the Cancel
+    question in an ordinary window; No keeps it, Yes closes it with 1223 and nothing written."""
     out = tmp_path / "out.json"
     run = wine_ui(*run_args(SPEC / "technician.yaml", out, tmp_path), title=TECH_TITLE)
     run.wait("drawn")
-    run.close_request()
+    run.focus()
+
+    def close() -> None:
+        if how == "alt-f4":
+            run.key("alt+F4")
+        else:
+            run.close_request()
+
+    close()
+    run.wait("default No")
+    run.wait("dialog Cancel")
+    run.key("Return")  # No
+    assert "finish" not in run.quiet(0.5) and run.alive() and run.window()
+    close()
+    run.wait("dialog Cancel")
+    run.key("shift+Tab")
+    run.wait("default Yes")
+    run.key("Return")
     assert run.finish() == 1223, run.stderr
     assert not out.exists()
 
@@ -145,6 +196,38 @@ def test_kiosk_countdown_cancels_and_winpe_reboots(
         run.key("Return")  # Finish stays disabled
         assert "finish" not in run.quiet(0.5)
         run.shot("kiosk-3-confirm-wrong")
+        assert run.finish() == 1223, run.stderr
+    assert calls.read_text().split() == ["reboot"]
+    assert list((root / "Prestart").iterdir()) == []
+
+
+def test_kiosk_cancel_asks_and_no_gives_the_keys_back(
+    wine: Wine, wine_ui: Start, fake_wpeutil: Path, tmp_path: Path
+) -> None:
+    """The kiosk's own Cancel asks the same question in a frameless dialog that takes the keys; No gives them
+    back to the page; Yes ends with 1223, nothing written, and on_cancel's reboot through wpeutil."""
+    root = winpe_root(tmp_path)
+    calls = tmp_path / "wpeutil.txt"
+    env = {"WINEPATH": win(fake_wpeutil), "PRESTART_TEST_WPEUTIL_LOG": win(calls)}
+    with drive_x(wine, root), winpe_registry(wine):
+        run = wine_ui(*run_args(SPEC / "kiosk.yaml", None, tmp_path), title=KIOSK_TITLE, env=env)
+        run.wait("drawn")
+        run.focus()
+        run.click(*run.button("Cancel"))
+        run.wait("default No")
+        run.wait("dialog Cancel")
+        run.shot("kiosk-cancel-dialog")
+        run.close_request()  # the kiosk ignores it, dialog or not
+        run.wait("close ignored")
+        run.key("Return")  # No
+        assert "finish" not in run.quiet(0.5) and run.alive()
+        run.key("Return")  # the page has the keys again: Enter is its Next
+        run.wait("page choose")
+        run.click(*run.button("Cancel"))
+        run.wait("dialog Cancel")
+        run.key("shift+Tab")
+        run.wait("default Yes")
+        run.key("Return")
         assert run.finish() == 1223, run.stderr
     assert calls.read_text().split() == ["reboot"]
     assert list((root / "Prestart").iterdir()) == []
