@@ -86,7 +86,7 @@ def main(argv: list[str]) -> int:
             raise SystemExit("demo: a case of the example did not give its expected result")
 
     say("Step 3 of 5: the Windows agent, prestart.exe, frozen under wine (built once, then reused)")
-    print("$ ./dev windows", flush=True)
+    print("   (what `./dev windows` does: it prints the path of prestart.exe last)", flush=True)
     exe = windows_agent()
     print(f"   {shown(exe)}")
     case = json.loads((EXAMPLE / "expected" / "technician-laptop.json").read_text(encoding="utf-8"))

@@ -24,7 +24,7 @@ def test_demo_runs_twice_and_says_what_to_open(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stdout + second.stderr
     text = second.stdout
     steps = [line for line in text.splitlines() if line.startswith("== Step")]
-    assert [s.split()[2] for s in steps] == ["1", "2", "3"]
+    assert [s.split()[2] for s in steps] == ["1", "2", "3", "4", "5"]
     assert "What to open:" in text and str(out / "media" / "manifest.json") in text
     assert (out / "media" / "manifest.json").is_file()
 
