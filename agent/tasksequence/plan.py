@@ -415,10 +415,23 @@ def reads(sequence: Sequence) -> list[Read]:
                 if prop == "basevariablename" and var.value:
                     add(var.value, path, "list")
                 texts.append(var.value)
+            # A step's own variables (its defaultVarList: `tsenv2.exe set "%VariableName%=%VariableValue%"`)
+            # are set by the engine for that step; only other names are reads.
+            own = {var.name.casefold() for var in node.variables}
             for text in texts:
                 for match in _REF.finditer(text):
-                    add(match.group(1), path, "reference")
+                    if match.group(1).casefold() not in own:
+                        add(match.group(1), path, "reference")
     return found
+
+
+def sets_before_any_step(sequence: Sequence) -> set[str]:
+    """The sequence's globalVarList (casefolded): variables it declares before its first step."""
+    out: set[str] = set()
+    for child in sequence.children:
+        if isinstance(child, RawElement) and child.tag == "globalVarList":
+            out.update(v.attrs[0][1].casefold() for v in child.children if v.attrs and v.attrs[0][0] == "name")
+    return out
 
 
 def sets(sequence: Sequence) -> set[str]:
@@ -430,10 +443,7 @@ def sets(sequence: Sequence) -> set[str]:
         for write in writes(node):
             if write.name != ANY:
                 out.add(write.name.casefold())
-    for child in sequence.children:
-        if isinstance(child, RawElement) and child.tag == "globalVarList":
-            out.update(v.attrs[0][1].casefold() for v in child.children if v.attrs and v.attrs[0][0] == "name")
-    return out
+    return out | sets_before_any_step(sequence)
 
 
 def _writes_anything(sequence: Sequence) -> str | None:
@@ -456,6 +466,17 @@ def contract(
     """Warnings: variables the sequence reads that nothing sets, and offered values no condition matches."""
     problems: list[Problem] = []
     provided = {name.casefold() for name in settable} | sets(sequence)
+    # Where in the sequence each variable is first written and each path first seen: a read only counts as
+    # provided by the sequence when a step before it may write the variable (globalVarList: from the start).
+    position: dict[str, int] = {}
+    first_write: dict[str, int] = {name: -1 for name in sets_before_any_step(sequence)}
+    for index, (path, node) in enumerate(sequence.walk()):
+        position.setdefault(path, index)
+        if isinstance(node, Action):
+            for write in writes(node):
+                if write.name != ANY:
+                    first_write.setdefault(write.name.casefold(), index)
+    profile_sets = {name.casefold() for name in settable}
     numbered = {
         write.name.casefold() for _p, step in sequence.steps() for write in writes(step) if write.numbered
     }
@@ -466,8 +487,16 @@ def contract(
     for read in all_reads:
         by_name.setdefault(read.name.casefold(), []).append(read)
     for key, found in by_name.items():
+        if key in first_write and key not in profile_sets:
+            # Reads from the first step that may write it on are fine (its own condition is the "set a default
+            # when unset" idiom); a read before it is not.
+            found = [r for r in found if position.get(r.path, 0) < first_write[key]]
+            if not found:
+                continue
+        elif key in provided:
+            continue
         first = found[0]
-        if key.startswith("_") or key in BUILTIN or key in provided:
+        if key.startswith("_") or key in BUILTIN:
             continue
         if first.how == "list" and any(re.fullmatch(re.escape(key) + r"[0-9]+", p) for p in provided):
             continue
@@ -484,7 +513,7 @@ def contract(
         problems.append(
             Problem(
                 first.path + more,
-                f"{message}, but neither the profile nor a step sets it",
+                f"{message}, but neither the profile nor an earlier step sets it",
                 file=file,
                 hint=hint,
             )

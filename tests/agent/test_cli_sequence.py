@@ -21,8 +21,10 @@ def test_check_warns_about_the_variable_contract_but_passes() -> None:
     )
     assert done.returncode == 0, done.stderr
     warnings = [line for line in done.stderr.splitlines() if line.endswith("[warning]")]
-    # lab.xml reads OSDImageIndex, which nothing sets; the profile offers en-US, which no condition matches
-    assert any("reads OSDImageIndex" in w for w in warnings)
+    # lab.xml reads OSDDomainOUName, which nothing sets; the profile offers en-US, which no condition matches
+    assert any("reads OSDDomainOUName" in w for w in warnings)
+    # Apply Operating System's %OSDImageIndex% is the step's own variable (its defaultVarList): not a read
+    assert not any("reads OSDImageIndex" in w for w in warnings)
     assert any("offers OSDUILanguage='en-US'" in w for w in warnings)
     # what the profile does set is not reported
     assert not any("reads OSDComputerName" in w for w in warnings)

@@ -290,3 +290,14 @@ def test_contract_hints_that_mdt_gather_may_set_a_variable() -> None:
     seq = m.Sequence(children=(gather, _uses("Uses it", "Mystery")))
     (problem,) = tp.contract(seq, set(), {})
     assert "reads Mystery" in problem.message and "Gather (MDT Gather" in problem.hint
+
+
+def test_contract_warns_about_a_read_before_the_step_that_sets_it() -> None:
+    seq = m.Sequence(children=(
+        _uses("Too early", "Mode"),
+        m.SetVariableAction.create("Set mode", "Mode", "fixed"),
+        _uses("After", "Mode"),
+    ))
+    (problem,) = tp.contract(seq, set(), {})
+    assert problem.path == "Too early" and "reads Mode" in problem.message and "earlier step" in problem.message
+    assert tp.contract(seq, {"Mode"}, {}) == []  # the profile sets it before the sequence starts
