@@ -29,6 +29,23 @@ def test_live_facts_come_from_kernel32(wine: Wine, exe: Path) -> None:
     assert facts["IsOnBattery"] == "False"
     assert facts["Architecture"] == "X64"
     assert facts["HostName"].casefold() == socket.gethostname().split(".")[0].casefold()
+    # Gather's network and OS facts through GetAdaptersAddresses and the version wine reports (agent/facts/
+    # winnet.py, windows.py): the host's own adapters, MDT's names and formats.
+    host_macs = {
+        (nic / "address").read_text().strip().upper()
+        for nic in Path("/sys/class/net").iterdir()
+        if nic.name != "lo" and (nic / "address").is_file()
+    }
+    assert facts["MacAddress001"] in host_macs, (facts, host_macs)
+    assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+", facts["IPAddress001"]), facts
+    gateways = [line.split()[2] for line in Path("/proc/net/route").read_text().splitlines()[1:]
+                if line.split()[1] == "00000000"]
+    if gateways:
+        raw = bytes.fromhex(gateways[0])[::-1]
+        assert facts["DefaultGateway001"] == ".".join(str(b) for b in raw), facts
+    version = facts["OSCurrentVersion"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version) and facts["OSCurrentBuild"] == version.rsplit(".", 1)[1]
+    assert facts["OSVersion"] in {"Win7Client", "Vista", "Other"}, facts  # not WinPE: no MiniNT key here
 
 
 def test_smbios_dump_gives_the_same_facts_on_windows_and_linux(wine: Wine, exe: Path, tmp_path: Path) -> None:
