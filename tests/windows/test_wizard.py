@@ -231,3 +231,33 @@ def test_kiosk_cancel_asks_and_no_gives_the_keys_back(
         assert run.finish() == 1223, run.stderr
     assert calls.read_text().split() == ["reboot"]
     assert list((root / "Prestart").iterdir()) == []
+
+
+DESKTOP = r"HKCU\Control Panel\Desktop"  # LogPixels: the screen's DPI as Windows (and wine) report it
+
+
+def _text_pixels(run: WineUi) -> int:
+    """The wizard's body text line height in pixels, from its `size WxH text Npx` trace line."""
+    run.wait("drawn")
+    line = next(e for e in run.events() if e.startswith("size "))
+    return int(line.rsplit(" ", 1)[1].removesuffix("px"))
+
+
+def test_text_follows_the_screens_dpi(wine: Wine, wine_ui: Start, tmp_path: Path) -> None:
+    """At 144 dpi (LogPixels, as Windows' display settings set it) the wizard's text is half as tall again as at
+    96: the exe declares itself DPI-aware (ui/window.py) and ui.theme scales by the DPI it is told."""
+    preview = ["preview", SPEC / "technician.yaml", "--facts", SPEC / "facts" / "laptop.json",
+               "--catalog", SPEC / "catalog.json"]
+    at_96 = wine_ui(*preview, title=TECH_TITLE)
+    normal = _text_pixels(at_96)
+    at_96.shot("technician-dpi-96")
+    at_96.stop()
+    wine.run(["reg", "add", DESKTOP, "/v", "LogPixels", "/t", "REG_DWORD", "/d", "144", "/f"], check=True)
+    try:
+        at_144 = wine_ui(*preview, title=TECH_TITLE)
+        large = _text_pixels(at_144)
+        at_144.shot("technician-dpi-144")
+        at_144.stop()
+    finally:
+        wine.run(["reg", "add", DESKTOP, "/v", "LogPixels", "/t", "REG_DWORD", "/d", "96", "/f"], check=True)
+    assert large >= normal * 1.4, (normal, large)
