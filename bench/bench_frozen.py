@@ -28,6 +28,7 @@ import PyInstaller
 
 from agent import proc
 from bench.common import RUNS, SPEC, first_draw, row
+from examples.display import start_xvfb
 from examples.standin import make_winpe_standin
 from examples.workspace import reference_case, reference_run_args
 from media_builder import freeze
@@ -190,20 +191,6 @@ def run_to_exit(argv: list[str], env: dict[str, str]) -> float:
     if done.returncode != 0:
         raise SystemExit(f"{argv[0]} failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
     return elapsed
-
-
-def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
-    read, write = os.pipe()
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-        pass_fds=(write,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    with os.fdopen(read) as fh:
-        number = fh.readline().strip()
-    return xvfb, f":{number}"
 
 
 def preview_args(profile: Path) -> list[str]:

@@ -22,8 +22,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.bench_frozen import CONSOLE_HELLO, TK_HELLO, mb, ms, start_xvfb, verdict, wim_added_bytes
+from bench.bench_frozen import CONSOLE_HELLO, TK_HELLO, mb, ms, verdict, wim_added_bytes
 from bench.common import RUNS, SPEC, first_draw, row
+from examples.display import start_xvfb
 from examples.workspace import reference_case
 from media_builder.winefreeze import CACHE, PINS, REPO, Wine, freeze, freeze_with_pyinstaller, source_key, windows_path
 

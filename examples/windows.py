@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path
 
+from examples.display import start_xvfb
 from media_builder.winefreeze import Run, Wine, finish, freeze, windows_path
 
 
@@ -34,12 +34,7 @@ def show_wizard(exe: Path, args: list[str | Path], screenshot: Path, *, title: s
     """Open the wizard under wine on a private Xvfb, screenshot its first page, then close it as Windows
     would (WM_CLOSE); returns the agent's exit code (1223: closed)."""
     wine = Wine()
-    read, write = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write)
-    with os.fdopen(read, "rb") as pipe:
-        display = ":" + pipe.readline().decode().strip()
+    xvfb, display = start_xvfb()
     trace = screenshot.with_suffix(".trace.txt")
     trace.unlink(missing_ok=True)
     env = wine.env(display, {"PRESTART_UI_TRACE": windows_path(trace)})

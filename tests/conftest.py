@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 
 from agent import proc
 from agent.log import add_sink, remove_sink
+from examples.display import start_openbox, start_xvfb
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "reference"  # the bundled example: profiles, catalog, facts, answers, expected
@@ -123,29 +123,8 @@ def logs() -> Iterator[LogCapture]:
 @pytest.fixture(scope="session")
 def display() -> Iterator[str]:
     """Start `Xvfb` on a free display (it picks the number: -displayfd) and openbox on it."""
-    read, write = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write)
-    number = b""
-    with os.fdopen(read, "rb") as pipe:
-        while not number.endswith(b"\n"):
-            chunk = pipe.read(1)
-            if not chunk:
-                break
-            number += chunk
-    assert number.strip(), "Xvfb did not report a display number"
-    name = f":{number.decode().strip()}"
-    env = dict(os.environ, DISPLAY=name)
-    wm = subprocess.Popen(["openbox", "--sm-disable"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # openbox owns the WM_S0 selection once it manages the screen
-        probe = subprocess.run(["wmctrl", "-m"], env=env, capture_output=True, text=True)
-        if probe.returncode == 0 and "openbox" in probe.stdout.casefold():
-            break
-        time.sleep(0.1)
-    else:
-        pytest.fail("openbox did not start on Xvfb")
+    xvfb, name = start_xvfb()
+    wm = start_openbox(name)
     old = os.environ.get("DISPLAY")
     os.environ["DISPLAY"] = name  # for in-process Tk tests
     yield name

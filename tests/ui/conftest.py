@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from agent import proc
+from examples.display import start_openbox, start_xvfb
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts" / "screenshots"
@@ -159,23 +160,8 @@ def sized_screen(width: int, height: int, dpi: int) -> Iterator[str]:
 
     Only for child processes: a Tk in the pytest process keeps its connection until the process exits, and
     once this server is stopped Xlib ends the whole run (exit 1) at that Tk's next event (docs/ui.md "Tests")."""
-    read, write = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", f"{width}x{height}x24", "-dpi", str(dpi),
-                             "-nolisten", "tcp"], pass_fds=(write,), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    os.close(write)
-    with os.fdopen(read, "rb") as pipe:
-        number = pipe.readline().decode().strip()
-    assert number, "Xvfb did not report a display number"
-    name = f":{number}"
-    env = dict(os.environ, DISPLAY=name)
-    wm = subprocess.Popen(["openbox", "--sm-disable"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        probe = subprocess.run(["wmctrl", "-m"], env=env, capture_output=True, text=True)
-        if probe.returncode == 0 and "openbox" in probe.stdout.casefold():
-            break
-        time.sleep(0.1)
+    xvfb, name = start_xvfb(width, height, dpi)
+    wm = start_openbox(name)
     try:
         yield name
     finally:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from agent import proc
+from examples.display import start_xvfb
 from media_builder.winefreeze import EXIT_MARKER, Wine, finish, freeze, windows_path
 
 HERE = Path(__file__).resolve().parent
@@ -135,23 +136,8 @@ def tsenv_server(wine: Wine, exe: Path, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="session")
 def bare_display() -> Iterator[str]:
     """Xvfb with no window manager, as in WinPE: no title bar, nothing that handles Alt+F4 or Alt+Tab."""
-    read, write = os.pipe()
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-        pass_fds=(write,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    number = b""
-    with os.fdopen(read, "rb") as pipe:
-        while not number.endswith(b"\n"):
-            chunk = pipe.read(1)
-            if not chunk:
-                break
-            number += chunk
-    assert number.strip(), "Xvfb did not report a display number"
-    yield f":{number.decode().strip()}"
+    xvfb, name = start_xvfb()
+    yield name
     proc.stop(xvfb, grace=5)
 
 
