@@ -16,7 +16,6 @@ import logging
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -186,4 +185,6 @@ def default_log_dir(
         return Path(engine_path)
     if winpe_windows.is_dir():
         return winpe_windows / "Temp" / "SMSTSLog"
+    import tempfile  # only outside WinPE and a task sequence: a developer's preview or test run
+
     return Path(tempfile.gettempdir()) / "prestart-logs"

@@ -32,11 +32,13 @@ import contextlib
 import functools
 import re
 from collections.abc import Callable
-from decimal import Decimal
-from typing import NamedTuple, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypeVar
 
 from agent.errors import InputError
 from agent.patterns import like as wildcard
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 __all__ = [
     "And",
@@ -674,6 +676,8 @@ def _number(text: str) -> int | Decimal | None:
     stripped = text.strip()
     if "." not in stripped:
         return int(stripped)
+    from decimal import Decimal  # only rules that compare fractions need it
+
     return Decimal(stripped)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -128,9 +128,23 @@ def publish(staged: str | os.PathLike[str], path: str | os.PathLike[str]) -> Non
     os.replace(staged, path)
 
 
+_TEMP_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOINHERIT", 0)
+_temp_numbers = itertools.count()
+
+
 def _create_beside(target: Path) -> tuple[int, str]:
-    """A new, empty temp file in `target`'s folder (same file system, so the rename is atomic), owner only."""
-    return tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    """A new, empty temp file in `target`'s folder (same file system, so the rename is atomic), owner only.
+
+    Named `.NAME.PID-N.part`: unique within this process by N and between processes by PID; O_EXCL
+    skips a name a crashed run left behind. (tempfile.mkstemp does the same with random names, but
+    importing tempfile brings shutil, random and the archive modules into every agent start.)
+    """
+    while True:
+        name = str(target.parent / f".{target.name}.{os.getpid()}-{next(_temp_numbers)}.part")
+        try:
+            return os.open(name, _TEMP_FLAGS, 0o600), name
+        except FileExistsError:
+            continue
 
 
 # Windows flushes a file only through a handle that may write to it (FlushFileBuffers), and cannot open a

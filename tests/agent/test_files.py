@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 import subprocess
@@ -67,9 +68,8 @@ def test_a_link_in_place_of_the_temp_name_is_never_followed(tmp_path: Path, monk
     """The temp name is created exclusively: an existing file or link there is skipped, not written through."""
     victim = tmp_path / "victim"
     victim.write_text("untouched", encoding="utf-8")
-    names = iter([b"\x00" * 6, b"\x01" * 6])
-    monkeypatch.setattr(files.os, "urandom", lambda n: next(names))
-    (tmp_path / f".out.{'00' * 6}.part").symlink_to(victim)
+    monkeypatch.setattr(files, "_temp_numbers", itertools.count())
+    (tmp_path / f".out.{os.getpid()}-0.part").symlink_to(victim)  # the first name this process would use
     files.write_text(tmp_path / "out", "new")
     assert victim.read_text(encoding="utf-8") == "untouched"
     assert (tmp_path / "out").read_text(encoding="utf-8") == "new"
