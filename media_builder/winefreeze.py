@@ -29,13 +29,14 @@ from typing import IO
 
 from agent import proc
 from agent.errors import InputError, SourceUnavailable
+from media_builder.freeze import PYINSTALLER_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 PINS = REPO / "packaging" / "windows"
 SPEC = REPO / "packaging" / "prestart.spec"
 CACHE = Path(os.environ.get("PRESTART_WINE_CACHE") or REPO / ".cache" / "windows")
 # What goes into the frozen agent: a change to any of these freezes it again.
-SOURCES = ("agent", "hooks", "ui", "packaging", "media_builder/lazypacks.py")
+SOURCES = ("agent", "hooks", "ui", "packaging")
 PSF = "/O=Python Software Foundation/CN=Python Software Foundation"
 PYPI_SIMPLE = "https://pypi.org/simple"
 _PIP_PLATFORM = ["--platform", "win_amd64", "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311"]
@@ -385,6 +386,7 @@ def source_key(*, onefile: bool) -> str:
         h.update(data)
     h.update(_pins_digest().encode())
     h.update(b"onefile" if onefile else b"onedir")
+    h.update(json.dumps(PYINSTALLER_ENV, sort_keys=True).encode())
     return h.hexdigest()[:24]
 
 
@@ -421,7 +423,8 @@ def freeze(*, onefile: bool = False, cache: Path = CACHE) -> Path:
         work = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=builds))
         try:
             say(f"freezing prestart.exe ({'onefile' if onefile else 'onedir'}) with PyInstaller under wine")
-            freeze_with_pyinstaller(wine, SPEC, work, env={"PRESTART_ONEFILE": "1" if onefile else "0"})
+            env = {**PYINSTALLER_ENV, "PRESTART_ONEFILE": "1" if onefile else "0"}
+            freeze_with_pyinstaller(wine, SPEC, work, env=env)
             built = work / "dist" / ("prestart.exe" if onefile else "prestart/prestart.exe")
             if not built.is_file():
                 raise WineFailed(f"PyInstaller finished but {built} is missing", f"check {SPEC}")
