@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from agent.yamlio import join
@@ -23,15 +22,27 @@ MISSING: Any = _Missing()
 
 
 class Node:
-    """Base of schema nodes."""
+    """Base of schema nodes. Plain classes, not dataclasses: the agent validates catalogs with them at every
+    start, and `dataclasses` would bring `inspect` (and `ast`, `dis`, `tokenize`) along."""
 
     description: str = ""
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if v not in ("", (), None, False, 0))
+        return f"{type(self).__name__}({fields})"
 
     def check(self, value: Any, path: str, report: Report) -> None:
         raise NotImplementedError
 
     def json(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def valid(self, value: Any) -> bool:
+        """Whether `check` would report nothing; nodes answer it without building paths, so the common case
+        (a catalog of 10,000 good items, checked at every start) costs a quick pass and no messages."""
+        found: list[str] = []
+        self.check(value, "", lambda p, m, h: found.append(p))
+        return not found
 
     def clean(self, value: Any) -> Any:
         """`value` with every part `check` would report removed (MISSING when the value itself is wrong).
@@ -71,34 +82,66 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-@dataclass
 class Str(Node):
-    description: str = ""
-    enum: tuple[str, ...] = ()
-    min_length: int = 0
-    scalar_ok: bool = False  # numbers and booleans are accepted and read as text (YAML's `0`)
-    pattern: str = ""  # a regular expression the whole text must match
-    pattern_says: str = ""  # the rule the pattern holds, in words, for the problem ("1-64 letters, ...")
-    example: str = ""  # a value that passes, for the hint
+    def __init__(
+        self,
+        *,
+        description: str = "",
+        enum: tuple[str, ...] = (),
+        min_length: int = 0,
+        scalar_ok: bool = False,
+        numbers_ok: bool = False,
+        pattern: str = "",
+        pattern_says: str = "",
+        example: str = "",
+    ) -> None:
+        self.description = description
+        self.enum = enum
+        self.min_length = min_length
+        self.scalar_ok = scalar_ok  # numbers and booleans are accepted and read as text (YAML's `0`)
+        self.numbers_ok = numbers_ok  # numbers are accepted as text, booleans are not (a catalog's label: 7)
+        self.pattern = pattern  # a regular expression the whole text must match
+        self._regex = re.compile(pattern) if pattern else None
+        self.pattern_says = pattern_says  # the rule the pattern holds, in words ("1-64 letters, ...")
+        self.example = example  # a value that passes, for the hint
 
     def check(self, value: Any, path: str, report: Report) -> None:
-        if isinstance(value, str) or (self.scalar_ok and isinstance(value, (int, float, bool)) and value is not None):
+        if isinstance(value, str) or (
+            (self.scalar_ok or (self.numbers_ok and not isinstance(value, bool))) and isinstance(value, (int, float))
+        ):
             text = value if isinstance(value, str) else str(value)
             if self.enum and text not in self.enum:
                 report(path, f"{text!r} is not one of {', '.join(self.enum)}", f"use one of: {', '.join(self.enum)}")
             elif len(text) < self.min_length:
                 report(path, "must not be empty", "")
-            elif self.pattern and not re.fullmatch(self.pattern, text):
+            elif self._regex is not None and not self._regex.fullmatch(text):
                 report(path, f"{text!r}: {self.pattern_says or 'does not match ' + self.pattern}",
                        f"e.g. {self.example!r}" if self.example else "")
             return
-        report(path, f"expected text, found {_type_name(value)}", "quote the value")
+        report(path, f"expected text{' or a number' if self.numbers_ok else ''}, found {_type_name(value)}",
+               "quote the value")
+
+    def valid(self, value: Any) -> bool:
+        if not isinstance(value, str):
+            if not isinstance(value, (int, float)) or not (
+                self.scalar_ok or (self.numbers_ok and not isinstance(value, bool))
+            ):
+                return False
+            value = str(value)
+        if self.enum and value not in self.enum:
+            return False
+        return len(value) >= self.min_length and (self._regex is None or self._regex.fullmatch(value) is not None)
 
     def placeholder(self) -> Any:
         return self.enum[0] if self.enum else self.example or "_" * self.min_length
 
     def json(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": ["string", "number", "boolean"] if self.scalar_ok else "string"}
+        kind: Any = "string"
+        if self.scalar_ok:
+            kind = ["string", "number", "boolean"]
+        elif self.numbers_ok:
+            kind = ["string", "number"]
+        schema: dict[str, Any] = {"type": kind}
         if self.enum:
             schema = {"enum": list(self.enum)}
         if self.min_length:
@@ -108,11 +151,11 @@ class Str(Node):
         return self._with_doc(schema)
 
 
-@dataclass
 class Int(Node):
-    description: str = ""
-    minimum: int | None = None
-    maximum: int | None = None
+    def __init__(self, *, description: str = "", minimum: int | None = None, maximum: int | None = None) -> None:
+        self.description = description
+        self.minimum = minimum
+        self.maximum = maximum
 
     def check(self, value: Any, path: str, report: Report) -> None:
         if not isinstance(value, int) or isinstance(value, bool):
@@ -135,10 +178,10 @@ class Int(Node):
         return self._with_doc(schema)
 
 
-@dataclass
 class Num(Node):
-    description: str = ""
-    minimum: float | None = None
+    def __init__(self, *, description: str = "", minimum: float | None = None) -> None:
+        self.description = description
+        self.minimum = minimum
 
     def check(self, value: Any, path: str, report: Report) -> None:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -156,9 +199,9 @@ class Num(Node):
         return self._with_doc(schema)
 
 
-@dataclass
 class Bool(Node):
-    description: str = ""
+    def __init__(self, *, description: str = "") -> None:
+        self.description = description
 
     def check(self, value: Any, path: str, report: Report) -> None:
         if not isinstance(value, bool):
@@ -171,12 +214,32 @@ class Bool(Node):
         return self._with_doc({"type": "boolean"})
 
 
-@dataclass
+class Scalar(Node):
+    """Text, a number, true/false or null: what a free attribute may hold."""
+
+    def __init__(self, *, description: str = "") -> None:
+        self.description = description
+
+    def check(self, value: Any, path: str, report: Report) -> None:
+        if not self.valid(value):
+            report(path, f"expected text, a number, true/false or null, found {_type_name(value)}", "")
+
+    def valid(self, value: Any) -> bool:
+        return value is None or isinstance(value, (str, int, float))  # bool is an int
+
+    def json(self) -> dict[str, Any]:
+        return self._with_doc({"type": ["string", "number", "boolean", "null"]})
+
+
 class Anything(Node):
-    description: str = ""
+    def __init__(self, *, description: str = "") -> None:
+        self.description = description
 
     def check(self, value: Any, path: str, report: Report) -> None:
         return
+
+    def valid(self, value: Any) -> bool:
+        return True
 
     def clean(self, value: Any) -> Any:
         return value
@@ -185,11 +248,11 @@ class Anything(Node):
         return self._with_doc({})
 
 
-@dataclass
 class List(Node):
-    item: Node
-    description: str = ""
-    min_items: int = 0
+    def __init__(self, item: Node, *, description: str = "", min_items: int = 0) -> None:
+        self.item = item
+        self.description = description
+        self.min_items = min_items
 
     def check(self, value: Any, path: str, report: Report) -> None:
         if not isinstance(value, list):
@@ -197,8 +260,13 @@ class List(Node):
             return
         if len(value) < self.min_items:
             report(path, f"needs at least {self.min_items} entr{'y' if self.min_items == 1 else 'ies'}", "")
+        if all(map(self.item.valid, value)):
+            return
         for index, entry in enumerate(value):
             self.item.check(entry, join(path, index), report)
+
+    def valid(self, value: Any) -> bool:
+        return isinstance(value, list) and len(value) >= self.min_items and all(map(self.item.valid, value))
 
     def clean(self, value: Any) -> Any:
         if not isinstance(value, list) or len(value) < self.min_items:
@@ -218,25 +286,46 @@ class List(Node):
         return self._with_doc(schema)
 
 
-@dataclass
 class MapOf(Node):
     """A mapping with free keys (variable names, list names) and one kind of value."""
 
-    value: Node
-    description: str = ""
-    key_pattern: str = ""
+    def __init__(
+        self, value: Node, *, description: str = "", key_pattern: str = "", key_says: str = "", check_keys: bool = False
+    ) -> None:
+        self.value = value
+        self.description = description
+        # Searched, not fully matched, as JSON Schema's propertyNames pattern is: anchor it with ^...$.
+        self.key_pattern = key_pattern
+        self.key_says = key_says  # the rule in words, for the problem
+        # Whether check() holds keys to the pattern; the profile checks its variable names itself, later,
+        # with messages about task sequence variables, so for it the pattern only goes into the JSON Schema.
+        self.check_keys = check_keys
 
     def check(self, value: Any, path: str, report: Report) -> None:
         if not isinstance(value, dict):
             report(path, f"expected a mapping, found {_type_name(value)}", "write `key: value` lines")
             return
         for key, entry in value.items():
-            self.value.check(entry, join(path, str(key)), report)
+            if not self._key_ok(key):
+                report(join(path, str(key)), f"{key!r}: {self.key_says or 'does not match ' + self.key_pattern}", "")
+                continue
+            if not self.value.valid(entry):
+                self.value.check(entry, join(path, str(key)), report)
+
+    def _key_ok(self, key: Any) -> bool:
+        return not self.check_keys or (isinstance(key, str) and re.search(self.key_pattern, key) is not None)
+
+    def valid(self, value: Any) -> bool:
+        return isinstance(value, dict) and all(self._key_ok(k) and self.value.valid(v) for k, v in value.items())
 
     def clean(self, value: Any) -> Any:
         if not isinstance(value, dict):
             return MISSING
-        cleaned = {key: self.value.clean(entry) for key, entry in value.items()}
+        cleaned = {
+            key: self.value.clean(entry)
+            for key, entry in value.items()
+            if self._key_ok(key)
+        }
         return {key: entry for key, entry in cleaned.items() if entry is not MISSING}
 
     def placeholder(self) -> Any:
@@ -249,13 +338,18 @@ class MapOf(Node):
         return self._with_doc(schema)
 
 
-@dataclass
 class Obj(Node):
-    """A mapping with known keys; unknown keys are problems (typos must not pass silently)."""
+    """A mapping with known keys; unknown keys are problems (typos must not pass silently), unless `extra`
+    says what any other key holds (a catalog item's free attributes); such keys must be non-empty text."""
 
-    props: Mapping[str, Node]
-    required: Sequence[str] = ()
-    description: str = ""
+    def __init__(
+        self, props: Mapping[str, Node], *, required: Sequence[str] = (), description: str = "",
+        extra: Node | None = None,
+    ) -> None:  # fmt: skip
+        self.props = props
+        self.required = required
+        self.description = description
+        self.extra = extra
 
     def check(self, value: Any, path: str, report: Report) -> None:
         if not isinstance(value, dict):
@@ -267,6 +361,11 @@ class Obj(Node):
                 report(join(path, key), f"missing required key {key!r}", f"add `{key}:`")
         for key, entry in value.items():
             node = self.props.get(key) if isinstance(key, str) else None
+            if node is None and self.extra is not None:
+                if not isinstance(key, str) or not key:
+                    report(path, f"attribute name {key!r} must be non-empty text", "")
+                    continue
+                node = self.extra
             if node is None:
                 close = _closest(str(key), self.props)
                 hint = f"did you mean {close!r}?" if close else f"known keys: {', '.join(self.props)}"
@@ -274,12 +373,30 @@ class Obj(Node):
                 continue
             node.check(entry, join(path, key), report)
 
+    def valid(self, value: Any) -> bool:
+        if not isinstance(value, dict):
+            return False
+        for key in self.required:
+            if key not in value:
+                return False
+        for key, entry in value.items():
+            node = self.props.get(key)
+            if node is None:
+                if self.extra is None or not isinstance(key, str) or not key:
+                    return False
+                node = self.extra
+            if not node.valid(entry):
+                return False
+        return True
+
     def clean(self, value: Any) -> Any:
         if not isinstance(value, dict):
             return MISSING
         cleaned: dict[str, Any] = {}
         for key, entry in value.items():
             node = self.props.get(key) if isinstance(key, str) else None
+            if node is None and self.extra is not None and isinstance(key, str) and key:
+                node = self.extra
             if node is not None:
                 kept = node.clean(entry)
                 if kept is not MISSING:
@@ -296,20 +413,22 @@ class Obj(Node):
         schema: dict[str, Any] = {
             "type": "object",
             "properties": {k: v.json() for k, v in self.props.items()},
-            "additionalProperties": False,
+            "additionalProperties": False if self.extra is None else self.extra.json(),
         }
+        if self.extra is not None:
+            schema["propertyNames"] = {"minLength": 1}
         if self.required:
             schema["required"] = list(self.required)
         return self._with_doc(schema)
 
 
-@dataclass
 class OneOf(Node):
     """Alternatives told apart by their Python type (e.g. a preset name or a mapping)."""
 
-    options: Sequence[Node]
-    description: str = ""
-    names: Sequence[str] = field(default_factory=tuple)
+    def __init__(self, options: Sequence[Node], *, description: str = "", names: Sequence[str] = ()) -> None:
+        self.options = options
+        self.description = description
+        self.names = names
 
     def check(self, value: Any, path: str, report: Report) -> None:
         best: list[tuple[str, str, str]] | None = None

@@ -6,19 +6,12 @@ import json
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from itertools import chain, compress
-from operator import itemgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from agent.catalog.schema import CATALOG, CATALOG_SCHEMA
 from agent.errors import DataError, Problem, ValidationFailed
-
-CATALOG_SCHEMA = 1
-_KNOWN_TOP = {"schema", "serial", "generated", "source", "not_after", "lists"}
-# Keys whose values the agent interprets; every other key of an item is a free attribute.
-_TEXT_KEYS = ("label", "value", "group", "requires")
-# Lists and objects cannot become task sequence text, so free attributes are scalars only.
-_SCALARS = (str, int, float, bool, type(None))
+from agent.schemakit import MISSING, hides
 
 
 def _text(value: Any) -> str:
@@ -131,218 +124,103 @@ class Catalog(NamedTuple):
         return (json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _build_items(
-    name: str, raw_items: list[Any], problems: list[Problem], file: str, *, text_keys: bool = False
-) -> list[Item]:
-    """Items of one list, in order. Written for speed: a 10,000-item catalog is loaded at every boot.
-
-    Three tiers: items without `roles` or `requires` are checked in bulk at C speed
-    (`set(map(type, ...))`); if that finds anything unusual, each goes through `_fast_item`; whatever
-    that cannot take (and every item with roles or requires) goes through `_item_checked`, which
-    reports problems.
-    """
-    if set(map(type, raw_items)) == _ONLY_DICT:
-        plain = list(map(_CAREFUL_KEYS.isdisjoint, raw_items))
-    else:
-        plain = [type(raw) is dict and _CAREFUL_KEYS.isdisjoint(raw) for raw in raw_items]
-    bulk = _plain_items(list(compress(raw_items, plain)), text_keys=text_keys)
-    if bulk is None:
-        checked = (
-            (_fast_item(raw) if is_plain else None) or _item_checked(raw, f"lists.{name}[{index}]", problems, file)
-            for index, (raw, is_plain) in enumerate(zip(raw_items, plain, strict=True))
-        )
-        return [item for item in checked if item is not None]
-    if len(bulk) == len(raw_items):
-        return bulk
-    # Splice the few careful items between runs of bulk-built ones, keeping catalog order.
-    items: list[Item] = []
-    taken = 0  # bulk items already copied
-    previous = 0  # raw index after the last careful item
-    for index in [i for i, is_plain in enumerate(plain) if not is_plain]:
-        run = index - previous
-        items += bulk[taken : taken + run]
-        taken += run
-        previous = index + 1
-        item = _item_checked(raw_items[index], f"lists.{name}[{index}]", problems, file)
-        if item is not None:
-            items.append(item)
-    items += bulk[taken:]
-    return items
-
-
-def _plain_items(raw_items: list[dict[str, Any]], *, text_keys: bool = False) -> list[Item] | None:
-    """Plain items (text attributes, a non-blank id), checked together; None when any is not plain.
-
-    `text_keys`: the items come from JSON, whose keys are always text, so only the values are checked.
-    """
-    if not text_keys and set(map(type, chain.from_iterable(raw_items))) - _ONLY_TEXT:
-        return None
-    if set(map(type, chain.from_iterable(map(dict.values, raw_items)))) - _ONLY_TEXT:
-        return None
-    ids = [raw.get("id", "") for raw in raw_items]
-    if not all(map(str.strip, ids)):
-        return None  # an item without an id, or with a blank one
-    return [
-        _new_item(Item, (ident, raw.get("label", ident), raw.get("value", ident), None, raw.get("group", ""), "", raw))
-        for raw, ident in zip(raw_items, ids, strict=True)
-    ]
-
-
-def _fast_item(raw: dict[str, Any]) -> Item | None:
-    """One item without roles or requires whose attributes may be numbers or booleans; None = check carefully."""
-    for key, value in raw.items():
-        kind = type(value)
-        if type(key) is not str or (kind is not str and (key in _TEXT_KEYS or kind not in _FREE_KINDS)):
-            return None
+def _item(raw: Mapping[str, Any]) -> Item:
+    """An item from its attributes, which the schema has checked. Positional, and text kept as it is
+    without a call: a catalog of 10,000 items is built at every start."""
     ident = raw.get("id", "")
-    if type(ident) is not str or ("id" in raw and not ident.strip()):
-        return None
     label = raw.get("label", ident)
     value = raw.get("value", ident)
     group = raw.get("group", "")
-    return _new_item(Item, (ident, _text(label), _text(value), None, _text(group), "", raw))
-
-
-_ONLY_TEXT = {str}
-_ONLY_DICT = {dict}
-_FREE_KINDS = (int, float, bool, type(None))  # besides text, what a free attribute may be
-# Keys that need the careful path: role lists, `requires` expressions, and an empty attribute name.
-_CAREFUL_KEYS = frozenset({"roles", "requires", ""})
-_ITEM_ID = itemgetter(0)  # Item.id, without the property lookup
-_new_item = tuple.__new__  # positional construction without NamedTuple's keyword handling
-
-
-def _item_checked(raw: Any, path: str, problems: list[Problem], file: str) -> Item | None:
-    if not isinstance(raw, Mapping):
-        problems.append(Problem(path, "an item must be a mapping", file=file))
-        return None
-    ident = raw.get("id", "")
-    if not isinstance(ident, str) or ("id" in raw and not ident.strip()):
-        problems.append(Problem(f"{path}.id", "an id must be non-empty text", file=file))
-        return None
-    roles_raw = raw.get("roles")
-    roles: tuple[str, ...] | None = None
-    if roles_raw is not None:
-        if not isinstance(roles_raw, list) or not all(isinstance(r, str) and r for r in roles_raw):
-            problems.append(Problem(f"{path}.roles", "roles must be a list of role names", file=file))
-        else:
-            roles = tuple(roles_raw)
-    for key, value in raw.items():
-        if not isinstance(key, str) or not key:
-            problems.append(Problem(f"{path}", f"attribute name {key!r} must be non-empty text", file=file))
-        elif key in _TEXT_KEYS and (not isinstance(value, (str, int, float)) or isinstance(value, bool)):
-            problems.append(Problem(f"{path}.{key}", f"{key} must be text", file=file))
-        elif key not in ("roles", "id") and not isinstance(value, _SCALARS):
-            problems.append(
-                Problem(f"{path}.{key}", "an attribute must be text, a number, true/false or null", file=file)
-            )
-    requires = _text(raw.get("requires")) if isinstance(raw.get("requires"), (str, int, float)) else ""
-    if requires:
-        from agent.expr import ExprError, parse
-
-        try:
-            parse(requires)
-        except ExprError as exc:
-            problems.append(Problem(f"{path}.requires", str(exc), file=file))
-    label = raw.get("label", ident)
-    value = raw.get("value", ident)
+    requires = raw.get("requires", "")
+    roles = raw.get("roles")
     return Item(
-        id=ident,
-        label=_text(label) if isinstance(label, _SCALARS) else "",
-        value=_text(value) if isinstance(value, _SCALARS) else "",
-        roles=roles,
-        group=_text(raw.get("group")) if isinstance(raw.get("group"), _SCALARS) else "",
-        requires=requires,
-        attrs=dict(raw),
+        ident,
+        label if type(label) is str else _text(label),
+        value if type(value) is str else _text(value),
+        None if roles is None else tuple(roles),
+        group if type(group) is str else _text(group),
+        requires if type(requires) is str else _text(requires),
+        raw,
     )
 
 
-def _check_unique_ids(name: str, raw_items: list[Any], items: list[Item], problems: list[Problem], file: str) -> None:
-    """Report ids used twice (case-insensitively); the set comparison keeps the clean case in C."""
-    ids = list(filter(None, map(_ITEM_ID, items)))
-    if len(set(map(str.casefold, ids))) == len(ids):
-        return
+def _check_unique_ids(name: str, items: list[Item], problems: list[Problem], file: str) -> None:
+    """Report ids used twice in a list (case-insensitively)."""
     seen: set[str] = set()
-    for index, raw in enumerate(raw_items):
-        ident = raw.get("id") if isinstance(raw, Mapping) else None
-        if not isinstance(ident, str) or not ident.strip():
-            continue
-        if ident.casefold() in seen:
-            problems.append(Problem(f"lists.{name}[{index}].id", f"duplicate id {ident!r}", file=file))
-        seen.add(ident.casefold())
+    for index, item in enumerate(items):
+        if not item.id:
+            continue  # lookup-only lists (machines) may leave ids out
+        folded = item.id.casefold()
+        if folded in seen:
+            problems.append(Problem(f"lists.{name}[{index}].id", f"duplicate id {item.id!r}", file=file))
+        seen.add(folded)
 
 
-def _time_field(data: Mapping[str, Any], key: str, problems: list[Problem], file: str) -> str | None:
+def _check_requires(name: str, items: list[Item], problems: list[Problem], file: str) -> None:
+    """Report `requires` expressions that do not parse (the agent evaluates them for every item shown)."""
+    with_requires = [(index, item.requires) for index, item in enumerate(items) if item.requires]
+    if not with_requires:
+        return
+    from agent.expr import ExprError, parse
+
+    for index, text in with_requires:
+        try:
+            parse(text)
+        except ExprError as exc:
+            problems.append(Problem(f"lists.{name}[{index}].requires", str(exc), file=file))
+
+
+def _check_time(data: Mapping[str, Any], key: str, problems: list[Problem], file: str) -> None:
+    """A date-time the schema's pattern let through may still be no date (month 13, February 30th)."""
     value = data.get(key)
-    if value is None:
-        return None
-    try:
-        timestamp(value)
-    except (ValueError, TypeError) as exc:
-        problems.append(Problem(key, f"{value!r} is not a date-time: {exc}", file=file))
-        return None
-    return str(value)
+    if value:
+        try:
+            timestamp(value)
+        except ValueError as exc:
+            problems.append(Problem(key, f"{value!r} is not a date-time: {exc}", file=file))
 
 
-def catalog_from_dict(data: Any, *, file: str = "catalog", from_json: bool = False) -> Catalog:
+def catalog_from_dict(data: Any, *, file: str = "catalog") -> Catalog:
     """Build a Catalog, collecting every problem as (path, message) before failing.
 
-    `from_json`: `data` came from json.loads (every key is text), which spares a check of 10,000 items.
+    The structure is checked by the catalog's schema (agent/catalog/schema.py, the same description
+    that prints schemas/catalog.schema.json); what a schema cannot say (duplicate ids, `requires`
+    syntax, real dates) is checked here.
     """
     problems: list[Problem] = []
-    if not isinstance(data, Mapping):
-        raise ValidationFailed([Problem("", "a catalog must be a JSON object", file=file)], f"catalog {file}")
-    for key in data:
-        if key not in _KNOWN_TOP:
-            problems.append(
-                Problem(str(key), "unknown key", file=file, hint=f"known keys: {', '.join(sorted(_KNOWN_TOP))}")
-            )
-    schema = data.get("schema", CATALOG_SCHEMA)
-    if schema != CATALOG_SCHEMA or isinstance(schema, bool):
-        problems.append(
-            Problem("schema", f"schema {schema!r} is not supported; this agent reads {CATALOG_SCHEMA}", file=file)
-        )
-    serial = data.get("serial", 0)
-    if not isinstance(serial, int) or isinstance(serial, bool) or serial < 0:
-        problems.append(Problem("serial", "serial must be a whole number of 0 or more", file=file))
-        serial = 0
-    for key in ("generated", "source"):
-        if key in data and not isinstance(data[key], str):
-            problems.append(Problem(key, f"{key} must be text", file=file))
-    generated = _time_field(data, "generated", problems, file) if data.get("generated") else ""
-    not_after = _time_field(data, "not_after", problems, file)
-    if "lists" not in data:
-        problems.append(Problem("lists", "a catalog needs `lists`: a mapping of list name to items", file=file))
-    lists_raw = data.get("lists", {})
+    CATALOG.check(data, "", lambda path, message, hint: problems.append(Problem(path, message, file=file, hint=hint)))
+    if problems:
+        # Every problem in one pass: the meaning checks also run, on what is left without the wrong parts,
+        # except where they would only repeat a structural problem.
+        data = CATALOG.clean(data)
+        if data is MISSING:
+            raise ValidationFailed(problems, f"catalog {file}")
+    structural = [p.path for p in problems]
+    meaning: list[Problem] = []
+    for key in ("generated", "not_after"):
+        _check_time(data, key, meaning, file)
     lists: dict[str, tuple[Item, ...]] = {}
-    if not isinstance(lists_raw, Mapping):
-        problems.append(Problem("lists", "lists must be a mapping of list name to items", file=file))
-        lists_raw = {}
-    for name, raw_items in lists_raw.items():
-        if not isinstance(name, str) or not name:
-            problems.append(Problem("lists", f"list name {name!r} must be non-empty text", file=file))
-            continue
-        if not isinstance(raw_items, list):
-            problems.append(Problem(f"lists.{name}", "a list must be a JSON array of items", file=file))
-            continue
-        items = _build_items(name, raw_items, problems, file, text_keys=from_json)
-        _check_unique_ids(name, raw_items, items, problems, file)
+    for name, raw_items in data["lists"].items():
+        items = [_item(raw) for raw in raw_items]
+        _check_unique_ids(name, items, meaning, file)
+        _check_requires(name, items, meaning, file)
         lists[name] = tuple(items)
+    problems += [p for p in meaning if not any(hides(path, p.path) for path in structural)]
     if problems:
         raise ValidationFailed(problems, f"catalog {file}")
     return Catalog(
         schema=CATALOG_SCHEMA,
-        serial=serial,
-        generated=generated or "",
-        source=_text(data.get("source")),
-        not_after=not_after,
+        serial=data.get("serial", 0),
+        generated=data.get("generated", ""),
+        source=data.get("source", ""),
+        not_after=data.get("not_after"),
         lists=lists,
     )
 
 
 def catalog_from_json(data: bytes, *, file: str = "catalog") -> Catalog:
     """Parse catalog JSON bytes; malformed JSON is a DataError naming the line, a bad shape ValidationFailed."""
-    return catalog_from_dict(parse_json(data, file=file), file=file, from_json=True)
+    return catalog_from_dict(parse_json(data, file=file), file=file)
 
 
 def parse_json(data: bytes, *, file: str = "catalog") -> Any:

@@ -166,7 +166,7 @@ def load_catalog_bytes(
                 f"{file} is not signed, but key {trust_key.key_id} is trusted",
                 "use the signed catalog written by prestart-media fetch or publish",
             )
-        catalog = catalog_from_dict(doc, file=file, from_json=True)  # parsed once: 10,000 items are ~1.4 MB of JSON
+        catalog = catalog_from_dict(doc, file=file)  # parsed once: 10,000 items are ~1.4 MB of JSON
         signer = ""
     moment = time.time() if now is None else now.timestamp()
     if catalog.expired(moment):

@@ -195,7 +195,7 @@ def test_an_invalid_catalog_hides_no_profile_problem(tmp_path: Path) -> None:
     profile.write_text("version: 1\nrules:\n  - when: IsVM ==\n    set: {A: b}\n", encoding="utf-8")
     done = run_prestart("check", str(profile), "--catalog", str(catalog))
     assert done.returncode == 13
-    assert f"{catalog}:2: serial: serial must be a whole number" in done.stderr
+    assert f"{catalog}:2: serial: must be at least 0" in done.stderr
     assert f"{catalog}:4: lists.deployments[1].id: duplicate id 'A'" in done.stderr
     assert f"{catalog}:4: lists.deployments[1].requires:" in done.stderr
     assert f"{profile}:3: rules[0].when: expression does not parse" in done.stderr
