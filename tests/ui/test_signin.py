@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.agent.auth.conftest import (
+from tests.ldap_server import (
     ALICE_PW,
     BOB_PW,
     COMPUTERS,
@@ -22,7 +22,6 @@ from tests.agent.auth.conftest import (
     SUFFIX,
     Directory,
 )
-from tests.agent.auth.conftest import slapd as slapd  # the session's directory, shared with tests/agent/auth
 from tests.conftest import SPEC, exit_status
 from tests.ui.conftest import UiRun
 

@@ -1,4 +1,5 @@
-"""A real OpenLDAP slapd on 127.0.0.1 with LDAPS (trustme certificates), users and groups, for sign-in tests."""
+"""A real OpenLDAP slapd on 127.0.0.1 with LDAPS (trustme certificates), users, groups, OUs and computers: the
+`slapd` fixture (registered by tests/conftest.py) for the sign-in and directory tests on Linux and under wine."""
 
 from __future__ import annotations
 
