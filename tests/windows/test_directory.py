@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -49,7 +50,7 @@ def profile(tmp: Path, directory: Directory, *, ca: str | None = "ca.pem", serve
             "directory_check": {"exists": exists, "unavailable": "block", "timeout": 5}}
     pages: list[dict[str, Any]] = [
         {"id": "signin", "type": "login", "title": "Sign in", "text": "Sign in with your directory account.",
-         "max_attempts": 3, "ldap": ldap, "groups": {TECHS: "technician", "Students": "kiosk"}},
+         "max_attempts": 4, "ldap": ldap, "groups": {TECHS: "technician", "Students": "kiosk"}},
     ]
     if wizard:
         pages += [{"id": "name", "roles": ["technician"], "fields": [name]},
@@ -177,3 +178,146 @@ def test_headless_sign_in_to_a_hung_directory_ends_within_its_budget(
     ended = lines[-1][0]
     assert (ended - began).total_seconds() < 6 + 2, lines  # the budget and a loaded machine's scheduling
     assert ALICE_PW not in written(tmp_path, done.stdout, done.stderr)
+
+
+# -- the wizard ----------------------------------------------------------------------------------------------
+# Wine drops X key events under load: each step waits for the trace line its keys should produce, and sends
+# them again (or clears and retypes) when it did not come; nothing is assumed from a blind sleep.
+
+OUTCOMES = ("sign-in refused", "sign-in unavailable", "sign-in locked out", "sign-in error", "signed in ")
+
+
+def messages(run: WineUi) -> str:
+    """Every message the wizard showed (its `message ...` trace lines)."""
+    return "\n".join(e for e in run.events() if e.startswith("message "))
+
+
+def first_of(run: WineUi, prefixes: tuple[str, ...], timeout: float) -> str | None:
+    """The next trace line that starts with one of `prefixes` (the lines up to it are consumed), or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = run.events()
+        for index in range(run.seen, len(lines)):
+            if lines[index].startswith(prefixes):
+                run.seen = index + 1
+                return lines[index]
+        assert run.alive(), f"the wizard ended; events {lines}; stderr {run.stderr[-2000:]}"
+        time.sleep(0.05)
+    return None
+
+
+def press_until(run: WineUi, key: str, prefixes: tuple[str, ...], *, wait: float = 4, tries: int = 3) -> str:
+    """Press `key` until a trace line starting with one of `prefixes` comes (wine may drop the key)."""
+    for _ in range(tries):
+        run.key(key)
+        line = first_of(run, prefixes, wait)
+        if line is not None:
+            return line
+    raise AssertionError(f"{key} never gave {prefixes}: {run.events()}")
+
+
+def attempt(run: WineUi, password: str, *, while_busy: Callable[[], object] = lambda: None) -> str:
+    """Type the password (its box has the focus), press Enter; the outcome's trace line."""
+    run.type(password)
+    press_until(run, "Return", ("sign-in busy",))
+    while_busy()
+    line = first_of(run, OUTCOMES, 40)
+    assert line is not None, f"the sign-in never ended: {run.events()}"
+    return line
+
+
+def retype_user(run: WineUi, user: str) -> None:
+    """From the password box: back to the user box, empty it, type `user`, and Tab to the password again."""
+    run.key("shift+Tab", "End", *["BackSpace"] * (len(user) + 4))
+    run.type(user)
+    run.key("Tab")
+
+
+def check_name(run: WineUi, name: str) -> str:
+    """Type `name` into the empty name box and press Enter; the check's outcome (`name exists ok` ...)."""
+    for _ in range(3):
+        run.type(name)
+        asked = press_until(run, "Return", ("name check ", "invalid "))
+        if asked == f"name check {name}":
+            line = first_of(run, ("name ",), 40)
+            assert line is not None, f"the name check never ended: {run.events()}"
+            return line
+        if asked.startswith("name check "):  # a dropped key changed the name: let its check end, then retype
+            first_of(run, ("name ",), 40)
+        run.key("End", *["BackSpace"] * (len(name) + 4))
+    raise AssertionError(f"{name} could not be typed: {run.events()}")
+
+
+def chosen_after(run: WineUi, key: str) -> list[str]:
+    """Press `key` in the OU list; the DNs the trace says were chosen within a moment, folded."""
+    run.key(key)
+    return [e.removeprefix("ou chosen ou ").casefold() for e in run.quiet(0.8) if e.startswith("ou chosen ou ")]
+
+
+def pick_ou(run: WineUi, words: str, first: str, dn: str) -> None:
+    """Type `words` into the OU list's filter: Down must choose `first` (the filter's first row, not the list's),
+    then Down until `dn` is chosen."""
+    for _ in range(3):
+        run.type(words)
+        got = chosen_after(run, "Down") or chosen_after(run, "Down")  # again if wine dropped the first Down
+        if got:
+            break
+        run.key("End", *["BackSpace"] * (len(words) + 4))  # what arrived of the words matched nothing: again
+    assert first.casefold() in got, f"the filter {words!r} did not narrow the list: {got}; {run.events()}"
+    for _ in range(4):
+        if got[-1] == dn.casefold():
+            return
+        got = chosen_after(run, "Down") or got
+    raise AssertionError(f"{dn} was never chosen: {run.events()}")
+
+
+def test_wizard_signs_in_checks_the_name_and_picks_the_ou_under_wine(
+        wine_ui: Start, slapd: Directory, tmp_path: Path, artifacts: Path) -> None:
+    out = tmp_path / "out.json"
+    run = wine_ui("run", "--profile", profile(tmp_path, slapd, wizard=True, timeout=2), "--facts",
+                  SPEC / "facts" / "laptop.json", "--sink", f"json:{win(out)}", "--log-dir", tmp_path / "log",
+                  title=TITLE)
+    run.wait("page signin")
+    run.wait("drawn")
+    run.focus()
+    run.shot("directory-1-login")
+    run.type("alice")
+    run.key("Tab")
+    # A directory that hangs: the progress shows while the bind waits, the window stays alive, the budget ends it.
+    os.kill(slapd.pid, signal.SIGSTOP)
+    try:
+        outcome = attempt(run, ALICE_PW, while_busy=lambda: run.shot("directory-2-signing-in"))
+    finally:
+        os.kill(slapd.pid, signal.SIGCONT)
+    assert outcome == "sign-in unavailable", run.events()
+    assert re.search(r"no answer within 2 s|did not finish the sign-in within 6 s", messages(run)), messages(run)
+    assert attempt(run, WRONG_PW) == "sign-in refused 3"  # not counted: the directory's fault, not the person's
+    assert "The user name or password is not correct. 3 attempts left." in messages(run)
+    run.shot("directory-3-wrong-password")
+    outcome = attempt(run, ALICE_PW)
+    if outcome.startswith("sign-in refused"):  # wine dropped a key of the user name or the password
+        retype_user(run, "alice")
+        outcome = attempt(run, ALICE_PW)
+    assert outcome == "signed in technician", run.events()
+    run.wait("page name")  # a technician-only page: the role changed
+    assert check_name(run, "LAB-0001") == "name exists ok"
+    assert f"LAB-0001 exists in {LAB_A}" in messages(run) and "it will be reused" in messages(run)
+    run.shot("directory-4-name-exists")
+    press_until(run, "Return", ("page ou",))  # Next again: this name anyway
+    run.wait("ou loaded ou", timeout=30)
+    run.wait("page ou")  # drawn again with the directory's OUs
+    pick_ou(run, "building", LAB_A, f"ou=Building B,ou=Lab,{COMPUTERS}")  # without the filter: Lab first
+    run.shot("directory-5-ou-picker")
+    press_until(run, "Return", ("page confirm",))
+    press_until(run, "Return", (f"notice {NOT_FINISH}",))  # Enter on the table commits nothing
+    run.key("Tab", "Tab")
+    press_until(run, "Tab", ("default Finish",), wait=2, tries=4)  # the table -> Cancel -> Back -> Finish
+    press_until(run, "Return", ("finish",))
+    assert run.finish() == 0, run.stderr
+    variables = json.loads(out.read_text(encoding="utf-8"))
+    assert variables["OSDComputerName"] == "LAB-0001" and variables["PrestartRole"] == "technician"
+    assert variables["MachineObjectOU"].casefold() == f"ou=Building B,ou=Lab,{COMPUTERS}".casefold()
+    receipt = json.loads((tmp_path / "log" / "prestart-receipt.json").read_text(encoding="utf-8"))
+    assert receipt["user"] == "alice@example.test" and receipt["role"] == "technician"
+    everything = written(tmp_path, run.stdout, run.stderr)
+    assert ALICE_PW not in everything and WRONG_PW not in everything

@@ -12,8 +12,8 @@ import pytest
 from agent.auth.ldap import AuthFailed, map_role, parse_account, sign_in
 from agent.errors import AccessDenied, InputError, SourceUnavailable
 from agent.profile.model import LdapSettings
-from tests.ldap_server import ALICE_PW, BOB_PW, CAROL_PW, SUFFIX, Directory, free_port
 from tests.conftest import SPEC, LogCapture, exit_status, run_prestart
+from tests.ldap_server import ALICE_PW, BOB_PW, CAROL_PW, SUFFIX, Directory, free_port
 
 TECHS = f"cn=Imaging Technicians,ou=Groups,{SUFFIX}"
 STUDENTS = f"cn=Students,ou=Groups,{SUFFIX}"
