@@ -40,7 +40,7 @@ def profile(tmp: Path, directory: Directory, *, ca: str | None = "ca.pem", serve
                             "upn_suffix": "example.test", "timeout": timeout}
     if ca is not None:
         ldap["ca_bundle"] = ca
-        if not re.match(r"^[A-Za-z]:", ca):
+        if ca == "ca.pem":
             shutil.copy(directory.ca_pem, tmp / ca)
     ou = {"id": "ou", "type": "ou", "label": "Organizational unit", "variable": variable, "required": True,
           "ou": {"base_dn": COMPUTERS, "view": "list", "allow": [f"ou=Lab,{COMPUTERS}"], "page_size": 2,
@@ -152,7 +152,7 @@ def test_headless_wrong_password_exits_5_and_leaks_nothing(
     assert WRONG_PW not in written(tmp_path, done.stdout, done.stderr)
 
 
-def test_headless_refuses_a_certificate_for_another_host_and_an_untrusted_ca(
+def test_headless_refuses_another_hosts_certificate_an_untrusted_ca_and_a_missing_bundle(
         wine: Wine, exe: Path, slapd: Directory, tmp_path: Path) -> None:
     answers = {"computername": "LAB-0777", "ou": LAB_A}
     with elsewhere(slapd) as impostor:  # the directory's own CA, but a certificate for dc.elsewhere.test
@@ -163,7 +163,13 @@ def test_headless_refuses_a_certificate_for_another_host_and_an_untrusted_ca(
         assert "TLS error talking to the sign-in server" in done.stderr
         assert "not trusted or not valid for this host name" in done.stderr
         assert not out.exists()
-    assert ALICE_PW not in written(tmp_path, other_host.stdout, other_host.stderr, untrusted.stdout, untrusted.stderr)
+    missing, out = headless(wine, exe, tmp_path, profile(tmp_path, slapd, ca="certs\\corp-ca.pem"), answers)
+    assert missing.code == 13, missing.stderr  # the file, by the Windows path the profile's folder gives it
+    assert re.search(r"CA bundle Z:\\.*\\certs\\corp-ca\.pem for sign-in does not exist", missing.stderr), \
+        missing.stderr
+    assert "put the PEM file with the directory's issuing CA on the media" in missing.stderr and not out.exists()
+    outputs = [text for done in (other_host, untrusted, missing) for text in (done.stdout, done.stderr)]
+    assert ALICE_PW not in written(tmp_path, *outputs)
 
 
 def test_headless_sign_in_to_a_hung_directory_ends_within_its_budget(
