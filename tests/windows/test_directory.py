@@ -286,7 +286,7 @@ def pick_ou(run: WineUi, words: str, first: str, dn: str) -> None:
 
 
 def test_wizard_signs_in_checks_the_name_and_picks_the_ou_under_wine(
-        wine_ui: Start, slapd: Directory, tmp_path: Path, artifacts: Path) -> None:
+        wine_ui: Start, slapd: Directory, tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     run = wine_ui("run", "--profile", profile(tmp_path, slapd, wizard=True, timeout=2), "--facts",
                   SPEC / "facts" / "laptop.json", "--sink", f"json:{win(out)}", "--log-dir", tmp_path / "log",
