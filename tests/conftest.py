@@ -17,6 +17,7 @@ import pytest
 from agent import proc
 from agent.log import add_sink, remove_sink
 from examples.display import start_openbox, start_xvfb
+from tests.ldap_server import slapd as slapd  # one seeded slapd per session, for tests/agent/auth, ui and windows
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "reference"  # the bundled example: profiles, catalog, facts, answers, expected

@@ -74,7 +74,10 @@ def build_ou_field(view: Any, holder: ttk.Frame, fld: Field, state: State, value
     if fld.ou is not None and not flow.ous_loaded(fld):
         return _loading(view, holder, fld)
     options = flow.options(fld, state.vars)
-    on_change = functools.partial(view._changed, fld)
+    def on_change(dn: str) -> None:
+        host.trace(f"ou chosen {fld.id} {dn}")  # a DN is no secret; tests check which one the keys picked
+        view._changed(fld, dn)
+
     shape = fld.ou.view if fld.ou is not None else fld.view
     widget: Any
     if not options:
@@ -128,6 +131,12 @@ def _loading(view: Any, holder: ttk.Frame, fld: Field) -> tuple[Any, Any]:
             flow.ou_notes[fld.id] = "Reading the OUs failed unexpectedly; the log (prestart.log) says why."
         host.trace(f"ou loaded {fld.id}")
         host.rebuild(focus_field=fld.id)
+        # focus_field gives a list its rows (right after a choice); a list that just arrived starts in its filter
+        # box, as when the page is first shown, so that typing narrows it instead of going nowhere.
+        widget = getattr(host.view, "widgets", {}).get(fld.id)
+        entry = getattr(widget, "filter_entry", None)
+        if entry is not None:
+            entry.focus_set()
 
     in_background(box, functools.partial(flow.load_ous, fld), done)
     return box, None

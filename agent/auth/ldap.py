@@ -186,7 +186,8 @@ class _Directory:
         self.ldap3 = ldap3
         self.settings = settings
         self.host, self.port = parse_server(settings.server)
-        self.where = f"ldaps://{self.host}:{self.port}"
+        # An IPv6 address keeps its brackets in messages, as in the URL (ldaps://[::1]:636).
+        self.where = f"ldaps://{f'[{self.host}]' if ':' in self.host else self.host}:{self.port}"
         if ca_bundle is not None and not Path(ca_bundle).is_file():
             raise SourceUnavailable(
                 f"CA bundle {ca_bundle} for sign-in does not exist",
@@ -291,7 +292,8 @@ def sign_in(settings: LdapSettings, user: str, password: str, *, ca_bundle: Path
 
 def _where(settings: LdapSettings) -> str:
     parts = urlsplit(settings.server)
-    return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{f'[{host}]' if ':' in host else host}" + (f":{parts.port}" if parts.port else "")
 
 
 def _sign_in(settings: LdapSettings, user: str, password: str, *, ca_bundle: Path | None,

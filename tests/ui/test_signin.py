@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.agent.auth.conftest import (
+from tests.conftest import SPEC, exit_status
+from tests.ldap_server import (
     ALICE_PW,
     BOB_PW,
     COMPUTERS,
@@ -22,8 +23,6 @@ from tests.agent.auth.conftest import (
     SUFFIX,
     Directory,
 )
-from tests.agent.auth.conftest import slapd as slapd  # the session's directory, shared with tests/agent/auth
-from tests.conftest import SPEC, exit_status
 from tests.ui.conftest import UiRun
 
 pytestmark = pytest.mark.x11
@@ -262,8 +261,9 @@ def test_block_mode_keeps_the_page_until_the_name_is_free_and_the_ou_list_filter
     run.wait("page ou")
     run.wait("ou loaded ou", timeout=20)
     run.wait("page ou")
-    run.type("building b")  # the filter box has the focus
-    run.key("Down")
+    run.type("building")  # the filter box has the focus: Lab itself is filtered out
+    run.key("Down", "Down")  # Building A, Building B (without the filter: Lab, Building A)
+    run.wait(f"ou chosen ou ou=Building B,ou=Lab,{COMPUTERS}")
     run.shot("signin-9-ou-list-filtered")
     run.key("Return")
     run.wait("page confirm")

@@ -17,7 +17,8 @@ from agent.auth.directory import DirectorySession, is_under, normal_dn
 from agent.auth.ldap import ACCOUNT_LOCKED, AuthFailed, sign_in
 from agent.errors import SourceUnavailable
 from agent.profile.model import LdapSettings
-from tests.agent.auth.conftest import (
+from tests.conftest import SPEC, run_prestart
+from tests.ldap_server import (
     ALICE_PW,
     BOB_PW,
     COMPUTERS,
@@ -26,7 +27,6 @@ from tests.agent.auth.conftest import (
     SUFFIX,
     Directory,
 )
-from tests.conftest import SPEC, run_prestart
 
 TECHS = f"cn=Imaging Technicians,ou=Groups,{SUFFIX}"
 

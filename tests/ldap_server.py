@@ -1,10 +1,14 @@
-"""A real OpenLDAP slapd on 127.0.0.1 with LDAPS (trustme certificates), users and groups, for sign-in tests."""
+"""A real OpenLDAP slapd on 127.0.0.1 with LDAPS (trustme certificates), users, groups, OUs and computers: the
+`slapd` fixture (registered by tests/conftest.py) for the sign-in and directory tests on Linux and under wine."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -77,6 +81,9 @@ access to * by * read
 """
 
 
+ELSEWHERE = "dc.elsewhere.test"  # the host name of the certificate `elsewhere` serves
+
+
 def _people() -> str:
     users = [
         ("alice", ALICE_PW, "Alice Tech"),
@@ -134,6 +141,11 @@ class Directory:
     other_ca_pem: Path  # a CA that did not
     root: Path
 
+    @property
+    def pid(self) -> int:
+        """slapd's process id (for SIGSTOP: a directory that hangs)."""
+        return int((self.root / "slapd.pid").read_text().split()[0])
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -163,6 +175,9 @@ def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Directory]:
     server.cert_chain_pems[0].write_to_path(str(root / "server.pem"))
     server.private_key_pem.write_to_path(str(root / "server.key"))
     trustme.CA().cert_pem.write_to_path(str(root / "other-ca.pem"))
+    # The same CA's certificate for another host: what a server that is not this directory may present.
+    elsewhere = ca.issue_cert(ELSEWHERE)
+    elsewhere.private_key_and_cert_chain_pem.write_to_path(str(root / "elsewhere.pem"))
     (root / "db").mkdir()
     (root / "ad.schema").write_text(AD_SCHEMA, encoding="utf-8")
     conf = root / "slapd.conf"
@@ -182,3 +197,35 @@ def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Directory]:
         yield Directory(url=url, port=port, ca_pem=root / "ca.pem", other_ca_pem=root / "other-ca.pem", root=root)
     finally:
         stop(proc)
+
+
+@contextlib.contextmanager
+def elsewhere(directory: Directory) -> Iterator[str]:
+    """An ldaps:// URL on 127.0.0.1 whose server presents a certificate from the directory's own CA, issued for
+    another host (ELSEWHERE): the CA is trusted, the name is not the one the client asked for."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(directory.root / "elsewhere.pem")
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            conn.settimeout(10)
+            # The client checks the name and gives up in the handshake; nothing here answers LDAP.
+            with contextlib.suppress(OSError), context.wrap_socket(conn, server_side=True):
+                pass
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"ldaps://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        done.set()
+        thread.join()
+        listener.close()
