@@ -146,6 +146,9 @@ def _item(raw: Mapping[str, Any]) -> Item:
 
 def _check_unique_ids(name: str, items: list[Item], problems: list[Problem], file: str) -> None:
     """Report ids used twice in a list (case-insensitively)."""
+    ids = [item.id.casefold() for item in items if item.id]
+    if len(set(ids)) == len(ids):
+        return  # the usual case, told by one set; the loop below only runs to name the duplicates
     seen: set[str] = set()
     for index, item in enumerate(items):
         if not item.id:
