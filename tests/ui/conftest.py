@@ -170,7 +170,7 @@ def sized_screen(width: int, height: int, dpi: int) -> Iterator[str]:
 
 
 # The screens issue 26 was tried on: (width, height, dpi).
-SCREENS = [(800, 600, 96), (1366, 768, 120), (1920, 1080, 96), (1920, 1080, 144)]
+SCREENS = [(800, 600, 96), (1024, 768, 96), (1366, 768, 120), (1920, 1080, 96), (1920, 1080, 144)]
 
 
 @pytest.fixture(scope="module", params=SCREENS, ids=lambda s: f"{s[0]}x{s[1]}@{s[2]}")
