@@ -9,13 +9,14 @@ from collections.abc import Callable, Sequence
 from tkinter import ttk
 from typing import NamedTuple
 
+from ui.marks import BALLOT, check_marks
 from ui.theme import Look
 
 DISABLED_FG = "#8a8a8a"
 GROUP_BG = "#e8e8e8"
 
 
-CHECKED, UNCHECKED = "\u2611", "\u2610"  # ☑ ☐: check boxes drawn by the list's own font
+CHECKED, UNCHECKED = BALLOT.checked, BALLOT.unchecked  # ☑ ☐ where a font has them (ui/marks.py)
 WARNING_SIGN = "\u26a0"  # ⚠ before a field's problem, beside the red border
 
 
@@ -284,12 +285,14 @@ class FilterList(ttk.Frame):
         on_change: Callable[[str], None] | None = None,
         filter: bool = False,
         notify: Callable[[str], None] | None = None,
+        on_filter: Callable[[int, str], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.entries = list(entries)
         self.selected = selected
         self.on_change = on_change
         self.notify = notify
+        self.on_filter: Callable[[int, str], None] | None = None  # set once built: only changes are reported
         self._keys = [_key(e) for e in self.entries]
         self.shown: list[int] = []
         self.filter_var = tk.StringVar(master=self)
@@ -307,6 +310,7 @@ class FilterList(ttk.Frame):
         self.listbox.bind("<End>", breaking(lambda: self.edge(last=True)))
         self.listbox.bind("<<ListboxSelect>>", self._clicked)
         self.refilter()
+        self.on_filter = on_filter
 
     @property
     def focus_widget(self) -> tk.Misc:
@@ -327,6 +331,8 @@ class FilterList(ttk.Frame):
         if not self.shown and words:
             self.detail.configure(text=f"Nothing matches \u201c{self.filter_var.get().strip()}\u201d. "
                                        "Change or clear the filter to see every item.", style="Error.TLabel")
+        if self.on_filter is not None:
+            self.on_filter(len(self.shown), self.filter_var.get())
 
     def _row_of(self, entry_id: str) -> int | None:
         for row, index in enumerate(self.shown):
@@ -402,12 +408,15 @@ class GroupedChecklist(ttk.Frame):
         checked: Sequence[str] = (),
         on_change: Callable[[list[str]], None] | None = None,
         notify: Callable[[str], None] | None = None,
+        on_filter: Callable[[int, str], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.entries = list(entries)
         self.checked = {c for c in checked}
         self.on_change = on_change
         self.notify = notify
+        self.on_filter: Callable[[int, str], None] | None = None  # set once built: only changes are reported
+        self.marks = check_marks(self, look.body.actual("family"))
         self._keys = [_key(e) for e in self.entries]
         self.groups: dict[str, list[int]] = {}
         for index, entry in enumerate(self.entries):
@@ -434,6 +443,7 @@ class GroupedChecklist(ttk.Frame):
         box.bind("<<ListboxSelect>>", lambda _e: "break")
         _bind_filter_keys(self.filter_entry, self._move_from_filter)
         self.refilter()
+        self.on_filter = on_filter
 
     @property
     def focus_widget(self) -> tk.Misc:
@@ -446,7 +456,7 @@ class GroupedChecklist(ttk.Frame):
             name = str(key) or "Other"
             return f"{name}  ({done}/{len(members)}) \u2014 Space: select all"
         entry = self.entries[int(key)]
-        mark = CHECKED if entry.id in self.checked else UNCHECKED
+        mark = self.marks.checked if entry.id in self.checked else self.marks.unchecked
         return f"   {mark}  {entry.shown}"
 
     def refilter(self) -> None:
@@ -480,6 +490,8 @@ class GroupedChecklist(ttk.Frame):
                                        "Change or clear the filter to see every item.", style="Error.TLabel")
         elif not current:
             self.detail.configure(text="")
+        if self.on_filter is not None:
+            self.on_filter(sum(1 for kind, _ in rows if kind == "item"), self.filter_var.get())
 
     def _count(self) -> None:
         self.count.configure(text=f"{len(self.checked)} selected of {len(self.entries)}")
