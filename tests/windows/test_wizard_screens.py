@@ -226,3 +226,49 @@ def test_the_kiosk_fills_800x600_and_1920x1080_and_finishes_on_the_typed_code(
             assert run.finish() == 0, run.stderr
         written = json.loads((root / "Prestart" / "variables.json").read_text(encoding="utf-8"))
         assert written["SMSTSPreferredAdvertID"] == KIOSK["variables"]["SMSTSPreferredAdvertID"]
+
+
+# Wine lists the host's fonts (fontconfig's) in the registry, as Windows lists installed fonts, and loads them from
+# there at the next start. This forgets them, so that a run lists the fonts its own fontconfig offers afresh.
+FORGET_HOST_FONTS = r"""
+import winreg
+for root, key in ((winreg.HKEY_LOCAL_MACHINE, r"Software\Microsoft\Windows NT\CurrentVersion\Fonts"),
+                  (winreg.HKEY_LOCAL_MACHINE, r"Software\Microsoft\Windows\CurrentVersion\Fonts")):
+    with winreg.OpenKey(root, key, 0, winreg.KEY_ALL_ACCESS) as fonts:
+        values = [winreg.EnumValue(fonts, i) for i in range(winreg.QueryInfoKey(fonts)[1])]
+        for name, path, _ in values:
+            if str(path).upper().startswith("Z:\\"):
+                winreg.DeleteValue(fonts, name)
+try:
+    winreg.DeleteKey(winreg.HKEY_CURRENT_USER, r"Software\Wine\Fonts\External Fonts")
+except FileNotFoundError:
+    pass
+"""
+
+
+def test_with_few_fonts_the_checklist_draws_boxes_every_windows_font_has(
+        wine: Wine, wine_ui: Start, tmp_path: Path) -> None:
+    """As in a WinPE whose fonts lack ☐ ☑: the only fonts are wine's own and URW's (□ ■, no ☐ ☑), so the
+    checklist uses □ ■ rather than two identical missing-glyph boxes."""
+    fonts = Path("/usr/share/fonts/opentype/urw-base35")
+    config = tmp_path / "fonts.conf"
+    config.write_text(f'<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+                      f"  <dir>{fonts}</dir>\n  <cachedir>{tmp_path / 'fc-cache'}</cachedir>\n</fontconfig>\n")
+    env = {"FONTCONFIG_FILE": str(config)}
+    few = subprocess.run(["fc-list", ":charset=25a0 25a1", "family"], env=env,
+                         capture_output=True, text=True, check=True, timeout=60).stdout.split("\n")
+    assert any(few) and not subprocess.run(["fc-list", ":charset=2610 2611", "family"], env=env,
+                                           capture_output=True, text=True, timeout=60).stdout.strip()
+    preview = ["preview", _write(tmp_path, LISTS_PROFILE), "--facts", SPEC / "facts" / "laptop.json"]
+    forget = tmp_path / "forget_host_fonts.py"
+    forget.write_text(FORGET_HOST_FONTS, encoding="utf-8")
+    wine.run([wine.python, forget], check=True)
+    try:
+        run = wine_ui(*preview, title="Lists", env=env)
+        marks = run.wait_for(lambda e: e.startswith("check marks "), "the check marks")
+        run.stop()  # (no screenshot: with only URW's fonts wine draws the text itself in a dingbat font)
+    finally:  # the next run lists every host font again
+        wine.run([wine.python, forget], check=True)
+    unchecked, checked, font = re.fullmatch(r"check marks (\S+) (\S+) from (.+)", marks).groups()  # type: ignore[union-attr]
+    assert (unchecked, checked) == ("\u25a1", "\u25a0"), marks
+    assert font in {name.strip() for line in few for name in line.split(",")}, (font, few)
