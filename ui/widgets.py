@@ -70,6 +70,7 @@ class ScrollFrame(ttk.Frame):
         self._window = self.canvas.create_window(0, 0, window=self.inner, anchor="nw")
         self.canvas.pack(side="left", fill="both", expand=True)
         self._pending = False
+        self._height = 0  # the view's height at the last layout
         self.inner.bind("<Configure>", self._later, add="+")
         self.canvas.bind("<Configure>", self._later, add="+")
         root = self.winfo_toplevel()
@@ -113,6 +114,9 @@ class ScrollFrame(ttk.Frame):
         elif needed <= height and self.scrolls:
             self.bar.pack_forget()
             canvas.yview_moveto(0)
+        grew, self._height = height > self._height, height
+        if grew and self.scrolls:  # only when the view itself grew: never while the page is being used
+            self._refit()
 
     def top(self) -> None:
         """A new page starts at its top."""
@@ -144,10 +148,8 @@ class ScrollFrame(ttk.Frame):
         if self._inside(widget):
             self.after_idle(lambda: self.show(widget))
 
-    def show(self, widget: tk.Misc) -> None:
-        """Scroll so that `widget`, and the field around it (its label, its problem), can be seen."""
-        if not self.scrolls:
-            return
+    def _extent(self, widget: tk.Misc) -> tuple[int, int] | None:
+        """Where `widget` and the field around it (its label, its problem) lie on the page: (top, bottom)."""
         try:
             field = widget
             # Pages pack one holder frame per field into the page frame, itself in `inner`.
@@ -160,16 +162,44 @@ class ScrollFrame(ttk.Frame):
             bottom = top + field.winfo_height()
             wtop = widget.winfo_rooty() - self.inner.winfo_rooty()
         except tk.TclError:
+            return None
+        if bottom - top > self.canvas.winfo_height():  # a field taller than the view: its top, then the widget
+            top, bottom = min(top, wtop), min(bottom, wtop + widget.winfo_height())
+        return top, bottom
+
+    def show(self, widget: tk.Misc) -> None:
+        """Scroll so that `widget`, and the field around it (its label, its problem), can be seen."""
+        if not self.scrolls:
             return
+        extent = self._extent(widget)
+        if extent is None:
+            return
+        top, bottom = extent
         total = max(1, self.inner.winfo_height())
         view_top = self.canvas.canvasy(0)
         view_height = self.canvas.winfo_height()
-        if bottom - top > view_height:  # a field taller than the view: its top, then the widget itself
-            top, bottom = min(top, wtop), min(bottom, wtop + widget.winfo_height())
         if top < view_top:
             self.canvas.yview_moveto(max(0, top) / total)
         elif bottom > view_top + view_height:
             self.canvas.yview_moveto(max(0, bottom - view_height) / total)
+
+    def _refit(self) -> None:
+        """After the view grew, scroll no further than the focused field needs. The focus can arrive while the
+        window still has its first, smaller size (under Windows it is maximised a moment after it is drawn):
+        scrolled for that size, the page would keep its top, padding and first label, hidden for good."""
+        try:
+            focused = self.focus_get()
+        except KeyError:  # a Tcl-only widget has it: not ours
+            return
+        if focused is None or not self._inside(focused):
+            return
+        extent = self._extent(focused)
+        if extent is None:
+            return
+        top, bottom = extent
+        needed = max(0, bottom - self.canvas.winfo_height())
+        if needed < self.canvas.canvasy(0) and needed <= top:
+            self.canvas.yview_moveto(needed / max(1, self.inner.winfo_height()))
 
 
 class DefaultButton:
