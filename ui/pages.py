@@ -31,6 +31,7 @@ class Host(Protocol):
     def update_nav(self) -> None: ...
     def rebuild(self, focus_field: str = "") -> None: ...
     def retry_preflight(self) -> None: ...
+    def trace(self, text: str) -> None: ...
 
 
 def _plain(fld: Field, message: str) -> str:
@@ -118,6 +119,9 @@ class FormView(PageView):
     def _changed(self, fld: Field, value: Any) -> None:
         flow = self.host.flow
         flow.answers[fld.id] = value
+        # PRESTART_UI_TRACE: what the person chose, so tests can tell which row a key selected.
+        shown = ",".join(str(v) for v in value) if isinstance(value, list) else value
+        self.host.trace(f"answer {fld.id} {'********' if fld.is_secret else shown}")
         if flow.name_checks.pop(fld.id, None) is not None:
             # The directory's answer was about the name before this change: Next asks again (ui/directory.py).
             self.host.clear_notice()
@@ -127,6 +131,10 @@ class FormView(PageView):
             self.host.rebuild(focus_field=fld.id)
         else:
             self.host.update_nav()
+
+    def _filtered(self, fld: Field) -> Callable[[int, str], None]:
+        """PRESTART_UI_TRACE: how many rows a list's filter leaves for the words typed (tests of the filter)."""
+        return lambda rows, words: self.host.trace(f"filtered {fld.id} {rows}: {words}")
 
     def _checked(self, fld: Field, var: tk.BooleanVar) -> None:
         self._changed(fld, bool(var.get()))
@@ -148,7 +156,7 @@ class FormView(PageView):
             options = flow.options(fld, state.vars)
             widget = FilterList(holder, look, _entries(options), selected=str(value or ""),
                                 filter=fld.filter or len(options) >= FILTER_FROM, notify=self.host.notify,
-                                on_change=functools.partial(self._changed, fld))
+                                on_change=functools.partial(self._changed, fld), on_filter=self._filtered(fld))
             widget.pack(fill="x")
             if locked:
                 widget.listbox.configure(state="disabled", takefocus=0)
@@ -156,9 +164,11 @@ class FormView(PageView):
         elif fld.type == "multi":
             widget = GroupedChecklist(holder, look, _entries(flow.options(fld, state.vars)),
                                       checked=[str(v) for v in (value or [])], notify=self.host.notify,
-                                      on_change=functools.partial(self._changed, fld))
+                                      on_change=functools.partial(self._changed, fld), on_filter=self._filtered(fld))
             widget.pack(fill="both", expand=True)
             focus = widget.focus_widget
+            marks = widget.marks
+            self.host.trace(f"check marks {marks.unchecked} {marks.checked} from {marks.font or 'fallback'}")
         elif fld.type == "checkbox":
             var = tk.BooleanVar(master=holder, value=bool(value))
             widget = ttk.Checkbutton(holder, text=fld.label, variable=var,

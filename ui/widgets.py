@@ -9,13 +9,14 @@ from collections.abc import Callable, Sequence
 from tkinter import ttk
 from typing import NamedTuple
 
+from ui.marks import BALLOT, check_marks
 from ui.theme import Look
 
 DISABLED_FG = "#8a8a8a"
 GROUP_BG = "#e8e8e8"
 
 
-CHECKED, UNCHECKED = "\u2611", "\u2610"  # ☑ ☐: check boxes drawn by the list's own font
+CHECKED, UNCHECKED = BALLOT.checked, BALLOT.unchecked  # ☑ ☐ where a font has them (ui/marks.py)
 WARNING_SIGN = "\u26a0"  # ⚠ before a field's problem, beside the red border
 
 
@@ -69,6 +70,7 @@ class ScrollFrame(ttk.Frame):
         self._window = self.canvas.create_window(0, 0, window=self.inner, anchor="nw")
         self.canvas.pack(side="left", fill="both", expand=True)
         self._pending = False
+        self._height = 0  # the view's height at the last layout
         self.inner.bind("<Configure>", self._later, add="+")
         self.canvas.bind("<Configure>", self._later, add="+")
         root = self.winfo_toplevel()
@@ -112,6 +114,9 @@ class ScrollFrame(ttk.Frame):
         elif needed <= height and self.scrolls:
             self.bar.pack_forget()
             canvas.yview_moveto(0)
+        grew, self._height = height > self._height, height
+        if grew and self.scrolls:  # only when the view itself grew: never while the page is being used
+            self._refit()
 
     def top(self) -> None:
         """A new page starts at its top."""
@@ -143,10 +148,8 @@ class ScrollFrame(ttk.Frame):
         if self._inside(widget):
             self.after_idle(lambda: self.show(widget))
 
-    def show(self, widget: tk.Misc) -> None:
-        """Scroll so that `widget`, and the field around it (its label, its problem), can be seen."""
-        if not self.scrolls:
-            return
+    def _extent(self, widget: tk.Misc) -> tuple[int, int] | None:
+        """Where `widget` and the field around it (its label, its problem) lie on the page: (top, bottom)."""
         try:
             field = widget
             # Pages pack one holder frame per field into the page frame, itself in `inner`.
@@ -159,16 +162,44 @@ class ScrollFrame(ttk.Frame):
             bottom = top + field.winfo_height()
             wtop = widget.winfo_rooty() - self.inner.winfo_rooty()
         except tk.TclError:
+            return None
+        if bottom - top > self.canvas.winfo_height():  # a field taller than the view: its top, then the widget
+            top, bottom = min(top, wtop), min(bottom, wtop + widget.winfo_height())
+        return top, bottom
+
+    def show(self, widget: tk.Misc) -> None:
+        """Scroll so that `widget`, and the field around it (its label, its problem), can be seen."""
+        if not self.scrolls:
             return
+        extent = self._extent(widget)
+        if extent is None:
+            return
+        top, bottom = extent
         total = max(1, self.inner.winfo_height())
         view_top = self.canvas.canvasy(0)
         view_height = self.canvas.winfo_height()
-        if bottom - top > view_height:  # a field taller than the view: its top, then the widget itself
-            top, bottom = min(top, wtop), min(bottom, wtop + widget.winfo_height())
         if top < view_top:
             self.canvas.yview_moveto(max(0, top) / total)
         elif bottom > view_top + view_height:
             self.canvas.yview_moveto(max(0, bottom - view_height) / total)
+
+    def _refit(self) -> None:
+        """After the view grew, scroll no further than the focused field needs. The focus can arrive while the
+        window still has its first, smaller size (under Windows it is maximised a moment after it is drawn):
+        scrolled for that size, the page would keep its top, padding and first label, hidden for good."""
+        try:
+            focused = self.focus_get()
+        except KeyError:  # a Tcl-only widget has it: not ours
+            return
+        if focused is None or not self._inside(focused):
+            return
+        extent = self._extent(focused)
+        if extent is None:
+            return
+        top, bottom = extent
+        needed = max(0, bottom - self.canvas.winfo_height())
+        if needed < self.canvas.canvasy(0) and needed <= top:
+            self.canvas.yview_moveto(needed / max(1, self.inner.winfo_height()))
 
 
 class DefaultButton:
@@ -284,12 +315,14 @@ class FilterList(ttk.Frame):
         on_change: Callable[[str], None] | None = None,
         filter: bool = False,
         notify: Callable[[str], None] | None = None,
+        on_filter: Callable[[int, str], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.entries = list(entries)
         self.selected = selected
         self.on_change = on_change
         self.notify = notify
+        self.on_filter: Callable[[int, str], None] | None = None  # set once built: only changes are reported
         self._keys = [_key(e) for e in self.entries]
         self.shown: list[int] = []
         self.filter_var = tk.StringVar(master=self)
@@ -307,6 +340,7 @@ class FilterList(ttk.Frame):
         self.listbox.bind("<End>", breaking(lambda: self.edge(last=True)))
         self.listbox.bind("<<ListboxSelect>>", self._clicked)
         self.refilter()
+        self.on_filter = on_filter
 
     @property
     def focus_widget(self) -> tk.Misc:
@@ -327,6 +361,8 @@ class FilterList(ttk.Frame):
         if not self.shown and words:
             self.detail.configure(text=f"Nothing matches \u201c{self.filter_var.get().strip()}\u201d. "
                                        "Change or clear the filter to see every item.", style="Error.TLabel")
+        if self.on_filter is not None:
+            self.on_filter(len(self.shown), self.filter_var.get())
 
     def _row_of(self, entry_id: str) -> int | None:
         for row, index in enumerate(self.shown):
@@ -402,12 +438,15 @@ class GroupedChecklist(ttk.Frame):
         checked: Sequence[str] = (),
         on_change: Callable[[list[str]], None] | None = None,
         notify: Callable[[str], None] | None = None,
+        on_filter: Callable[[int, str], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.entries = list(entries)
         self.checked = {c for c in checked}
         self.on_change = on_change
         self.notify = notify
+        self.on_filter: Callable[[int, str], None] | None = None  # set once built: only changes are reported
+        self.marks = check_marks(self, look.body.actual("family"))
         self._keys = [_key(e) for e in self.entries]
         self.groups: dict[str, list[int]] = {}
         for index, entry in enumerate(self.entries):
@@ -434,6 +473,7 @@ class GroupedChecklist(ttk.Frame):
         box.bind("<<ListboxSelect>>", lambda _e: "break")
         _bind_filter_keys(self.filter_entry, self._move_from_filter)
         self.refilter()
+        self.on_filter = on_filter
 
     @property
     def focus_widget(self) -> tk.Misc:
@@ -446,7 +486,7 @@ class GroupedChecklist(ttk.Frame):
             name = str(key) or "Other"
             return f"{name}  ({done}/{len(members)}) \u2014 Space: select all"
         entry = self.entries[int(key)]
-        mark = CHECKED if entry.id in self.checked else UNCHECKED
+        mark = self.marks.checked if entry.id in self.checked else self.marks.unchecked
         return f"   {mark}  {entry.shown}"
 
     def refilter(self) -> None:
@@ -480,6 +520,8 @@ class GroupedChecklist(ttk.Frame):
                                        "Change or clear the filter to see every item.", style="Error.TLabel")
         elif not current:
             self.detail.configure(text="")
+        if self.on_filter is not None:
+            self.on_filter(sum(1 for kind, _ in rows if kind == "item"), self.filter_var.get())
 
     def _count(self) -> None:
         self.count.configure(text=f"{len(self.checked)} selected of {len(self.entries)}")

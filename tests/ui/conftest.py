@@ -86,8 +86,8 @@ class UiRun:
         self.wait(f"page {page}")
         self.wait("drawn")
 
-    # Lines that report what is on screen rather than something that happened (ui.app traces them).
-    OBSERVATIONS = ("scroll ", "focus ", "size ", "default ", "countdown ")
+    # Lines that report what is on screen, or an answer a key typed, rather than a step the wizard took.
+    OBSERVATIONS = ("scroll ", "focus ", "size ", "default ", "countdown ", "answer ", "filtered ", "check marks ")
 
     def quiet(self, seconds: float = 0.4) -> list[str]:
         """Events that arrive within `seconds` (to show that a key did nothing); observations left out."""

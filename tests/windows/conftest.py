@@ -141,6 +141,22 @@ def bare_display() -> Iterator[str]:
     proc.stop(xvfb, grace=5)
 
 
+@pytest.fixture(scope="session")
+def small_display() -> Iterator[str]:
+    """A bare 800x600 screen, the smallest the wizard is made for (issue 26)."""
+    xvfb, name = start_xvfb(800, 600)
+    yield name
+    proc.stop(xvfb, grace=5)
+
+
+@pytest.fixture(scope="session")
+def large_display() -> Iterator[str]:
+    """A bare 1920x1080 screen at 96 dpi, where a full-screen wizard grows its text (ui.theme.screen_fit)."""
+    xvfb, name = start_xvfb(1920, 1080)
+    yield name
+    proc.stop(xvfb, grace=5)
+
+
 def win(path: Path) -> str:
     return windows_path(path)
 
@@ -179,20 +195,24 @@ class WineUi:
         text = self.trace_file.read_text(encoding="utf-8", errors="replace")
         return [line.split(" ", 1)[1] for line in text.splitlines() if " " in line]
 
-    def wait(self, event: str, timeout: float = 30) -> None:
-        """Wait for the next trace line equal to `event` (the lines before it are consumed)."""
+    def wait_for(self, found: Callable[[str], bool], what: str, timeout: float = 30) -> str:
+        """Wait for the next trace line for which `found` is true, and return it (earlier lines are consumed)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             lines = self.events()
             for index in range(self.seen, len(lines)):
-                if lines[index] == event:
+                if found(lines[index]):
                     self.seen = index + 1
-                    return
+                    return lines[index]
             if self.process.poll() is not None:
                 self.finish()
-                raise AssertionError(f"exited before {event!r}; events {lines}; stderr: {self.stderr[-2000:]}")
+                raise AssertionError(f"exited before {what}; events {lines}; stderr: {self.stderr[-2000:]}")
             time.sleep(0.05)
-        raise AssertionError(f"no {event!r} within {timeout} s; events: {self.events()}")
+        raise AssertionError(f"no {what} within {timeout} s; events: {self.events()}")
+
+    def wait(self, event: str, timeout: float = 30) -> None:
+        """Wait for the next trace line equal to `event` (the lines before it are consumed)."""
+        self.wait_for(lambda line: line == event, repr(event), timeout)
 
     def quiet(self, seconds: float = 0.8) -> list[str]:
         """The events that arrive within `seconds` (to show that a key did nothing)."""
@@ -279,11 +299,13 @@ class WineUi:
 def wine_ui(
     wine: Wine, exe: Path, bare_display: str, tmp_path: Path, artifacts: Path
 ) -> Iterator[Callable[..., WineUi]]:
-    """wine_ui(args..., title=..., env=...) starts prestart.exe with a window; all are ended after the test."""
+    """wine_ui(args..., title=..., env=..., display=...) starts prestart.exe with a window (on the 1024x768
+    bare_display unless another is given); all are ended after the test."""
     runs: list[WineUi] = []
 
-    def start(*args: str | Path, title: str, env: dict[str, str] | None = None) -> WineUi:
-        run = WineUi(wine, bare_display, exe, list(args), title=title, tmp=tmp_path, shots=artifacts, env=env)
+    def start(*args: str | Path, title: str, env: dict[str, str] | None = None, display: str = "") -> WineUi:
+        run = WineUi(wine, display or bare_display, exe, list(args), title=title, tmp=tmp_path, shots=artifacts,
+                     env=env)
         runs.append(run)
         return run
 
