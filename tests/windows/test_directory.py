@@ -32,10 +32,12 @@ NOT_FINISH = "Nothing is changed until you press Finish itself (Tab to it, or cl
 
 
 def profile(tmp: Path, directory: Directory, *, ca: str | None = "ca.pem", server: str = "", exists: str = "warn",
-            variable: str = "MachineObjectOU", timeout: float = 3, wizard: bool = False) -> Path:
+            variable: str = "MachineObjectOU", timeout: float = 3, wizard: bool = False, max_attempts: int = 4,
+            kiosk: bool = False) -> Path:
     """The "sign in, check the name, pick the OU" profile of docs/profiles.md. `ca`: the CA bundle as the profile
     names it (a file name is relative to the profile's folder, where the test CA is copied); None: none in the
-    profile (the run's --ca-bundle)."""
+    profile (the run's --ca-bundle, or the media's ca-bundle.pem). `kiosk`: `mode: kiosk`, starting in the kiosk
+    role."""
     ldap: dict[str, Any] = {"server": server or directory.url, "base_dn": SUFFIX, "domain": "EXAMPLE",
                             "upn_suffix": "example.test", "timeout": timeout}
     if ca is not None:
@@ -50,7 +52,7 @@ def profile(tmp: Path, directory: Directory, *, ca: str | None = "ca.pem", serve
             "directory_check": {"exists": exists, "unavailable": "block", "timeout": 5}}
     pages: list[dict[str, Any]] = [
         {"id": "signin", "type": "login", "title": "Sign in", "text": "Sign in with your directory account.",
-         "max_attempts": 4, "ldap": ldap, "groups": {TECHS: "technician", "Students": "kiosk"}},
+         "max_attempts": max_attempts, "ldap": ldap, "groups": {TECHS: "technician", "Students": "kiosk"}},
     ]
     if wizard:
         pages += [{"id": "name", "roles": ["technician"], "fields": [name]},
@@ -58,19 +60,24 @@ def profile(tmp: Path, directory: Directory, *, ca: str | None = "ca.pem", serve
                   {"id": "confirm", "type": "confirm", "text": "Ready."}]
     else:
         pages.append({"id": "name", "fields": [name, ou]})
+    data: dict[str, Any] = {"version": 1, "title": TITLE, "pages": pages}
+    if kiosk:
+        data["mode"] = "kiosk"
     path = tmp / "directory.yaml"
-    path.write_text(json.dumps({"version": 1, "title": TITLE, "pages": pages}), encoding="utf-8")
+    path.write_text(json.dumps(data), encoding="utf-8")
     return path
 
 
-def headless(wine: Wine, exe: Path, tmp: Path, profile_path: Path, answers: dict[str, Any], *,
+def headless(wine: Wine, exe: Path, tmp: Path, profile_path: Path | None, answers: dict[str, Any], *,
              password: str = ALICE_PW, extra: list[str | Path] | None = None) -> tuple[Run, Path]:
-    """One unattended run; the password reaches it as headless runs take it: an environment variable."""
+    """One unattended run; the password reaches it as headless runs take it: an environment variable.
+    `profile_path` None: no --profile, the one the media carry beside the exe."""
     answers_file = tmp / "answers.yaml"
     answers_file.write_text(json.dumps({"signin": {"user": "alice", "password_env": "PRESTART_PW"}, **answers}),
                             encoding="utf-8")
     out = tmp / "out.json"
-    done = wine.run([exe, "run", "--profile", profile_path, "--facts", SPEC / "facts" / "laptop.json",
+    chosen: list[str | Path] = ["--profile", profile_path] if profile_path is not None else []
+    done = wine.run([exe, "run", *chosen, "--facts", SPEC / "facts" / "laptop.json",
                      "--answers", answers_file, "--unattended", "--sink", f"json:{win(out)}",
                      "--log-dir", tmp / "log", *(extra or [])],
                     env={"PRESTART_PW": password}, timeout=180)
@@ -186,6 +193,42 @@ def test_headless_sign_in_to_a_hung_directory_ends_within_its_budget(
     ended = lines[-1][0]
     assert (ended - began).total_seconds() < 6 + 2, lines  # the budget and a loaded machine's scheduling
     assert ALICE_PW not in written(tmp_path, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def media(exe: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A copy of the cached onedir build (prestart.exe and _internal/) in a folder of its own, as media carry it:
+    the payload goes beside the exe there, never into the cached build. Removed afterwards (30 MB)."""
+    folder = tmp_path_factory.mktemp("media") / "Prestart"
+    shutil.copytree(exe.parent, folder)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_headless_sign_in_verifies_against_the_ca_bundle_the_media_carry(
+        wine: Wine, media: Path, slapd: Directory, tmp_path: Path) -> None:
+    # The payload as the media builder lays it out (agent/payload.py): the compiled profile, which names no CA
+    # bundle, and no --ca-bundle on the command line. Wine's own store lacks the test CA: without the media's
+    # ca-bundle.pem the certificate cannot verify; with it, the bind succeeds.
+    from agent.payload import AGENT_EXE, CA_BUNDLE, PROFILE
+    from agent.profile import compile_profile
+
+    (media / PROFILE).write_text(compile_profile(profile(tmp_path, slapd, ca=None)), encoding="utf-8")
+    answers = {"computername": "LAB-0777", "ou": LAB_A}
+    bare, out = headless(wine, media / AGENT_EXE, tmp_path, None, answers)
+    assert bare.code == 13, bare.stderr  # the control: the same media without the bundle
+    assert "TLS error talking to the sign-in server" in bare.stderr and not out.exists()
+    shutil.copy(slapd.ca_pem, media / CA_BUNDLE)
+    done, out = headless(wine, media / AGENT_EXE, tmp_path, None, answers)
+    assert done.code == 0, done.stderr
+    variables = json.loads(out.read_text(encoding="utf-8"))
+    assert variables["OSDComputerName"] == "LAB-0777" and variables["PrestartRole"] == "technician"
+    assert variables["MachineObjectOU"].casefold() == LAB_A.casefold()
+    receipt = json.loads((tmp_path / "log" / "prestart-receipt.json").read_text(encoding="utf-8"))
+    assert receipt["user"] == "alice@example.test" and receipt["profile"].endswith(f"\\Prestart\\{PROFILE}")
+    assert ALICE_PW not in written(tmp_path, bare.stdout, bare.stderr, done.stdout, done.stderr)
 
 
 # -- the wizard ----------------------------------------------------------------------------------------------
