@@ -20,7 +20,7 @@ import pytest
 
 from media_builder.winefreeze import Run, Wine
 from tests.conftest import SPEC
-from tests.ldap_server import ALICE_PW, COMPUTERS, SUFFIX, Directory, elsewhere
+from tests.ldap_server import ALICE_PW, BOB_PW, COMPUTERS, SUFFIX, Directory, elsewhere
 from tests.windows.conftest import WineUi, win
 
 Start = Callable[..., WineUi]
@@ -380,3 +380,89 @@ def test_wizard_signs_in_checks_the_name_and_picks_the_ou_under_wine(
     assert receipt["user"] == "alice@example.test" and receipt["role"] == "technician"
     everything = written(tmp_path, run.stdout, run.stderr)
     assert ALICE_PW not in everything and WRONG_PW not in everything
+
+
+def open_login(wine_ui: Start, tmp: Path, profile_path: Path) -> tuple[WineUi, Path]:
+    """The wizard on the profile's login page, with the keyboard focus; and where its variables would go."""
+    out = tmp / "out.json"
+    run = wine_ui("run", "--profile", profile_path, "--facts", SPEC / "facts" / "laptop.json", "--sink",
+                  f"json:{win(out)}", "--log-dir", tmp / "log", title=TITLE)
+    run.wait("page signin")
+    run.wait("drawn")
+    run.focus()
+    return run, out
+
+
+def sign_in(run: WineUi, user: str, password: str) -> str:
+    """Type `user` (the user box has the focus) and `password`, press Enter; the outcome's trace line. A refusal
+    of the right password is a dropped key: the user name is typed again, and the password."""
+    run.type(user)
+    run.key("Tab")
+    outcome = attempt(run, password)
+    if outcome.startswith("sign-in refused"):
+        retype_user(run, user)
+        outcome = attempt(run, password)
+    return outcome
+
+
+def tab_to(run: WineUi, button: str, tries: int = 6) -> None:
+    """Tab until `button` is the default (one Tab wine dropped is sent again). A Tab from a button traces
+    `default none` as the focus leaves it, then the next button's line: the button's line is the one that counts."""
+    buttons = tuple(f"default {b}" for b in ("Cancel", "Back", "Next", "Finish"))
+    for _ in range(tries):
+        if press_until(run, "Tab", buttons, wait=2) == f"default {button}":
+            return
+    raise AssertionError(f"{button} never became the default: {run.events()}")
+
+
+def test_wizard_ends_the_run_with_5_at_the_limit_of_failed_sign_ins_under_wine(
+        wine_ui: Start, slapd: Directory, tmp_path: Path) -> None:
+    last_pw = ALICE_PW[::-1]  # another wrong password, a canary too
+    run, out = open_login(wine_ui, tmp_path, profile(tmp_path, slapd, wizard=True, max_attempts=2))
+    run.type("alice")
+    run.key("Tab")
+    assert attempt(run, WRONG_PW) == "sign-in refused 1", run.events()
+    assert "The user name or password is not correct. 1 attempt left." in messages(run)
+    run.shot("directory-6-last-attempt")
+    assert attempt(run, last_pw) == "sign-in locked out", run.events()
+    assert run.finish() == 5, run.stderr  # the window closes: the task sequence sees 5 (docs/profiles.md)
+    assert "sign-in failed 2 times; locked out" in run.stderr and "restart the computer" in run.stderr
+    assert not out.exists()
+    receipt = json.loads((tmp_path / "log" / "prestart-receipt.json").read_text(encoding="utf-8"))
+    assert receipt["exit_code"] == 5 and receipt["result"] == "access_denied" and not receipt.get("variables")
+    everything = written(tmp_path, run.stdout, run.stderr)
+    assert WRONG_PW not in everything and last_pw not in everything
+
+
+def test_kiosk_sign_in_keeps_a_student_in_the_kiosk_and_gives_a_technician_its_pages_under_wine(
+        wine_ui: Start, slapd: Directory, tmp_path: Path) -> None:
+    # mode: kiosk starts in the kiosk role; the login page's groups say Students: kiosk, the technicians'
+    # group: technician. The name and OU pages are for technicians only.
+    path = profile(tmp_path, slapd, wizard=True, kiosk=True)
+    student = tmp_path / "student"
+    student.mkdir()
+    run, out = open_login(wine_ui, student, path)
+    assert sign_in(run, "bob", BOB_PW) == "signed in kiosk", run.events()
+    run.wait("page confirm")  # straight past the technician pages
+    press_until(run, "alt+F4", ("close ignored",))  # still the kiosk: no way out but the pages
+    run.key("Escape")  # Back in an ordinary window; nothing in the kiosk
+    assert "page signin" not in run.quiet(0.8) and run.alive()
+    run.shot("directory-7-kiosk-student")
+    tab_to(run, "Finish")
+    press_until(run, "Return", ("finish",))
+    assert run.finish() == 0, run.stderr
+    variables = json.loads(out.read_text(encoding="utf-8"))
+    assert variables["PrestartRole"] == "kiosk"
+    assert "OSDComputerName" not in variables and "MachineObjectOU" not in variables
+    receipt = json.loads((student / "log" / "prestart-receipt.json").read_text(encoding="utf-8"))
+    assert receipt["user"] == "bob@example.test" and receipt["role"] == "kiosk"
+    technician = tmp_path / "technician"
+    technician.mkdir()
+    run, out = open_login(wine_ui, technician, path)
+    assert sign_in(run, "alice", ALICE_PW) == "signed in technician", run.events()
+    run.wait("page name")  # the technician's pages, in the same kiosk profile
+    run.shot("directory-8-kiosk-technician")
+    run.stop()
+    assert not out.exists()
+    everything = written(tmp_path, run.stdout, run.stderr)
+    assert BOB_PW not in everything and ALICE_PW not in everything
