@@ -1,7 +1,9 @@
 """The directory from the frozen prestart.exe under wine, against the seeded slapd on 127.0.0.1 over LDAPS: sign-in,
 the computer name check (warn, block), the OU list written to MachineObjectOU / OSDDomainOUName, every refusal
-(wrong password, a certificate for another host, an untrusted CA, a directory that hangs), headless and in the
-wizard with real key events; the password is a canary that no file of the run may hold."""
+(wrong password, a certificate for another host, an untrusted CA, a directory that hangs), the CA bundle the media
+carry beside the exe, headless and in the wizard with real key events (the limit of failed sign-ins ends the run
+with 5; in a kiosk profile a student stays kiosk, a technician gets their pages); the passwords are canaries that
+no file of the run may hold."""
 
 from __future__ import annotations
 
