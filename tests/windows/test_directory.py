@@ -466,11 +466,12 @@ def test_kiosk_sign_in_keeps_a_student_in_the_kiosk_and_gives_a_technician_its_p
     assert receipt["user"] == "bob@example.test" and receipt["role"] == "kiosk"
     technician = tmp_path / "technician"
     technician.mkdir()
+    first = run
     run, out = open_login(wine_ui, technician, path)
     assert sign_in(run, "alice", ALICE_PW) == "signed in technician", run.events()
     run.wait("page name")  # the technician's pages, in the same kiosk profile
     run.shot("directory-8-kiosk-technician")
     run.stop()
     assert not out.exists()
-    everything = written(tmp_path, run.stdout, run.stderr)
+    everything = written(tmp_path, first.stdout, first.stderr, run.stdout, run.stderr)
     assert BOB_PW not in everything and ALICE_PW not in everything
