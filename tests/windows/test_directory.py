@@ -1,7 +1,9 @@
 """The directory from the frozen prestart.exe under wine, against the seeded slapd on 127.0.0.1 over LDAPS: sign-in,
 the computer name check (warn, block), the OU list written to MachineObjectOU / OSDDomainOUName, every refusal
-(wrong password, a certificate for another host, an untrusted CA, a directory that hangs), headless and in the
-wizard with real key events; the password is a canary that no file of the run may hold."""
+(wrong password, a certificate for another host, an untrusted CA, a directory that hangs), the CA bundle the media
+carry beside the exe, headless and in the wizard with real key events (the limit of failed sign-ins ends the run
+with 5; in a kiosk profile a student stays kiosk, a technician gets their pages); the passwords are canaries that
+no file of the run may hold."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import pytest
 
 from media_builder.winefreeze import Run, Wine
 from tests.conftest import SPEC
-from tests.ldap_server import ALICE_PW, COMPUTERS, SUFFIX, Directory, elsewhere
+from tests.ldap_server import ALICE_PW, BOB_PW, COMPUTERS, SUFFIX, Directory, elsewhere
 from tests.windows.conftest import WineUi, win
 
 Start = Callable[..., WineUi]
@@ -32,10 +34,12 @@ NOT_FINISH = "Nothing is changed until you press Finish itself (Tab to it, or cl
 
 
 def profile(tmp: Path, directory: Directory, *, ca: str | None = "ca.pem", server: str = "", exists: str = "warn",
-            variable: str = "MachineObjectOU", timeout: float = 3, wizard: bool = False) -> Path:
+            variable: str = "MachineObjectOU", timeout: float = 3, wizard: bool = False, max_attempts: int = 4,
+            kiosk: bool = False) -> Path:
     """The "sign in, check the name, pick the OU" profile of docs/profiles.md. `ca`: the CA bundle as the profile
     names it (a file name is relative to the profile's folder, where the test CA is copied); None: none in the
-    profile (the run's --ca-bundle)."""
+    profile (the run's --ca-bundle, or the media's ca-bundle.pem). `kiosk`: `mode: kiosk`, starting in the kiosk
+    role."""
     ldap: dict[str, Any] = {"server": server or directory.url, "base_dn": SUFFIX, "domain": "EXAMPLE",
                             "upn_suffix": "example.test", "timeout": timeout}
     if ca is not None:
@@ -50,7 +54,7 @@ def profile(tmp: Path, directory: Directory, *, ca: str | None = "ca.pem", serve
             "directory_check": {"exists": exists, "unavailable": "block", "timeout": 5}}
     pages: list[dict[str, Any]] = [
         {"id": "signin", "type": "login", "title": "Sign in", "text": "Sign in with your directory account.",
-         "max_attempts": 4, "ldap": ldap, "groups": {TECHS: "technician", "Students": "kiosk"}},
+         "max_attempts": max_attempts, "ldap": ldap, "groups": {TECHS: "technician", "Students": "kiosk"}},
     ]
     if wizard:
         pages += [{"id": "name", "roles": ["technician"], "fields": [name]},
@@ -58,19 +62,24 @@ def profile(tmp: Path, directory: Directory, *, ca: str | None = "ca.pem", serve
                   {"id": "confirm", "type": "confirm", "text": "Ready."}]
     else:
         pages.append({"id": "name", "fields": [name, ou]})
+    data: dict[str, Any] = {"version": 1, "title": TITLE, "pages": pages}
+    if kiosk:
+        data["mode"] = "kiosk"
     path = tmp / "directory.yaml"
-    path.write_text(json.dumps({"version": 1, "title": TITLE, "pages": pages}), encoding="utf-8")
+    path.write_text(json.dumps(data), encoding="utf-8")
     return path
 
 
-def headless(wine: Wine, exe: Path, tmp: Path, profile_path: Path, answers: dict[str, Any], *,
+def headless(wine: Wine, exe: Path, tmp: Path, profile_path: Path | None, answers: dict[str, Any], *,
              password: str = ALICE_PW, extra: list[str | Path] | None = None) -> tuple[Run, Path]:
-    """One unattended run; the password reaches it as headless runs take it: an environment variable."""
+    """One unattended run; the password reaches it as headless runs take it: an environment variable.
+    `profile_path` None: no --profile, the one the media carry beside the exe."""
     answers_file = tmp / "answers.yaml"
     answers_file.write_text(json.dumps({"signin": {"user": "alice", "password_env": "PRESTART_PW"}, **answers}),
                             encoding="utf-8")
     out = tmp / "out.json"
-    done = wine.run([exe, "run", "--profile", profile_path, "--facts", SPEC / "facts" / "laptop.json",
+    chosen: list[str | Path] = ["--profile", profile_path] if profile_path is not None else []
+    done = wine.run([exe, "run", *chosen, "--facts", SPEC / "facts" / "laptop.json",
                      "--answers", answers_file, "--unattended", "--sink", f"json:{win(out)}",
                      "--log-dir", tmp / "log", *(extra or [])],
                     env={"PRESTART_PW": password}, timeout=180)
@@ -186,6 +195,42 @@ def test_headless_sign_in_to_a_hung_directory_ends_within_its_budget(
     ended = lines[-1][0]
     assert (ended - began).total_seconds() < 6 + 2, lines  # the budget and a loaded machine's scheduling
     assert ALICE_PW not in written(tmp_path, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def media(exe: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A copy of the cached onedir build (prestart.exe and _internal/) in a folder of its own, as media carry it:
+    the payload goes beside the exe there, never into the cached build. Removed afterwards (30 MB)."""
+    folder = tmp_path_factory.mktemp("media") / "Prestart"
+    shutil.copytree(exe.parent, folder)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_headless_sign_in_verifies_against_the_ca_bundle_the_media_carry(
+        wine: Wine, media: Path, slapd: Directory, tmp_path: Path) -> None:
+    # The payload as the media builder lays it out (agent/payload.py): the compiled profile, which names no CA
+    # bundle, and no --ca-bundle on the command line. Wine's own store lacks the test CA: without the media's
+    # ca-bundle.pem the certificate cannot verify; with it, the bind succeeds.
+    from agent.payload import AGENT_EXE, CA_BUNDLE, PROFILE
+    from agent.profile import compile_profile
+
+    (media / PROFILE).write_text(compile_profile(profile(tmp_path, slapd, ca=None)), encoding="utf-8")
+    answers = {"computername": "LAB-0777", "ou": LAB_A}
+    bare, out = headless(wine, media / AGENT_EXE, tmp_path, None, answers)
+    assert bare.code == 13, bare.stderr  # the control: the same media without the bundle
+    assert "TLS error talking to the sign-in server" in bare.stderr and not out.exists()
+    shutil.copy(slapd.ca_pem, media / CA_BUNDLE)
+    done, out = headless(wine, media / AGENT_EXE, tmp_path, None, answers)
+    assert done.code == 0, done.stderr
+    variables = json.loads(out.read_text(encoding="utf-8"))
+    assert variables["OSDComputerName"] == "LAB-0777" and variables["PrestartRole"] == "technician"
+    assert variables["MachineObjectOU"].casefold() == LAB_A.casefold()
+    receipt = json.loads((tmp_path / "log" / "prestart-receipt.json").read_text(encoding="utf-8"))
+    assert receipt["user"] == "alice@example.test" and receipt["profile"].endswith(f"\\Prestart\\{PROFILE}")
+    assert ALICE_PW not in written(tmp_path, bare.stdout, bare.stderr, done.stdout, done.stderr)
 
 
 # -- the wizard ----------------------------------------------------------------------------------------------
@@ -337,3 +382,96 @@ def test_wizard_signs_in_checks_the_name_and_picks_the_ou_under_wine(
     assert receipt["user"] == "alice@example.test" and receipt["role"] == "technician"
     everything = written(tmp_path, run.stdout, run.stderr)
     assert ALICE_PW not in everything and WRONG_PW not in everything
+
+
+def open_login(wine_ui: Start, tmp: Path, profile_path: Path) -> tuple[WineUi, Path]:
+    """The wizard on the profile's login page, with the keyboard focus; and where its variables would go."""
+    out = tmp / "out.json"
+    run = wine_ui("run", "--profile", profile_path, "--facts", SPEC / "facts" / "laptop.json", "--sink",
+                  f"json:{win(out)}", "--log-dir", tmp / "log", title=TITLE)
+    run.wait("page signin")
+    run.wait("drawn")
+    run.focus()
+    first_of(run, ("focus ",), 3)  # the user box's, as the window takes the focus: not to be taken for a Tab's
+    return run, out
+
+
+def type_user(run: WineUi, user: str) -> None:
+    """Type `user` into the user box and Tab to the password box, again if wine dropped the Tab (else the
+    password would be typed after the user name)."""
+    run.type(user)
+    press_until(run, "Tab", ("focus ",))
+
+
+def sign_in(run: WineUi, user: str, password: str) -> str:
+    """Type `user` (the user box has the focus) and `password`, press Enter; the outcome's trace line. A refusal
+    of the right password is a dropped key: the user name is typed again, and the password."""
+    type_user(run, user)
+    outcome = attempt(run, password)
+    if outcome.startswith("sign-in refused"):
+        retype_user(run, user)
+        outcome = attempt(run, password)
+    return outcome
+
+
+def tab_to(run: WineUi, button: str, tries: int = 6) -> None:
+    """Tab until `button` is the default (one Tab wine dropped is sent again). A Tab from a button traces
+    `default none` as the focus leaves it, then the next button's line: the button's line is the one that counts."""
+    buttons = tuple(f"default {b}" for b in ("Cancel", "Back", "Next", "Finish"))
+    for _ in range(tries):
+        if press_until(run, "Tab", buttons, wait=2) == f"default {button}":
+            return
+    raise AssertionError(f"{button} never became the default: {run.events()}")
+
+
+def test_wizard_ends_the_run_with_5_at_the_limit_of_failed_sign_ins_under_wine(
+        wine_ui: Start, slapd: Directory, tmp_path: Path) -> None:
+    last_pw = ALICE_PW[::-1]  # another wrong password, a canary too
+    run, out = open_login(wine_ui, tmp_path, profile(tmp_path, slapd, wizard=True, max_attempts=2))
+    type_user(run, "alice")
+    assert attempt(run, WRONG_PW) == "sign-in refused 1", run.events()
+    assert "The user name or password is not correct. 1 attempt left." in messages(run)
+    run.shot("directory-6-last-attempt")
+    assert attempt(run, last_pw) == "sign-in locked out", run.events()
+    assert run.finish() == 5, run.stderr  # the window closes: the task sequence sees 5 (docs/profiles.md)
+    assert "sign-in failed 2 times; locked out" in run.stderr and "restart the computer" in run.stderr
+    assert not out.exists()
+    receipt = json.loads((tmp_path / "log" / "prestart-receipt.json").read_text(encoding="utf-8"))
+    assert receipt["exit_code"] == 5 and receipt["result"] == "access_denied" and not receipt.get("variables")
+    everything = written(tmp_path, run.stdout, run.stderr)
+    assert WRONG_PW not in everything and last_pw not in everything
+
+
+def test_kiosk_sign_in_keeps_a_student_in_the_kiosk_and_gives_a_technician_its_pages_under_wine(
+        wine_ui: Start, slapd: Directory, tmp_path: Path) -> None:
+    # mode: kiosk starts in the kiosk role; the login page's groups say Students: kiosk, the technicians'
+    # group: technician. The name and OU pages are for technicians only.
+    path = profile(tmp_path, slapd, wizard=True, kiosk=True)
+    student = tmp_path / "student"
+    student.mkdir()
+    run, out = open_login(wine_ui, student, path)
+    assert sign_in(run, "bob", BOB_PW) == "signed in kiosk", run.events()
+    run.wait("page confirm")  # straight past the technician pages
+    press_until(run, "alt+F4", ("close ignored",))  # still the kiosk: no way out but the pages
+    run.key("Escape")  # Back in an ordinary window; nothing in the kiosk
+    assert "page signin" not in run.quiet(0.8) and run.alive()
+    run.shot("directory-7-kiosk-student")
+    tab_to(run, "Finish")
+    press_until(run, "Return", ("finish",))
+    assert run.finish() == 0, run.stderr
+    variables = json.loads(out.read_text(encoding="utf-8"))
+    assert variables["PrestartRole"] == "kiosk"
+    assert "OSDComputerName" not in variables and "MachineObjectOU" not in variables
+    receipt = json.loads((student / "log" / "prestart-receipt.json").read_text(encoding="utf-8"))
+    assert receipt["user"] == "bob@example.test" and receipt["role"] == "kiosk"
+    technician = tmp_path / "technician"
+    technician.mkdir()
+    first = run
+    run, out = open_login(wine_ui, technician, path)
+    assert sign_in(run, "alice", ALICE_PW) == "signed in technician", run.events()
+    run.wait("page name")  # the technician's pages, in the same kiosk profile
+    run.shot("directory-8-kiosk-technician")
+    run.stop()
+    assert not out.exists()
+    everything = written(tmp_path, first.stdout, first.stderr, run.stdout, run.stderr)
+    assert BOB_PW not in everything and ALICE_PW not in everything
