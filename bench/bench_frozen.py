@@ -55,6 +55,10 @@ root.bind("<Map>", lambda e: root.after_idle(drawn) if e.widget is root else Non
 root.mainloop()
 """
 CONSOLE_HELLO = 'print("hello")\n'
+# Not a floor: a console hello-world that first imports what the agent's run is asked to use (issue 22:
+# the stdlib's logging, argparse, typing, datetime, hashlib, json, pathlib, and PyYAML for a YAML answers
+# file), to show what those cost by themselves next to the agent's run.
+STDLIB_HELLO = "import argparse, datetime, hashlib, json, logging, pathlib, typing\nimport yaml\nprint('hello')\n"
 
 # The same options packaging/prestart.spec uses, with PyInstaller's default collection (no excludes).
 FLOOR_SPEC = """

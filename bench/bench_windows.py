@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.bench_frozen import CONSOLE_HELLO, TK_HELLO, mb, ms, verdict, wim_added_bytes
+from bench.bench_frozen import CONSOLE_HELLO, STDLIB_HELLO, TK_HELLO, mb, ms, verdict, wim_added_bytes
 from bench.common import RUNS, SPEC, first_draw, row
 from examples.display import start_xvfb
 from examples.workspace import reference_case
@@ -86,14 +86,13 @@ def run_to_exit(argv: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def in_turns(first: list[str], second: list[str], measure: Callable[[list[str]], float]) -> tuple[float, float]:
-    """Medians of RUNS runs of each, taken in turns so that the machine's mood touches both alike."""
-    a: list[float] = []
-    b: list[float] = []
+def in_turns(*commands: list[str], measure: Callable[[list[str]], float]) -> list[float]:
+    """Medians of RUNS runs of each command, taken in turns so that the machine's mood touches all alike."""
+    samples: list[list[float]] = [[] for _ in commands]
     for _ in range(RUNS):
-        a.append(measure(first))
-        b.append(measure(second))
-    return statistics.median(a), statistics.median(b)
+        for argv, kept in zip(commands, samples, strict=True):
+            kept.append(measure(argv))
+    return [statistics.median(kept) for kept in samples]
 
 
 def main() -> list[str]:
@@ -101,6 +100,7 @@ def main() -> list[str]:
     agent = freeze()
     tk_floor = build_floor(wine, "tkhello", TK_HELLO)
     console_floor = build_floor(wine, "hello", CONSOLE_HELLO)
+    stdlib_hello = build_floor(wine, "stdlibhello", STDLIB_HELLO)
     loose = build_agent_with_loose_pyc(wine)
     rows: list[str] = []
     # A running system: WinPE is up when the agent starts, so wine's own services (its "boot") stay up
@@ -132,7 +132,7 @@ def main() -> list[str]:
                    "--facts", windows_path(SPEC / "facts" / "laptop.json"),
                    "--catalog", windows_path(SPEC / "catalog.json")]  # fmt: skip
         first_draw(["wine", str(agent), *preview], env)  # warm the page cache and wine's own start
-        agent_draw, tk_draw = in_turns(["wine", str(agent), *preview], ["wine", str(tk_floor)], draw)
+        agent_draw, tk_draw = in_turns(["wine", str(agent), *preview], ["wine", str(tk_floor)], measure=draw)
     finally:
         xvfb.kill()
         xvfb.wait()
@@ -153,14 +153,21 @@ def main() -> list[str]:
             return run_to_exit(argv, quiet)
 
         to_exit(["wine", str(agent), *run])
-        agent_run, hello_run = in_turns(["wine", str(agent), *run], ["wine", str(console_floor)], to_exit)
+        agent_run, hello_run, stdlib_run = in_turns(
+            ["wine", str(agent), *run], ["wine", str(console_floor)], ["wine", str(stdlib_hello)], measure=to_exit
+        )
         if not Path(tmp, "out.json").is_file():
             raise SystemExit("the headless run under wine wrote no variables: the figure would mean nothing")
-        pyz_run, loose_run = in_turns(["wine", str(agent), *run], ["wine", str(loose), *run], to_exit)
+        pyz_run, loose_run = in_turns(["wine", str(agent), *run], ["wine", str(loose), *run], measure=to_exit)
     ratio = agent_run / hello_run
     rows.append(row("prestart.exe run --unattended: start to exit under wine", ms(agent_run),
                     f"{verdict(ratio, HEADLESS_TARGET)} the console floor ({ms(hello_run)})",
                     f"median of {RUNS} in turns, warm; technician-laptop, profile.json as on media"))  # fmt: skip
+    rows.append(row("console hello-world importing logging, argparse, typing, datetime, hashlib, json, pathlib, "
+                    "PyYAML (not a floor)", ms(stdlib_run),
+                    f"{stdlib_run / hello_run:.2f}x the console floor; "
+                    f"the agent's run is {agent_run / stdlib_run:.2f}x it",
+                    "in the same turns: what issue 22's stdlib costs by itself"))  # fmt: skip
     rows.append(row("the same run with loose .pyc files (the Linux build's choice) instead of the PYZ",
                     ms(loose_run), f"{loose_run / pyz_run:.2f}x the PYZ archive ({ms(pyz_run)})",
                     f"median of {RUNS} in turns; WIM {mb(wim_added_bytes(loose.parent))}"))  # fmt: skip
