@@ -783,6 +783,7 @@ class App:
             with contextlib.suppress(tk.TclError):
                 dialog.grab_release()
             dialog.destroy()
+            self.trace("dialog closed")
         if self.kiosk:
             self.root.focus_force()
         self._focus_page()

@@ -96,3 +96,47 @@ def test_a_signed_catalog_is_verified_by_the_frozen_agent(wine: Wine, exe: Path,
     done = wine.run([exe, *reference_args(case, out, tmp_path / "log"), "--trust-key", public])
     assert done.code == 13, done.stderr
     assert not out.exists()
+
+
+def _with_pattern(tmp_path: Path) -> Path:
+    """technician.yaml with a text field whose validation is a regular expression (the `regex` module)."""
+    data = yaml.safe_load((SPEC / "technician.yaml").read_text(encoding="utf-8"))
+    data["pages"][0]["fields"].append({"id": "asset", "type": "text", "label": "Asset tag",
+                                       "variable": "XAssetTag", "validate": {"regex": r"CT-\d{5}"}})  # fmt: skip
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("asset", "code"), [("CT-10442", 0), ("10442", 13)])
+def test_a_validation_pattern_is_checked_by_the_exe(
+    asset: str, code: int, wine: Wine, exe: Path, tmp_path: Path
+) -> None:
+    """Validation patterns go through the `regex` module (a time limit per match): the exe must carry it.
+    Without it the first field with a pattern ended the run with an internal error (1359)."""
+    case = json.loads((SPEC / "expected" / "technician-laptop.json").read_text(encoding="utf-8"))
+    answers = tmp_path / "answers.yaml"
+    text = (SPEC / "answers" / "technician-laptop.yaml").read_text(encoding="utf-8")
+    answers.write_text(text + f"asset: {asset}\n", encoding="utf-8")
+    out = tmp_path / "OUT.json"
+    args = reference_args({**case, "profile": _with_pattern(tmp_path), "answers": answers}, out, tmp_path / "log")
+    done = wine.run([exe, *args])
+    assert done.code == code, done.stderr
+    if code == 0:
+        assert json.loads(out.read_text(encoding="utf-8"))["XAssetTag"] == asset
+    else:
+        assert "Asset tag" in done.stderr and "Traceback" not in done.stderr and not out.exists()
+
+
+def test_a_task_sequence_is_read_by_the_exe_and_an_entity_bomb_refused(wine: Wine, exe: Path, tmp_path: Path) -> None:
+    """Task sequence XML goes through defusedxml (a sequence may carry a DTD): the exe must carry it."""
+    sequence = Path(__file__).resolve().parents[1] / "agent" / "tasksequence" / "data" / "lab.xml"
+    done = wine.run([exe, "sequence", "plan", sequence, "--facts", SPEC / "facts" / "vm.json"])
+    assert done.code == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan[0]["path"] == "Install Operating System" and {step["status"] for step in plan} >= {"run", "runtime"}
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text('<!DOCTYPE x [<!ENTITY a "aaaa">]><sequence>&a;</sequence>', encoding="utf-8")
+    done = wine.run([exe, "sequence", "plan", bomb])
+    assert done.code == 13, done.stderr
+    assert "unsafe XML" in done.stderr and "Traceback" not in done.stderr

@@ -211,6 +211,78 @@ def test_kiosk_countdown_cancels_and_winpe_reboots(
     assert list((root / "Prestart").iterdir()) == []
 
 
+def _kiosk_profile(tmp_path: Path, *, countdown: int | None = None, idle_reset: int | None = None) -> Path:
+    data = yaml.safe_load((SPEC / "kiosk.yaml").read_text(encoding="utf-8"))
+    if countdown is not None:
+        next(p for p in data["pages"] if p["id"] == "confirm")["countdown"] = {
+            "seconds": countdown, "on_timeout": "cancel"
+        }
+    if idle_reset is not None:
+        data["kiosk"]["idle_reset_seconds"] = idle_reset
+    profile = tmp_path / "kiosk.yaml"
+    profile.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return profile
+
+
+def test_kiosk_countdown_waits_while_the_cancel_question_is_open(
+    wine: Wine, wine_ui: Start, fake_wpeutil: Path, tmp_path: Path
+) -> None:
+    """The restart countdown stops counting while a student reads the Cancel question: open longer than
+    the countdown, the run is still there; after No the countdown goes on, and runs out into 1223 and the
+    reboot."""
+    root = winpe_root(tmp_path)
+    profile = _kiosk_profile(tmp_path, countdown=6)
+    calls = tmp_path / "wpeutil.txt"
+    env = {"WINEPATH": win(fake_wpeutil), "PRESTART_TEST_WPEUTIL_LOG": win(calls)}
+    with drive_x(wine, root), winpe_registry(wine):
+        run = wine_ui(*run_args(profile, None, tmp_path), title=KIOSK_TITLE, env=env)
+        run.wait("drawn")
+        run.focus()
+        run.key("Return")
+        run.wait("page choose")
+        run.key("Down", "Return")
+        run.wait("page confirm")  # its countdown is running
+        run.click(*run.button("Cancel"))
+        run.wait("dialog Cancel")
+        run.wait("countdown paused")
+        run.shot("kiosk-countdown-paused")
+        quiet = run.quiet(7.0)  # longer than the whole countdown
+        assert run.alive(), "the countdown ran out behind the open question"
+        assert not [e for e in quiet if e.startswith(("countdown 1", "exit", "finish"))], quiet
+        run.key("Return")  # No: the default answer
+        run.wait("countdown 1", timeout=15)
+        assert run.finish() == 1223, run.stderr
+    assert calls.read_text().split() == ["reboot"]
+    assert list((root / "Prestart").iterdir()) == []
+
+
+def test_kiosk_idle_reset_closes_an_open_question_and_starts_over(
+    wine: Wine, wine_ui: Start, tmp_path: Path
+) -> None:
+    """A student who walks away from the Cancel question: the idle reset closes it and goes back to the
+    first page, whose keys work again (the next student is not met by a dialog)."""
+    root = winpe_root(tmp_path)
+    profile = _kiosk_profile(tmp_path, idle_reset=10)  # the profile's minimum
+    with drive_x(wine, root), winpe_registry(wine):
+        run = wine_ui(*run_args(profile, None, tmp_path), title=KIOSK_TITLE)
+        run.wait("drawn")
+        run.focus()
+        run.key("Return")
+        run.wait("page choose")
+        run.click(*run.button("Cancel"))
+        run.wait("dialog Cancel")
+        # The idle reset closes the question, then shows the first page again (the question's own No
+        # would close it too, but leave the page where it was).
+        run.wait("dialog closed", timeout=30)
+        run.wait("idle reset")
+        run.wait("page welcome")
+        run.shot("kiosk-after-idle-reset")
+        run.key("Return")  # the first page's Next: the keys are the page's again
+        run.wait("page choose", timeout=15)
+        assert run.alive()
+        run.stop()
+
+
 def test_kiosk_cancel_asks_and_no_gives_the_keys_back(
     wine: Wine, wine_ui: Start, fake_wpeutil: Path, tmp_path: Path
 ) -> None:
