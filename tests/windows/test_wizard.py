@@ -182,35 +182,6 @@ def test_kiosk_survives_every_escape_key_then_finishes(wine: Wine, wine_ui: Star
         assert written.get(name) == value, name
 
 
-def test_kiosk_countdown_cancels_and_winpe_reboots(
-    wine: Wine, wine_ui: Start, fake_wpeutil: Path, tmp_path: Path
-) -> None:
-    """A wrong confirmation, then the countdown: 1223, no variable, and on_cancel's reboot through wpeutil
-    because the MiniNT key says this is WinPE."""
-    root = winpe_root(tmp_path)
-    data = yaml.safe_load((SPEC / "kiosk.yaml").read_text(encoding="utf-8"))
-    next(p for p in data["pages"] if p["id"] == "confirm")["countdown"] = {"seconds": 4, "on_timeout": "cancel"}
-    profile = tmp_path / "kiosk.yaml"
-    profile.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    calls = tmp_path / "wpeutil.txt"
-    env = {"WINEPATH": win(fake_wpeutil), "PRESTART_TEST_WPEUTIL_LOG": win(calls)}
-    with drive_x(wine, root), winpe_registry(wine):
-        run = wine_ui(*run_args(profile, None, tmp_path), title=KIOSK_TITLE, env=env)
-        run.wait("drawn")
-        run.focus()
-        run.key("Return")
-        run.wait("page choose")
-        run.key("Down", "Return")
-        run.wait("page confirm")
-        run.type("XXXX")
-        run.key("Return")  # Finish stays disabled
-        assert "finish" not in run.quiet(0.5)
-        run.shot("kiosk-3-confirm-wrong")
-        assert run.finish() == 1223, run.stderr
-    assert calls.read_text().split() == ["reboot"]
-    assert list((root / "Prestart").iterdir()) == []
-
-
 def _kiosk_profile(tmp_path: Path, *, countdown: int | None = None, idle_reset: int | None = None) -> Path:
     data = yaml.safe_load((SPEC / "kiosk.yaml").read_text(encoding="utf-8"))
     if countdown is not None:
@@ -222,6 +193,37 @@ def _kiosk_profile(tmp_path: Path, *, countdown: int | None = None, idle_reset: 
     profile = tmp_path / "kiosk.yaml"
     profile.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return profile
+
+
+def _to_kiosk_confirm(run: WineUi) -> None:
+    """From the kiosk's first page to its confirm page, with the first deployment chosen."""
+    run.wait("drawn")
+    run.focus()
+    run.key("Return")
+    run.wait("page choose")
+    run.key("Down", "Return")
+    run.wait("page confirm")
+
+
+def test_kiosk_countdown_cancels_and_winpe_reboots(
+    wine: Wine, wine_ui: Start, fake_wpeutil: Path, tmp_path: Path
+) -> None:
+    """A wrong confirmation, then the countdown: 1223, no variable, and on_cancel's reboot through wpeutil
+    because the MiniNT key says this is WinPE."""
+    root = winpe_root(tmp_path)
+    profile = _kiosk_profile(tmp_path, countdown=4)
+    calls = tmp_path / "wpeutil.txt"
+    env = {"WINEPATH": win(fake_wpeutil), "PRESTART_TEST_WPEUTIL_LOG": win(calls)}
+    with drive_x(wine, root), winpe_registry(wine):
+        run = wine_ui(*run_args(profile, None, tmp_path), title=KIOSK_TITLE, env=env)
+        _to_kiosk_confirm(run)
+        run.type("XXXX")
+        run.key("Return")  # Finish stays disabled
+        assert "finish" not in run.quiet(0.5)
+        run.shot("kiosk-3-confirm-wrong")
+        assert run.finish() == 1223, run.stderr
+    assert calls.read_text().split() == ["reboot"]
+    assert list((root / "Prestart").iterdir()) == []
 
 
 def test_kiosk_countdown_waits_while_the_cancel_question_is_open(
@@ -236,12 +238,7 @@ def test_kiosk_countdown_waits_while_the_cancel_question_is_open(
     env = {"WINEPATH": win(fake_wpeutil), "PRESTART_TEST_WPEUTIL_LOG": win(calls)}
     with drive_x(wine, root), winpe_registry(wine):
         run = wine_ui(*run_args(profile, None, tmp_path), title=KIOSK_TITLE, env=env)
-        run.wait("drawn")
-        run.focus()
-        run.key("Return")
-        run.wait("page choose")
-        run.key("Down", "Return")
-        run.wait("page confirm")  # its countdown is running
+        _to_kiosk_confirm(run)  # its countdown is running
         run.click(*run.button("Cancel"))
         run.wait("dialog Cancel")
         run.wait("countdown paused")
