@@ -21,6 +21,7 @@ import pytest
 from agent import proc
 from examples.display import start_xvfb
 from media_builder.winefreeze import EXIT_MARKER, Wine, finish, freeze, windows_path
+from tests.conftest import SPEC
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -159,6 +160,15 @@ def large_display() -> Iterator[str]:
 
 def win(path: Path) -> str:
     return windows_path(path)
+
+
+def run_args(profile: Path, sink: Path | None, tmp: Path) -> list[str | Path]:
+    """`prestart run` with the bundled example's catalog and laptop facts; variables to `sink` (JSON) if given."""
+    args: list[str | Path] = ["run", "--profile", profile, "--catalog", SPEC / "catalog.json",
+                              "--facts", SPEC / "facts" / "laptop.json"]
+    if sink is not None:
+        args += ["--sink", f"json:{win(sink)}", "--log-dir", tmp / "logs"]
+    return args
 
 
 class WineUi:

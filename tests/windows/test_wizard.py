@@ -12,7 +12,7 @@ import yaml
 
 from media_builder.winefreeze import Wine
 from tests.conftest import SPEC
-from tests.windows.conftest import WineUi, drive_x, win, winpe_registry
+from tests.windows.conftest import WineUi, drive_x, run_args, win, winpe_registry
 
 Start = Callable[..., WineUi]
 TECH_TITLE = "Contoso Imaging"
@@ -22,14 +22,6 @@ KIOSK = json.loads((SPEC / "expected" / "kiosk-laptop.json").read_text(encoding=
 # The first row of the deployment list, near the window's top left corner (its place does not depend on the
 # screen's size; the buttons' places do: the wizard traces them, WineUi.button reads them).
 FIRST_ITEM = (96, 89)
-
-
-def run_args(profile: Path, sink: Path | None, tmp: Path) -> list[str | Path]:
-    args: list[str | Path] = ["run", "--profile", profile, "--catalog", SPEC / "catalog.json",
-                              "--facts", SPEC / "facts" / "laptop.json"]
-    if sink is not None:
-        args += ["--sink", f"json:{win(sink)}", "--log-dir", tmp / "logs"]
-    return args
 
 
 def test_technician_finishes_with_mouse_and_keys(wine_ui: Start, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import yaml
 from media_builder.winefreeze import Wine
 from tests.conftest import SPEC
 from tests.ui.test_wizard_screens import LONG_PROFILE
-from tests.windows.conftest import WineUi, drive_x, win, winpe_registry
+from tests.windows.conftest import WineUi, drive_x, run_args, winpe_registry
 from tests.windows.test_wizard import KIOSK, KIOSK_TITLE, _move_default_to, winpe_root
 
 Start = Callable[..., WineUi]
@@ -51,14 +51,6 @@ def _write(tmp: Path, data: dict[str, Any]) -> Path:
     path = tmp / "profile.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
-
-
-def _args(profile: Path, out: Path | None, tmp: Path) -> list[str | Path]:
-    args: list[str | Path] = ["run", "--profile", profile, "--catalog", SPEC / "catalog.json",
-                              "--facts", SPEC / "facts" / "laptop.json"]
-    if out is not None:
-        args += ["--sink", f"json:{win(out)}", "--log-dir", tmp / "logs"]
-    return args
 
 
 def _size(run: WineUi) -> tuple[int, int]:
@@ -118,7 +110,7 @@ def _wheel(run: WineUi, button: str, done: Callable[[str], bool], what: str) -> 
 def test_a_long_page_at_800x600_is_marked_scrolled_and_only_what_was_reached_is_committed(
         wine_ui: Start, small_display: str, tmp_path: Path) -> None:
     out = tmp_path / "out.json"
-    run = wine_ui(*_args(_write(tmp_path, LONG_PROFILE), out, tmp_path), title="Long page", display=small_display)
+    run = wine_ui(*run_args(_write(tmp_path, LONG_PROFILE), out, tmp_path), title="Long page", display=small_display)
     run.wait("page details")
     _fills(run, 800, 600)
     run.focus()
@@ -164,7 +156,7 @@ def _fonts_with(*characters: str) -> set[str]:
 def test_lists_at_1920x1080_filter_by_words_move_by_keys_and_check_with_boxes_a_font_has(
         wine_ui: Start, large_display: str, tmp_path: Path) -> None:
     out = tmp_path / "out.json"
-    run = wine_ui(*_args(_write(tmp_path, LISTS_PROFILE), out, tmp_path), title="Lists", display=large_display)
+    run = wine_ui(*run_args(_write(tmp_path, LISTS_PROFILE), out, tmp_path), title="Lists", display=large_display)
     # The checklist's marks: ☐ ☑ from an installed font that has both (checked with fontconfig here), else □ ■.
     marks = run.wait_for(lambda e: e.startswith("check marks "), "the check marks")
     unchecked, checked, font = re.fullmatch(r"check marks (\S+) (\S+) from (.+)", marks).groups()  # type: ignore[union-attr]
@@ -210,7 +202,7 @@ def test_the_kiosk_fills_800x600_and_1920x1080_and_finishes_on_the_typed_code(
     for display, (width, height) in ((small_display, (800, 600)), (large_display, (1920, 1080))):
         root = winpe_root(tmp_path / f"{width}")
         with drive_x(wine, root), winpe_registry(wine):
-            run = wine_ui(*_args(SPEC / "kiosk.yaml", None, tmp_path), title=KIOSK_TITLE, display=display)
+            run = wine_ui(*run_args(SPEC / "kiosk.yaml", None, tmp_path), title=KIOSK_TITLE, display=display)
             run.wait("page welcome")
             assert _size(run) == (width, height)
             run.focus()
