@@ -309,8 +309,7 @@ DESKTOP = r"HKCU\Control Panel\Desktop"  # LogPixels: the screen's DPI as Window
 
 def _text_pixels(run: WineUi) -> int:
     """The wizard's body text line height in pixels, from its `size WxH text Npx` trace line."""
-    run.wait("drawn")
-    line = next(e for e in run.events() if e.startswith("size "))
+    line = run.wait_for(lambda e: e.startswith("size "), "its size")  # traced just after "drawn", not with it
     return int(line.rsplit(" ", 1)[1].removesuffix("px"))
 
 
