@@ -4,7 +4,8 @@
 
 Builds (cached under $PRESTART_BENCH_CACHE, default /tmp/prestart-bench/frozen): the agent onedir and onefile
 through media_builder.freeze (packaging/prestart.spec), and the floors of this stack with the same PyInstaller
-options (stripped, no UPX, optimize=1): a Tk window with one label, and a console program that prints and exits.
+options (stripped, no UPX, optimize=2, the PYZ stored: freeze.PYINSTALLER_ENV): a Tk window with one label, and a
+console program that prints and exits.
 Each floor is built twice: as PyInstaller builds it by default (the floor the targets are set against), and
 "trimmed", without the run-time hook for `inspect` that packaging/prestart.spec leaves out of the agent, so that
 the agent's own cost on top of a floor built exactly as it is can be read off too.
@@ -64,7 +65,7 @@ STDLIB_HELLO = "import argparse, datetime, hashlib, json, logging, pathlib, typi
 FLOOR_SPEC = """
 import os
 ONEFILE = os.environ.get("PRESTART_ONEFILE", "") == "1"
-a = Analysis([{script!r}], optimize=1, noarchive=not ONEFILE)
+a = Analysis([{script!r}], optimize=2, noarchive=not ONEFILE)
 {trim}
 pyz = PYZ(a.pure)
 COMMON = dict(name={name!r}, debug=False, strip=True, upx=False, console=True)
@@ -78,21 +79,32 @@ else:
 TRIM = 'a.scripts = [entry for entry in a.scripts if entry[0] != "pyi_rth_inspect"]'
 
 
-def build_floor(name: str, source: str, *, onefile: bool, trimmed: bool = False) -> Path:
-    """The executable of a frozen hello-world, built once per source, spec and PyInstaller version."""
-    spec_text = FLOOR_SPEC.replace("{trim}", TRIM if trimmed else "")
-    key = hashlib.sha256(f"{source}|{spec_text}|{PyInstaller.__version__}|{sys.version}".encode()).hexdigest()[:16]
-    folder = CACHE / "floors" / f"{name}-{'onefile' if onefile else 'onedir'}{'-trimmed' if trimmed else ''}-{key}"
-    exe = folder / "dist" / (name if onefile else f"{name}/{name}")
-    if exe.is_file():
-        return exe
+def floor_sources(
+    folder: Path, name: str, source: str, spec_text: str, script_path: Callable[[Path], str] = str
+) -> Path:
+    """A fresh `folder` holding a hello-world's script and its spec, in which `{script}` is the script's path
+    as `script_path` writes it (bench_windows: as a Windows path); returns the spec."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     script = folder / f"{name}.py"
     script.write_text(source, encoding="utf-8")
     spec = folder / f"{name}.spec"
-    spec.write_text(spec_text.format(script=str(script), name=name), encoding="utf-8")
-    env = {**os.environ, "PRESTART_ONEFILE": "1" if onefile else "0"}
+    spec.write_text(spec_text.format(script=script_path(script), name=name), encoding="utf-8")
+    return spec
+
+
+def build_floor(name: str, source: str, *, onefile: bool, trimmed: bool = False) -> Path:
+    """The executable of a frozen hello-world, built once per source, spec and PyInstaller version."""
+    spec_text = FLOOR_SPEC.replace("{trim}", TRIM if trimmed else "")
+    key = hashlib.sha256(
+        f"{source}|{spec_text}|{freeze.PYINSTALLER_ENV}|{PyInstaller.__version__}|{sys.version}".encode()
+    ).hexdigest()[:16]
+    folder = CACHE / "floors" / f"{name}-{'onefile' if onefile else 'onedir'}{'-trimmed' if trimmed else ''}-{key}"
+    exe = folder / "dist" / (name if onefile else f"{name}/{name}")
+    if exe.is_file():
+        return exe
+    spec = floor_sources(folder, name, source, spec_text)
+    env = {**os.environ, **freeze.PYINSTALLER_ENV, "PRESTART_ONEFILE": "1" if onefile else "0"}
     subprocess.run(
         [
             sys.executable,

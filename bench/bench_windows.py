@@ -4,8 +4,8 @@
 
 prestart.exe is the onedir build of `./dev windows` (media_builder.winefreeze). The floors are a Tk window
 with one label and a console program that prints and exits, frozen by the same Windows PyInstaller under
-wine with the agent's options (onedir with the PYZ archive, optimize=1, no UPX; not stripped: there is no
-Windows strip), cached in .cache/windows/floors. Three figures, each against its floor:
+wine with the agent's options (onedir with the PYZ archive stored, optimize=2, no UPX; not stripped: there is
+no Windows strip), cached in .cache/windows/floors. Three figures, each against its floor:
 bytes added to an LZX boot.wim (target 1.25x the Tk floor), process start to first page drawn under wine
 on Xvfb (1.5x the Tk floor), and a headless run to its exit (1.5x the console floor). Every time includes
 wine's own process start, the same for agent and floor; runs are taken in turns, agent then floor.
@@ -22,16 +22,26 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.bench_frozen import CONSOLE_HELLO, STDLIB_HELLO, TK_HELLO, mb, ms, verdict, wim_added_bytes
+from bench.bench_frozen import (
+    CONSOLE_HELLO,
+    STDLIB_HELLO,
+    TK_HELLO,
+    floor_sources,
+    mb,
+    ms,
+    verdict,
+    wim_added_bytes,
+)
 from bench.common import RUNS, SPEC, first_draw, row
 from examples.display import start_xvfb
 from examples.workspace import reference_case
+from media_builder.freeze import PYINSTALLER_ENV
 from media_builder.winefreeze import CACHE, PINS, REPO, Wine, freeze, freeze_with_pyinstaller, source_key, windows_path
 
 SIZE_TARGET, START_TARGET, HEADLESS_TARGET = 1.25, 1.5, 1.5
 
 FLOOR_SPEC = """
-a = Analysis([{script!r}], optimize=1, noarchive=False)
+a = Analysis([{script!r}], optimize=2, noarchive=False)
 pyz = PYZ(a.pure)
 exe = EXE(pyz, a.scripts, [], exclude_binaries=True, name={name!r}, debug=False, strip=False, upx=False, console=True)
 coll = COLLECT(exe, a.binaries, a.datas, strip=False, upx=False, name={name!r})
@@ -41,18 +51,13 @@ coll = COLLECT(exe, a.binaries, a.datas, strip=False, upx=False, name={name!r})
 def build_floor(wine: Wine, name: str, source: str) -> Path:
     """A hello-world frozen under wine like the agent, built once per source and Windows Python pins."""
     pins = (PINS / "embed.txt").read_text() + (PINS / "wheels.txt").read_text()
-    key = hashlib.sha256(f"{source}|{FLOOR_SPEC}|{pins}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{source}|{FLOOR_SPEC}|{PYINSTALLER_ENV}|{pins}".encode()).hexdigest()[:16]
     folder = CACHE / "floors" / f"{name}-{key}"
     exe = folder / "dist" / name / f"{name}.exe"
     if exe.is_file():
         return exe
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    script = folder / f"{name}.py"
-    script.write_text(source, encoding="utf-8")
-    spec = folder / f"{name}.spec"
-    spec.write_text(FLOOR_SPEC.format(script=windows_path(script), name=name))
-    freeze_with_pyinstaller(wine, spec, folder)
+    spec = floor_sources(folder, name, source, FLOOR_SPEC, script_path=windows_path)
+    freeze_with_pyinstaller(wine, spec, folder, env=PYINSTALLER_ENV)
     shutil.rmtree(folder / "build", ignore_errors=True)
     return exe
 
@@ -75,7 +80,7 @@ def build_agent_with_loose_pyc(wine: Wine) -> Path:
         (root / top).symlink_to(REPO / top)
     (root / "packaging" / "prestart_entry.py").symlink_to(REPO / "packaging" / "prestart_entry.py")
     (root / "packaging" / "prestart.spec").write_text(variant, encoding="utf-8")
-    freeze_with_pyinstaller(wine, root / "packaging" / "prestart.spec", folder)
+    freeze_with_pyinstaller(wine, root / "packaging" / "prestart.spec", folder, env=PYINSTALLER_ENV)
     shutil.rmtree(folder / "build", ignore_errors=True)
     return exe
 
