@@ -84,7 +84,7 @@ def test_technician_cancel_asks_then_exits_1223(wine_ui: Start, tmp_path: Path) 
     run.wait("default No")  # the safe answer has the focus and is drawn as the default
     run.wait("dialog Cancel")
     run.shot("technician-cancel-dialog")
-    run.key("Return")  # No: the wizard stays
+    run.press("Return", "dialog closed")  # No: the wizard stays
     assert "finish" not in run.quiet(0.5) and run.alive()
     run.click(*run.button("Cancel"))
     run.wait("dialog Cancel")
@@ -113,7 +113,7 @@ def test_technician_close_request_is_a_cancel(wine_ui: Start, tmp_path: Path, ho
     close()
     run.wait("default No")
     run.wait("dialog Cancel")
-    run.key("Return")  # No
+    run.press("Return", "dialog closed")  # No
     assert "finish" not in run.quiet(0.5) and run.alive() and run.window()
     close()
     run.wait("dialog Cancel")
@@ -238,7 +238,7 @@ def test_kiosk_countdown_waits_while_the_cancel_question_is_open(
         quiet = run.quiet(7.0)  # longer than the whole countdown
         assert run.alive(), "the countdown ran out behind the open question"
         assert not [e for e in quiet if e.startswith(("countdown 1", "exit", "finish"))], quiet
-        run.key("Return")  # No: the default answer
+        run.press("Return", "dialog closed")  # No: the default answer
         run.wait("countdown 1", timeout=15)
         assert run.finish() == 1223, run.stderr
     assert calls.read_text().split() == ["reboot"]
@@ -290,7 +290,7 @@ def test_kiosk_cancel_asks_and_no_gives_the_keys_back(
         run.shot("kiosk-cancel-dialog")
         run.close_request()  # the kiosk ignores it, dialog or not
         run.wait("close ignored")
-        run.key("Return")  # No
+        run.press("Return", "dialog closed")  # No
         assert "finish" not in run.quiet(0.5) and run.alive()
         run.key("Return")  # the page has the keys again: Enter is its Next
         run.wait("page choose")
