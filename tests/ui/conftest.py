@@ -53,12 +53,13 @@ class UiRun:
         """Wait for the next trace line equal to `event` (lines before it are consumed)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            ended = self.process.poll() is not None  # before reading: a line written just before the end counts
             lines = self.events()
             for index in range(self.seen, len(lines)):
                 if lines[index] == event:
                     self.seen = index + 1
                     return
-            if self.process.poll() is not None:
+            if ended:
                 self.communicate()
                 raise AssertionError(f"exited {self.process.returncode} before {event!r}; events {lines}; "
                                      f"stderr: {self.stderr}")

@@ -209,12 +209,13 @@ class WineUi:
         """Wait for the next trace line for which `found` is true, and return it (earlier lines are consumed)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            ended = self.process.poll() is not None  # before reading: a line written just before the end counts
             lines = self.events()
             for index in range(self.seen, len(lines)):
                 if found(lines[index]):
                     self.seen = index + 1
                     return lines[index]
-            if self.process.poll() is not None:
+            if ended:
                 self.finish()
                 raise AssertionError(f"exited before {what}; events {lines}; stderr: {self.stderr[-2000:]}")
             time.sleep(0.05)
