@@ -253,18 +253,18 @@ class WineUi:
             self.xdo("key", key)
             time.sleep(0.3)
 
-    def press(self, key: str, event: str, *, tries: int = 3, timeout: float = 4) -> None:
-        """Press `key` until the trace line `event` comes. Under load wine's event loop drops a key now and
-        then (most often one sent while a dialog is still taking the focus): it is sent again, never assumed."""
+    def press(self, key: str, *starts: str, tries: int = 3, timeout: float = 4) -> str:
+        """Press `key` until a trace line starting with one of `starts` comes, and return it. Under load wine's
+        event loop drops a key now and then (most often one sent while a dialog is still taking the focus): it
+        is sent again, never assumed."""
         for _ in range(tries):
             self.key(key)
             try:
-                self.wait(event, timeout)
-                return
+                return self.wait_for(lambda line: line.startswith(starts), repr(starts), timeout)
             except AssertionError:
                 if not self.alive():
                     raise
-        raise AssertionError(f"{key} never gave {event!r}: {self.events()[-10:]}")
+        raise AssertionError(f"{key} never gave {starts!r}: {self.events()[-10:]}")
 
     def type(self, text: str) -> None:
         self.xdo("type", "--delay", "200", text)

@@ -265,20 +265,10 @@ def first_of(run: WineUi, prefixes: tuple[str, ...], timeout: float) -> str | No
     return None
 
 
-def press_until(run: WineUi, key: str, prefixes: tuple[str, ...], *, wait: float = 4, tries: int = 3) -> str:
-    """Press `key` until a trace line starting with one of `prefixes` comes (wine may drop the key)."""
-    for _ in range(tries):
-        run.key(key)
-        line = first_of(run, prefixes, wait)
-        if line is not None:
-            return line
-    raise AssertionError(f"{key} never gave {prefixes}: {run.events()}")
-
-
 def attempt(run: WineUi, password: str, *, while_busy: Callable[[], object] = lambda: None) -> str:
     """Type the password (its box has the focus), press Enter; the outcome's trace line."""
     run.type(password)
-    press_until(run, "Return", ("sign-in busy",))
+    run.press("Return", "sign-in busy")
     while_busy()
     line = first_of(run, OUTCOMES, 40)
     assert line is not None, f"the sign-in never ended: {run.events()}"
@@ -296,7 +286,7 @@ def check_name(run: WineUi, name: str) -> str:
     """Type `name` into the empty name box and press Enter; the check's outcome (`name exists ok` ...)."""
     for _ in range(3):
         run.type(name)
-        asked = press_until(run, "Return", ("name check ", "invalid "))
+        asked = run.press("Return", "name check ", "invalid ")
         if asked == f"name check {name}":
             line = first_of(run, ("name ",), 40)
             assert line is not None, f"the name check never ended: {run.events()}"
@@ -364,16 +354,16 @@ def test_wizard_signs_in_checks_the_name_and_picks_the_ou_under_wine(
     assert check_name(run, "LAB-0001") == "name exists ok"
     assert f"LAB-0001 exists in {LAB_A}" in messages(run) and "it will be reused" in messages(run)
     run.shot("directory-4-name-exists")
-    press_until(run, "Return", ("page ou",))  # Next again: this name anyway
+    run.press("Return", "page ou")  # Next again: this name anyway
     run.wait("ou loaded ou", timeout=30)
     run.wait("page ou")  # drawn again with the directory's OUs
     pick_ou(run, "building", LAB_A, f"ou=Building B,ou=Lab,{COMPUTERS}")  # without the filter: Lab first
     run.shot("directory-5-ou-picker")
-    press_until(run, "Return", ("page confirm",))
-    press_until(run, "Return", (f"notice {NOT_FINISH}",))  # Enter on the table commits nothing
+    run.press("Return", "page confirm")
+    run.press("Return", f"notice {NOT_FINISH}")  # Enter on the table commits nothing
     run.key("Tab", "Tab")
-    press_until(run, "Tab", ("default Finish",), wait=2, tries=4)  # the table -> Cancel -> Back -> Finish
-    press_until(run, "Return", ("finish",))
+    run.press("Tab", "default Finish", timeout=2, tries=4)  # the table -> Cancel -> Back -> Finish
+    run.press("Return", "finish")
     assert run.finish() == 0, run.stderr
     variables = json.loads(out.read_text(encoding="utf-8"))
     assert variables["OSDComputerName"] == "LAB-0001" and variables["PrestartRole"] == "technician"
@@ -400,7 +390,7 @@ def type_user(run: WineUi, user: str) -> None:
     """Type `user` into the user box and Tab to the password box, again if wine dropped the Tab (else the
     password would be typed after the user name)."""
     run.type(user)
-    press_until(run, "Tab", ("focus ",))
+    run.press("Tab", "focus ")
 
 
 def sign_in(run: WineUi, user: str, password: str) -> str:
@@ -419,7 +409,7 @@ def tab_to(run: WineUi, button: str, tries: int = 6) -> None:
     `default none` as the focus leaves it, then the next button's line: the button's line is the one that counts."""
     buttons = tuple(f"default {b}" for b in ("Cancel", "Back", "Next", "Finish"))
     for _ in range(tries):
-        if press_until(run, "Tab", buttons, wait=2) == f"default {button}":
+        if run.press("Tab", *buttons, timeout=2) == f"default {button}":
             return
     raise AssertionError(f"{button} never became the default: {run.events()}")
 
@@ -452,12 +442,12 @@ def test_kiosk_sign_in_keeps_a_student_in_the_kiosk_and_gives_a_technician_its_p
     run, out = open_login(wine_ui, student, path)
     assert sign_in(run, "bob", BOB_PW) == "signed in kiosk", run.events()
     run.wait("page confirm")  # straight past the technician pages
-    press_until(run, "alt+F4", ("close ignored",))  # still the kiosk: no way out but the pages
+    run.press("alt+F4", "close ignored")  # still the kiosk: no way out but the pages
     run.key("Escape")  # Back in an ordinary window; nothing in the kiosk
     assert "page signin" not in run.quiet(0.8) and run.alive()
     run.shot("directory-7-kiosk-student")
     tab_to(run, "Finish")
-    press_until(run, "Return", ("finish",))
+    run.press("Return", "finish")
     assert run.finish() == 0, run.stderr
     variables = json.loads(out.read_text(encoding="utf-8"))
     assert variables["PrestartRole"] == "kiosk"
